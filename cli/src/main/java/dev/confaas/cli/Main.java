@@ -1,0 +1,81 @@
+package dev.confaas.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Entry point of {@code confaas}. Each command group lives in its own class; this one only wires them
+ * together and fixes the conventions every command follows: exit 0 on success, 1 with a one-line reason
+ * on failure, 2 on a usage error.
+ */
+@Command(
+    name = "confaas",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "ConFaaS: confidential functions in Intel TDX trust domains.",
+    subcommands = {
+      KeygenCommand.class,
+      ImageCommand.class,
+      VendorCommand.class,
+      AttestCommand.class,
+      DemoCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
+  public static int run(String... args) {
+    return newCommandLine().execute(args);
+  }
+
+  static CommandLine newCommandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler(new OneLineErrors());
+    return cl;
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: see 'confaas --help'");
+  }
+
+  /** A failure a user caused: printed as one line, exit code 1, no stack trace. */
+  public static final class CliException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public CliException(String message) {
+      super(message);
+    }
+
+    public CliException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  static final class OneLineErrors implements CommandLine.IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(
+        Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
+      String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+      cmd.getErr().println("confaas " + cmd.getCommandName() + ": " + msg.replace('\n', ' '));
+      if (System.getenv("CONFAAS_DEBUG") != null) {
+        ex.printStackTrace(cmd.getErr());
+      }
+      return 1;
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"confaas " + (v == null ? "dev" : v)};
+    }
+  }
+}
