@@ -43,7 +43,12 @@ public final class LayerDigests {
   public static Digest copyUncompressed(InputStream in, OutputStream out, HashAlgorithm algorithm)
       throws IOException {
     MessageDigest md = algorithm.newDigest();
-    try (InputStream plain = uncompressed(in);
+    InputStream keepOpen =
+        new java.io.FilterInputStream(in) {
+          @Override
+          public void close() {}
+        };
+    try (InputStream plain = uncompressed(keepOpen);
         DigestInputStream din = new DigestInputStream(plain, md)) {
       din.transferTo(out);
     }

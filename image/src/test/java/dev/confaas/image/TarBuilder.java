@@ -23,7 +23,10 @@ final class TarBuilder {
   }
 
   TarBuilder file(String name, String content, int mode) throws IOException {
-    byte[] b = content.getBytes(StandardCharsets.UTF_8);
+    return file(name, content.getBytes(StandardCharsets.UTF_8), mode);
+  }
+
+  TarBuilder file(String name, byte[] b, int mode) throws IOException {
     TarArchiveEntry e = new TarArchiveEntry(name, true);
     e.setMode(TarArchiveEntry.DEFAULT_FILE_MODE & ~07777 | mode);
     e.setSize(b.length);
