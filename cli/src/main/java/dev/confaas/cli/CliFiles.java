@@ -26,7 +26,10 @@ final class CliFiles {
     }
   }
 
-  /** Writes {@code data} to {@code p} via a temporary file and a rename, so it is never half-written. */
+  /**
+   * Writes {@code data} to {@code p} via a temporary file and a rename, so it is never
+   * half-written.
+   */
   static void write(Path p, byte[] data, String what) {
     try {
       Path parent = p.toAbsolutePath().getParent();

@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code confaas demo}: builds, signs and verifies a sample image end to end in a scratch directory,
- * running the same commands a user would, and shows that a tampered copy is rejected.
+ * {@code confaas demo}: builds, signs and verifies a sample image end to end in a scratch
+ * directory, running the same commands a user would, and shows that a tampered copy is rejected.
  */
 @Command(
     name = "demo",
@@ -34,7 +34,10 @@ final class DemoCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--dir", paramLabel = "DIR", description = "Work here instead of a new temporary directory.")
+  @Option(
+      names = "--dir",
+      paramLabel = "DIR",
+      description = "Work here instead of a new temporary directory.")
   Path dir;
 
   private PrintWriter out;
@@ -49,8 +52,14 @@ final class DemoCommand implements Callable<Integer> {
     out.println();
 
     Path keys = work.resolve("keys");
-    run("Generate a signing key (ECDSA P-384) and a self-signed certificate",
-        "keygen", "--out", keys.toString(), "--name", "author", "--force");
+    run(
+        "Generate a signing key (ECDSA P-384) and a self-signed certificate",
+        "keygen",
+        "--out",
+        keys.toString(),
+        "--name",
+        "author",
+        "--force");
 
     Path fn = work.resolve("hello");
     Files.createDirectories(fn);
@@ -68,17 +77,51 @@ final class DemoCommand implements Callable<Integer> {
     Path manifest = build.resolve(ImageCommand.MANIFEST_FILE);
     Path cert = keys.resolve("author.cert.der");
     Path sig = build.resolve("manifest.json.sig");
-    run("Build the image: a reproducible layer of ./hello under /fn, and its ACON manifest",
-        "image", "build", "--dir", fn.toString(), "--layer-prefix", "fn", "--working-dir", "/fn",
-        "--entrypoint", "/fn/handler.sh", "--self-alias", "hello:1", "--max-instances", "4",
-        "--out", build.toString());
-    run("Sign the canonical manifest (as jq -jcS . prints it)",
-        "image", "sign", manifest.toString(), "--key", keys.resolve("author.key.pem").toString(),
-        "--cert", cert.toString(), "--out", sig.toString());
-    run("Its image ID: sha384/<SHA-384 of the certificate>/<SHA-384 of the canonical manifest>",
-        "image", "id", manifest.toString(), "--cert", cert.toString());
-    run("Verify the signature", "image", "verify", manifest.toString(), "--signature", sig.toString(),
-        "--cert", cert.toString());
+    run(
+        "Build the image: a reproducible layer of ./hello under /fn, and its ACON manifest",
+        "image",
+        "build",
+        "--dir",
+        fn.toString(),
+        "--layer-prefix",
+        "fn",
+        "--working-dir",
+        "/fn",
+        "--entrypoint",
+        "/fn/handler.sh",
+        "--self-alias",
+        "hello:1",
+        "--max-instances",
+        "4",
+        "--out",
+        build.toString());
+    run(
+        "Sign the canonical manifest (as jq -jcS . prints it)",
+        "image",
+        "sign",
+        manifest.toString(),
+        "--key",
+        keys.resolve("author.key.pem").toString(),
+        "--cert",
+        cert.toString(),
+        "--out",
+        sig.toString());
+    run(
+        "Its image ID: sha384/<SHA-384 of the certificate>/<SHA-384 of the canonical manifest>",
+        "image",
+        "id",
+        manifest.toString(),
+        "--cert",
+        cert.toString());
+    run(
+        "Verify the signature",
+        "image",
+        "verify",
+        manifest.toString(),
+        "--signature",
+        sig.toString(),
+        "--cert",
+        cert.toString());
 
     Path tampered = build.resolve("tampered.json");
     String text = Files.readString(manifest, StandardCharsets.UTF_8);
@@ -87,9 +130,17 @@ final class DemoCommand implements Callable<Integer> {
       throw new Main.CliException("demo could not find maxInstances in " + manifest);
     }
     Files.writeString(tampered, altered, StandardCharsets.UTF_8);
-    out.println(++step + ". Tamper with a copy (maxInstances 4 -> 400) and verify it with the same signature");
+    out.println(
+        ++step
+            + ". Tamper with a copy (maxInstances 4 -> 400) and verify it with the same signature");
     String[] args = {
-      "image", "verify", tampered.toString(), "--signature", sig.toString(), "--cert", cert.toString()
+      "image",
+      "verify",
+      tampered.toString(),
+      "--signature",
+      sig.toString(),
+      "--cert",
+      cert.toString()
     };
     out.println("   $ confaas " + String.join(" ", args));
     StringWriter o = new StringWriter();
@@ -97,20 +148,27 @@ final class DemoCommand implements Callable<Integer> {
     int code = Main.run(new PrintWriter(o), new PrintWriter(e), args);
     if (code == 0) {
       indent(o.toString());
-      throw new Main.CliException("the tampered manifest verified; this is a bug, please report it");
+      throw new Main.CliException(
+          "the tampered manifest verified; this is a bug, please report it");
     }
     indent(e.toString());
     out.println("   -> rejected (exit " + code + "), as it must be.");
     out.println();
     out.println("Check it independently with jq and openssl:");
     out.println(
-        "  jq -jcS . " + manifest + " | openssl dgst -sha384 -verify <(openssl x509 -inform der -in "
-            + cert + " -pubkey -noout) -signature " + sig);
+        "  jq -jcS . "
+            + manifest
+            + " | openssl dgst -sha384 -verify <(openssl x509 -inform der -in "
+            + cert
+            + " -pubkey -noout) -signature "
+            + sig);
     out.println("Done. Files are in " + work);
     return 0;
   }
 
-  /** Runs one confaas command in-process, printing it and its output; stops the demo if it fails. */
+  /**
+   * Runs one confaas command in-process, printing it and its output; stops the demo if it fails.
+   */
   private void run(String title, String... args) {
     out.println(++step + ". " + title);
     out.println("   $ confaas " + String.join(" ", args));
@@ -120,7 +178,8 @@ final class DemoCommand implements Callable<Integer> {
     indent(o.toString());
     if (code != 0) {
       indent(e.toString());
-      throw new Main.CliException("step " + step + " failed (exit " + code + "): " + e.toString().trim());
+      throw new Main.CliException(
+          "step " + step + " failed (exit " + code + "): " + e.toString().trim());
     }
     out.println();
   }

@@ -125,37 +125,83 @@ final class ImageCommand implements Runnable {
   static final class Build implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--dir", required = true, paramLabel = "FUNCTION_DIR", description = "Directory with the function's files.")
+    @Option(
+        names = "--dir",
+        required = true,
+        paramLabel = "FUNCTION_DIR",
+        description = "Directory with the function's files.")
     Path dir;
 
-    @Option(names = "--layer-prefix", paramLabel = "PATH", defaultValue = "", description = "Where --dir appears in the container's tree, e.g. fn for /fn (default: the root).")
+    @Option(
+        names = "--layer-prefix",
+        paramLabel = "PATH",
+        defaultValue = "",
+        description =
+            "Where --dir appears in the container's tree, e.g. fn for /fn (default: the root).")
     String layerPrefix;
 
-    @Option(names = "--entrypoint", required = true, arity = "1..*", paramLabel = "CMD", description = "Executable and arguments (execve argv).")
+    @Option(
+        names = "--entrypoint",
+        required = true,
+        arity = "1..*",
+        paramLabel = "CMD",
+        description = "Executable and arguments (execve argv).")
     List<String> entrypoint;
 
-    @Option(names = "--vendor-layer", paramLabel = "REF", description = "A vendor layer: signer/HASH/SIGNER/NAME:SVN alias (or a sha384/<hex> digest). Repeatable.")
+    @Option(
+        names = "--vendor-layer",
+        paramLabel = "REF",
+        description =
+            "A vendor layer: signer/HASH/SIGNER/NAME:SVN alias (or a sha384/<hex> digest)."
+                + " Repeatable.")
     List<String> vendorLayers = new ArrayList<>();
 
-    @Option(names = "--accepts", paramLabel = "RULE", description = "Launch policy rule HASH/SIGNER/MANIFEST (SIGNER may be *, MANIFEST a digest, NAME:SVN or *). Repeatable.")
+    @Option(
+        names = "--accepts",
+        paramLabel = "RULE",
+        description =
+            "Launch policy rule HASH/SIGNER/MANIFEST (SIGNER may be *, MANIFEST a digest, NAME:SVN"
+                + " or *). Repeatable.")
     List<String> accepts = new ArrayList<>();
 
-    @Option(names = "--reject-unaccepted", description = "Refuse to share a TD with images the policy does not accept.")
+    @Option(
+        names = "--reject-unaccepted",
+        description = "Refuse to share a TD with images the policy does not accept.")
     boolean rejectUnaccepted;
 
-    @Option(names = "--self-alias", paramLabel = "NAME:SVN", description = "An alias of this image for other images' policies. Repeatable.")
+    @Option(
+        names = "--self-alias",
+        paramLabel = "NAME:SVN",
+        description = "An alias of this image for other images' policies. Repeatable.")
     List<String> selfAliases = new ArrayList<>();
 
-    @Option(names = "--env", paramLabel = "K=V", description = "Environment rule: K=V (must be V, default V), K= (may be unset) or K (any value). Repeatable.")
+    @Option(
+        names = "--env",
+        paramLabel = "K=V",
+        description =
+            "Environment rule: K=V (must be V, default V), K= (may be unset) or K (any value)."
+                + " Repeatable.")
     List<String> env = new ArrayList<>();
 
-    @Option(names = "--working-dir", paramLabel = "DIR", defaultValue = "/", description = "Working directory of the entry point (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--working-dir",
+        paramLabel = "DIR",
+        defaultValue = "/",
+        description = "Working directory of the entry point (default: ${DEFAULT-VALUE}).")
     String workingDir;
 
-    @Option(names = "--max-instances", paramLabel = "N", defaultValue = "1", description = "Most instances at once; 0 means no limit (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--max-instances",
+        paramLabel = "N",
+        defaultValue = "1",
+        description = "Most instances at once; 0 means no limit (default: ${DEFAULT-VALUE}).")
     long maxInstances;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory for manifest.json and the layer tar.")
+    @Option(
+        names = "--out",
+        required = true,
+        paramLabel = "DIR",
+        description = "Output directory for manifest.json and the layer tar.")
     Path out;
 
     @Override
@@ -165,7 +211,11 @@ final class ImageCommand implements Runnable {
       }
       if (out.toAbsolutePath().normalize().startsWith(dir.toAbsolutePath().normalize())) {
         throw new Main.CliException(
-            "--out " + out + " is inside --dir " + dir + "; the layer would contain itself, choose another --out");
+            "--out "
+                + out
+                + " is inside --dir "
+                + dir
+                + "; the layer would contain itself, choose another --out");
       }
       Manifest.Builder b = Manifest.builder();
       for (String v : vendorLayers) {
@@ -187,11 +237,15 @@ final class ImageCommand implements Runnable {
       Digest layer;
       try {
         layer = LayerTar.write(dir, layerPrefix, tmp);
-        Files.move(tmp, out.resolve(OciImporter.layerFileName(layer)), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp,
+            out.resolve(OciImporter.layerFileName(layer)),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       } catch (LayerException e) {
         throw new Main.CliException("--dir " + dir + ": " + e.getMessage(), e);
       } catch (IOException e) {
-        throw new Main.CliException("cannot write the layer into " + out + ": " + e.getMessage(), e);
+        throw new Main.CliException(
+            "cannot write the layer into " + out + ": " + e.getMessage(), e);
       } finally {
         try {
           Files.deleteIfExists(tmp);
@@ -211,8 +265,12 @@ final class ImageCommand implements Runnable {
       }
       writeManifest(out, m);
       PrintWriter w = spec.commandLine().getOut();
-      w.println("function layer: " + layer + "  (" + out.resolve(OciImporter.layerFileName(layer)) + ")");
-      w.println("manifest:       " + out.resolve(MANIFEST_FILE) + "  (unsigned; next: confaas image sign)");
+      w.println(
+          "function layer: " + layer + "  (" + out.resolve(OciImporter.layerFileName(layer)) + ")");
+      w.println(
+          "manifest:       "
+              + out.resolve(MANIFEST_FILE)
+              + "  (unsigned; next: confaas image sign)");
       return 0;
     }
   }
@@ -238,10 +296,16 @@ final class ImageCommand implements Runnable {
     @Spec CommandSpec spec;
 
     static final class Source {
-      @Option(names = "--oci-layout", paramLabel = "DIR", description = "OCI image layout directory.")
+      @Option(
+          names = "--oci-layout",
+          paramLabel = "DIR",
+          description = "OCI image layout directory.")
       Path ociLayout;
 
-      @Option(names = "--docker-archive", paramLabel = "TAR", description = "Tar written by 'docker save'.")
+      @Option(
+          names = "--docker-archive",
+          paramLabel = "TAR",
+          description = "Tar written by 'docker save'.")
       Path dockerArchive;
     }
 
@@ -296,13 +360,24 @@ final class ImageCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "MANIFEST")
     Path manifest;
 
-    @Option(names = "--key", required = true, paramLabel = "KEY.pem", description = "Private key, PKCS#8 or SEC1 PEM.")
+    @Option(
+        names = "--key",
+        required = true,
+        paramLabel = "KEY.pem",
+        description = "Private key, PKCS#8 or SEC1 PEM.")
     Path key;
 
-    @Option(names = "--cert", required = true, paramLabel = "CERT.der", description = "The key's certificate (DER; PEM accepted).")
+    @Option(
+        names = "--cert",
+        required = true,
+        paramLabel = "CERT.der",
+        description = "The key's certificate (DER; PEM accepted).")
     Path cert;
 
-    @Option(names = "--out", paramLabel = "SIG", description = "Signature file (default: MANIFEST.sig).")
+    @Option(
+        names = "--out",
+        paramLabel = "SIG",
+        description = "Signature file (default: MANIFEST.sig).")
     Path out;
 
     @Override
@@ -330,20 +405,32 @@ final class ImageCommand implements Runnable {
       name = "id",
       mixinStandardHelpOptions = true,
       description = {
-        "Print the image ID HASH/SIGNER/MANIFEST of MANIFEST signed with CERT_DER, alone on a line:",
-        "HASH from the certificate, SIGNER = HASH(certificate DER), MANIFEST = HASH(canonical manifest)."
+        "Print the image ID HASH/SIGNER/MANIFEST of MANIFEST signed with CERT_DER, alone on a"
+            + " line:",
+        "HASH from the certificate, SIGNER = HASH(certificate DER), MANIFEST = HASH(canonical"
+            + " manifest)."
       },
-      footer = {"", "Example:", "  confaas image id build/manifest.json --cert keys/signer.cert.der"})
+      footer = {
+        "",
+        "Example:",
+        "  confaas image id build/manifest.json --cert keys/signer.cert.der"
+      })
   static final class Id implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "MANIFEST")
     Path manifest;
 
-    @Option(names = "--cert", required = true, paramLabel = "CERT_DER", description = "Signer's certificate (DER).")
+    @Option(
+        names = "--cert",
+        required = true,
+        paramLabel = "CERT_DER",
+        description = "Signer's certificate (DER).")
     Path cert;
 
-    @Option(names = "--json", description = "Print {\"imageId\",\"signerId\",\"hash\",\"manifestDigest\"}.")
+    @Option(
+        names = "--json",
+        description = "Print {\"imageId\",\"signerId\",\"hash\",\"manifestDigest\"}.")
     boolean json;
 
     @Override
@@ -386,13 +473,24 @@ final class ImageCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "MANIFEST")
     Path manifest;
 
-    @Option(names = "--signature", required = true, paramLabel = "SIG", description = "DER signature file.")
+    @Option(
+        names = "--signature",
+        required = true,
+        paramLabel = "SIG",
+        description = "DER signature file.")
     Path signature;
 
-    @Option(names = "--cert", required = true, paramLabel = "CERT_DER", description = "Signer's certificate (DER).")
+    @Option(
+        names = "--cert",
+        required = true,
+        paramLabel = "CERT_DER",
+        description = "Signer's certificate (DER).")
     Path cert;
 
-    @Option(names = "--json", description = "Print {\"verified\",\"imageId\",\"signerId\"} or {\"verified\":false,\"reason\"}.")
+    @Option(
+        names = "--json",
+        description =
+            "Print {\"verified\",\"imageId\",\"signerId\"} or {\"verified\":false,\"reason\"}.")
     boolean json;
 
     @Override
@@ -432,15 +530,24 @@ final class ImageCommand implements Runnable {
   @Command(
       name = "inspect",
       mixinStandardHelpOptions = true,
-      description = "Show a manifest's fields, its canonical digest and, with --cert, its signer and image IDs.",
-      footer = {"", "Example:", "  confaas image inspect build/manifest.json --cert keys/signer.cert.der --json"})
+      description =
+          "Show a manifest's fields, its canonical digest and, with --cert, its signer and image"
+              + " IDs.",
+      footer = {
+        "",
+        "Example:",
+        "  confaas image inspect build/manifest.json --cert keys/signer.cert.der --json"
+      })
   static final class Inspect implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "MANIFEST")
     Path manifest;
 
-    @Option(names = "--cert", paramLabel = "CERT", description = "Signer's certificate, to show signer and image IDs.")
+    @Option(
+        names = "--cert",
+        paramLabel = "CERT",
+        description = "Signer's certificate, to show signer and image IDs.")
     Path cert;
 
     @Option(names = "--json", description = "Print the fields as one JSON object.")
@@ -498,13 +605,24 @@ final class ImageCommand implements Runnable {
         w.println("  (none)");
       }
       for (LayerRef l : m.layers()) {
-        w.println("  " + l + (l instanceof AliasRef ? "  (vendor alias " + ((AliasRef) l).nameSvn() + ")" : ""));
+        w.println(
+            "  "
+                + l
+                + (l instanceof AliasRef
+                    ? "  (vendor alias " + ((AliasRef) l).nameSvn() + ")"
+                    : ""));
       }
       if (!m.aliases().self().isEmpty()) {
         w.println("self aliases:    " + String.join(", ", strings(m.aliases().self())));
       }
-      m.aliases().contents().forEach((k, v) -> w.println("defines aliases: " + String.join(", ", strings(v)) + " -> " + k));
-      w.println("entrypoint:      " + (m.entrypoint().isEmpty() ? "(none)" : String.join(" ", m.entrypoint())));
+      m.aliases()
+          .contents()
+          .forEach(
+              (k, v) ->
+                  w.println("defines aliases: " + String.join(", ", strings(v)) + " -> " + k));
+      w.println(
+          "entrypoint:      "
+              + (m.entrypoint().isEmpty() ? "(none)" : String.join(" ", m.entrypoint())));
       w.println("working dir:     " + m.workingDir());
       if (!m.env().isEmpty()) {
         w.println("env rules:       " + String.join(", ", m.env()));
@@ -516,7 +634,9 @@ final class ImageCommand implements Runnable {
       }
       w.println(
           "policy:          accepts "
-              + (m.policy().accepts().isEmpty() ? "(nothing listed)" : String.join(", ", m.policy().accepts()))
+              + (m.policy().accepts().isEmpty()
+                  ? "(nothing listed)"
+                  : String.join(", ", m.policy().accepts()))
               + (m.policy().rejectUnaccepted() ? "; rejects all others" : ""));
       return 0;
     }

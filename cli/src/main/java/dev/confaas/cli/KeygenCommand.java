@@ -40,10 +40,18 @@ final class KeygenCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write the key and certificate to.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
+      description = "Directory to write the key and certificate to.")
   Path out;
 
-  @Option(names = "--name", paramLabel = "NAME", defaultValue = "signer", description = "File name stem and certificate CN (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--name",
+      paramLabel = "NAME",
+      defaultValue = "signer",
+      description = "File name stem and certificate CN (default: ${DEFAULT-VALUE}).")
   String name;
 
   @Option(names = "--force", description = "Overwrite existing files.")
@@ -63,7 +71,8 @@ final class KeygenCommand implements Callable<Integer> {
     Path cert = out.resolve(name + ".cert.der");
     for (Path p : new Path[] {key, cert}) {
       if (!force && Files.exists(p)) {
-        throw new Main.CliException(p + " already exists; use --force to replace it or choose another --name");
+        throw new Main.CliException(
+            p + " already exists; use --force to replace it or choose another --name");
       }
     }
     SigningKeys keys = SigningKeys.generate(name, clock);
@@ -91,7 +100,9 @@ final class KeygenCommand implements Callable<Integer> {
     try {
       Files.deleteIfExists(key);
       try {
-        Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.createFile(
+            key,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       } catch (UnsupportedOperationException noPosix) {
         Files.createFile(key);
       }

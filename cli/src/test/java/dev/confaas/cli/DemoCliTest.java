@@ -21,10 +21,19 @@ class DemoCliTest {
     assertTrue(r.out.contains("-> rejected (exit 1)"), r.out);
     assertTrue(Files.exists(dir.resolve("build/manifest.json.sig")));
     String idLine =
-        r.out.lines().filter(l -> l.trim().matches("sha384/[0-9a-f]{96}/[0-9a-f]{96}")).findFirst().orElseThrow();
+        r.out
+            .lines()
+            .filter(l -> l.trim().matches("sha384/[0-9a-f]{96}/[0-9a-f]{96}"))
+            .findFirst()
+            .orElseThrow();
     ImageId id = ImageId.parse(idLine.trim());
     CliRun again =
-        CliRun.of("image", "id", dir.resolve("build/manifest.json").toString(), "--cert", dir.resolve("keys/author.cert.der").toString());
+        CliRun.of(
+            "image",
+            "id",
+            dir.resolve("build/manifest.json").toString(),
+            "--cert",
+            dir.resolve("keys/author.cert.der").toString());
     assertEquals(id.toString() + "\n", again.out, "the demo printed the real image ID");
   }
 }

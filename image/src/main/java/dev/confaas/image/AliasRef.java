@@ -4,9 +4,9 @@ import java.util.Objects;
 
 /**
  * A reference to an alias another signer defined: {@code signer/HASH/SIGNER/NAME:SVN}. A function
- * manifest lists its vendor framework layer this way; the vendor's signed manifest maps the alias to
- * a layer digest ({@code aliases.contents}), so the vendor can update the layer without the author
- * re-signing.
+ * manifest lists its vendor framework layer this way; the vendor's signed manifest maps the alias
+ * to a layer digest ({@code aliases.contents}), so the vendor can update the layer without the
+ * author re-signing.
  *
  * @see <a href="https://github.com/intel/ACON/blob/main/doc/Image.md#aliases">ACON: Aliases</a>
  */

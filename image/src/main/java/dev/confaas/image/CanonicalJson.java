@@ -14,16 +14,16 @@ import java.util.Map;
  * The canonical form of a JSON document as ACON defines it: byte for byte what {@code jq -jcS .}
  * (jq 1.6) prints.
  *
- * <p>That means: object keys sorted by their UTF-8 bytes (jq compares keys with {@code memcmp}, which
- * is Unicode code point order, not Java's UTF-16 order); no whitespace; strings escaped as jq 1.6
- * does (backslash before {@code "} and backslash, short escapes for backspace, tab, newline, form
- * feed and carriage return, other code points below U+0020 and U+007F as a lowercase six-character
- * escape ({@code \}{@code u001f}); {@code /}, {@code <>&} and all non-ASCII written as raw UTF-8;
- * ill-formed UTF-8 and lone low surrogate escapes replaced by U+FFFD); every number converted to a double and
- * printed with the shortest digits that read back as the same double ({@code jvp_dtoa_fmt}): {@code
- * 1.0 → 1}, {@code 1e1000 → 1.7976931348623157e+308}, {@code 1e-7 → 1e-07}, {@code -0 → -0}; a
- * repeated key keeps its last value. With {@code -j} a top-level string is printed raw, without
- * quotes.
+ * <p>That means: object keys sorted by their UTF-8 bytes (jq compares keys with {@code memcmp},
+ * which is Unicode code point order, not Java's UTF-16 order); no whitespace; strings escaped as jq
+ * 1.6 does (backslash before {@code "} and backslash, short escapes for backspace, tab, newline,
+ * form feed and carriage return, other code points below U+0020 and U+007F as a lowercase
+ * six-character escape ({@code \}{@code u001f}); {@code /}, {@code <>&} and all non-ASCII written
+ * as raw UTF-8; ill-formed UTF-8 and lone low surrogate escapes replaced by U+FFFD); every number
+ * converted to a double and printed with the shortest digits that read back as the same double
+ * ({@code jvp_dtoa_fmt}): {@code 1.0 → 1}, {@code 1e1000 → 1.7976931348623157e+308}, {@code 1e-7 →
+ * 1e-07}, {@code -0 → -0}; a repeated key keeps its last value. With {@code -j} a top-level string
+ * is printed raw, without quotes.
  *
  * <p>Input must be strict RFC 8259 JSON holding exactly one value; where jq is more lenient (see
  * {@link Json}) the input is rejected with {@link IllegalArgumentException} naming the byte offset.

@@ -117,7 +117,8 @@ public enum HashAlgorithm {
                 + cert.getSigAlgName()
                 + " ("
                 + oid
-                + ") has no hash ACON can deduce; use ecdsa-with-SHA384, -SHA256, -SHA512 or Ed25519");
+                + ") has no hash ACON can deduce; use ecdsa-with-SHA384, -SHA256, -SHA512 or"
+                + " Ed25519");
     }
   }
 

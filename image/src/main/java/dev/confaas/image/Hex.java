@@ -35,7 +35,12 @@ final class Hex {
         d = c - 'a' + 10;
       } else {
         throw new IllegalArgumentException(
-            what + " has '" + c + "' at position " + i + " (only lowercase hex digits are allowed)");
+            what
+                + " has '"
+                + c
+                + "' at position "
+                + i
+                + " (only lowercase hex digits are allowed)");
       }
       out[i / 2] |= (byte) (i % 2 == 0 ? d << 4 : d);
     }

@@ -42,15 +42,13 @@ public final class ImageId {
     try {
       signer = SignerId.parse(s.substring(0, last));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "\"" + s + "\" is not an image ID: " + e.getMessage(), e);
+      throw new IllegalArgumentException("\"" + s + "\" is not an image ID: " + e.getMessage(), e);
     }
     String m = s.substring(last + 1);
     try {
       Hex.decode(m, signer.algorithm().hexLength(), "manifest digest");
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "\"" + s + "\" is not an image ID: " + e.getMessage(), e);
+      throw new IllegalArgumentException("\"" + s + "\" is not an image ID: " + e.getMessage(), e);
     }
     return new ImageId(signer, m);
   }

@@ -35,11 +35,11 @@ import java.util.regex.Pattern;
  * ROOT/tmp/                                 work area; emptied on open
  * </pre>
  *
- * <p>Crash safety: everything is written under {@code tmp/}, forced to disk, then renamed into place
- * (a whole image directory in one rename), and the parent directory is forced; so a reader sees a
- * blob, an image or a name either complete or not at all. Blobs are verified against their digest
- * before they become visible; images are verified (signature and ID) on the way in and again on the
- * way out, since the disk is outside the trust boundary.
+ * <p>Crash safety: everything is written under {@code tmp/}, forced to disk, then renamed into
+ * place (a whole image directory in one rename), and the parent directory is forced; so a reader
+ * sees a blob, an image or a name either complete or not at all. Blobs are verified against their
+ * digest before they become visible; images are verified (signature and ID) on the way in and again
+ * on the way out, since the disk is outside the trust boundary.
  */
 public final class ImageRepository {
   static final String MANIFEST = "manifest.json";
@@ -155,7 +155,10 @@ public final class ImageRepository {
     return Files.newInputStream(p);
   }
 
-  /** Layer digests {@code manifest} names directly that are not stored (aliases are resolved elsewhere). */
+  /**
+   * Layer digests {@code manifest} names directly that are not stored (aliases are resolved
+   * elsewhere).
+   */
   public List<Digest> missingBlobs(Manifest manifest) {
     List<Digest> missing = new ArrayList<>();
     for (LayerRef l : manifest.layers()) {
@@ -209,7 +212,8 @@ public final class ImageRepository {
    * @throws ImageVerificationException if the stored files no longer verify or no longer have this
    *     ID (the disk was altered)
    */
-  public Optional<SignedManifest> getImage(ImageId id) throws IOException, ImageVerificationException {
+  public Optional<SignedManifest> getImage(ImageId id)
+      throws IOException, ImageVerificationException {
     Path dir = imageDir(id);
     if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       return Optional.empty();
@@ -222,11 +226,16 @@ public final class ImageRepository {
               Files.readAllBytes(dir.resolve(SIGNATURE)),
               Files.readAllBytes(dir.resolve(CERTIFICATE)));
     } catch (ManifestException e) {
-      throw new ImageVerificationException("stored manifest of " + id + " is invalid: " + e.getMessage(), e);
+      throw new ImageVerificationException(
+          "stored manifest of " + id + " is invalid: " + e.getMessage(), e);
     }
     if (!sm.imageId().equals(id)) {
       throw new ImageVerificationException(
-          "stored files under " + id + " have image ID " + sm.imageId() + "; the repository was altered");
+          "stored files under "
+              + id
+              + " have image ID "
+              + sm.imageId()
+              + "; the repository was altered");
     }
     sm.verify();
     return Optional.of(sm);
@@ -249,7 +258,8 @@ public final class ImageRepository {
           try (DirectoryStream<Path> ms = Files.newDirectoryStream(s)) {
             for (Path m : ms) {
               try {
-                out.add(ImageId.parse(alg.aconName() + "/" + s.getFileName() + "/" + m.getFileName()));
+                out.add(
+                    ImageId.parse(alg.aconName() + "/" + s.getFileName() + "/" + m.getFileName()));
               } catch (IllegalArgumentException ignored) {
                 // not an image directory; the repository only ever creates valid ones
               }
@@ -280,12 +290,17 @@ public final class ImageRepository {
   public void tag(String name, ImageId id) throws IOException {
     checkName(name);
     if (!hasImage(id)) {
-      throw new IllegalArgumentException("cannot name " + id + " \"" + name + "\": it is not stored");
+      throw new IllegalArgumentException(
+          "cannot name " + id + " \"" + name + "\": it is not stored");
     }
     Path t = tmpFile();
     try {
       writeForced(t, (id + "\n").getBytes(StandardCharsets.US_ASCII));
-      Files.move(t, names.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          t,
+          names.resolve(name),
+          StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
       forceDir(names);
     } finally {
       Files.deleteIfExists(t);
@@ -319,7 +334,9 @@ public final class ImageRepository {
   private static void checkName(String name) {
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "image name \"" + name + "\" must match [A-Za-z0-9][A-Za-z0-9._-]* (at most 128 characters)");
+          "image name \""
+              + name
+              + "\" must match [A-Za-z0-9][A-Za-z0-9._-]* (at most 128 characters)");
     }
   }
 

@@ -8,11 +8,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A strict RFC 8259 JSON reader that keeps exactly what {@code jq} 1.6 would see, so that
- * {@link CanonicalJson} can print it the way {@code jq -jcS .} does.
+ * A strict RFC 8259 JSON reader that keeps exactly what {@code jq} 1.6 would see, so that {@link
+ * CanonicalJson} can print it the way {@code jq -jcS .} does.
  *
- * <p>Values are: {@link Map} (insertion ordered, {@code String} keys), {@link List}, {@link String},
- * {@link Number} (a {@link Num} holding the literal and jq's double), {@link Boolean} and {@link #NULL}.
+ * <p>Values are: {@link Map} (insertion ordered, {@code String} keys), {@link List}, {@link
+ * String}, {@link Number} (a {@link Num} holding the literal and jq's double), {@link Boolean} and
+ * {@link #NULL}.
  *
  * <p>Strings are decoded the way jq 1.6 decodes them ({@code jv_parse.c found_string}, then {@code
  * jvp_utf8_next}): escapes are expanded to UTF-8 bytes (a lone low surrogate escape becomes the
@@ -20,8 +21,8 @@ import java.util.Map;
  * <em>high</em> surrogate escape is an error in jq, and here too.
  *
  * <p>Where jq 1.6 is lenient beyond RFC 8259 (leading zeros, {@code +1}, {@code .5}, {@code NaN},
- * {@code infinity}, a byte-order mark, raw U+001F or NUL in strings, several top-level values), this
- * reader rejects the input with a message giving the byte offset, rather than guessing.
+ * {@code infinity}, a byte-order mark, raw U+001F or NUL in strings, several top-level values),
+ * this reader rejects the input with a message giving the byte offset, rather than guessing.
  */
 final class Json {
   /** JSON {@code null}. */
@@ -300,8 +301,7 @@ final class Json {
         break;
       }
       if (c < 0x20) {
-        throw error(
-            String.format("control character U+%04X in a string must be escaped", c));
+        throw error(String.format("control character U+%04X in a string must be escaped", c));
       }
       if (c != '\\') {
         raw.write(c);
@@ -344,7 +344,8 @@ final class Json {
               pos += 2;
               int low = hex4();
               if (low < 0xDC00 || low > 0xDFFF) {
-                throw error("invalid \\uXXXX\\uXXXX surrogate pair escape: expected a low surrogate");
+                throw error(
+                    "invalid \\uXXXX\\uXXXX surrogate pair escape: expected a low surrogate");
               }
               cp = 0x10000 + (((cp - 0xD800) << 10) | (low - 0xDC00));
             }

@@ -13,8 +13,8 @@ import java.util.zip.GZIPInputStream;
 /**
  * Layer addressing: an FS layer is named by the SHA-384 ({@code sha384/<hex>}) of its
  * <em>uncompressed</em> tar, as ACON stores layers uncompressed. Gzip input (detected by its magic
- * bytes, not by file name) is decompressed first, so a {@code .tar.gz} and its {@code .tar} have the
- * same digest.
+ * bytes, not by file name) is decompressed first, so a {@code .tar.gz} and its {@code .tar} have
+ * the same digest.
  *
  * @see <a href="https://github.com/intel/ACON/blob/main/doc/Image.md#filesystem-layers">ACON: FS
  *     layers</a>
@@ -69,7 +69,8 @@ public final class LayerDigests {
       return new GZIPInputStream(b, BUFFER);
     }
     if (m1 == 0x28 && m2 == 0xb5) {
-      throw new LayerException("layer is zstd-compressed, which is not supported; use tar or tar+gzip");
+      throw new LayerException(
+          "layer is zstd-compressed, which is not supported; use tar or tar+gzip");
     }
     return b;
   }

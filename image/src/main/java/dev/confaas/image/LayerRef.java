@@ -2,8 +2,8 @@ package dev.confaas.image;
 
 /**
  * An entry of a manifest's {@code layers} (or a key of {@code aliases.contents}): either a layer
- * {@link Digest} ({@code sha384/<hex>}) or an {@link AliasRef} ({@code signer/HASH/SIGNER/NAME:SVN})
- * that a vendor's manifest maps to a digest.
+ * {@link Digest} ({@code sha384/<hex>}) or an {@link AliasRef} ({@code
+ * signer/HASH/SIGNER/NAME:SVN}) that a vendor's manifest maps to a digest.
  *
  * @see <a href="https://github.com/intel/ACON/blob/main/doc/Image.md#filesystem-layers">ACON: FS
  *     layers</a>
@@ -23,7 +23,10 @@ public sealed interface LayerRef permits Digest, AliasRef {
       return Digest.parse(s);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "\"" + s + "\" is not a layer reference: " + e.getMessage()
+          "\""
+              + s
+              + "\" is not a layer reference: "
+              + e.getMessage()
               + " (expected sha384/<96 hex digits> or signer/HASH/SIGNER/NAME:SVN)");
     }
   }

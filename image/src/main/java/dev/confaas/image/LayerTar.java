@@ -22,12 +22,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
- * Writes a directory as a reproducible layer tar: the same tree gives the same bytes, hence the same
- * {@code sha384/...} layer digest, on any machine and at any time. Entries are sorted by their
- * UTF-8 path bytes, parents before children; modification time is fixed ({@link #EPOCH}), owner
- * and group are 0 with empty names, permission bits (rwx) are kept as on disk (0644/0755 where the
- * file system has no POSIX modes), symlinks are stored as symlinks, long and non-ASCII names use
- * PAX headers. Sockets, devices and FIFOs are refused. Hard links are stored as separate files.
+ * Writes a directory as a reproducible layer tar: the same tree gives the same bytes, hence the
+ * same {@code sha384/...} layer digest, on any machine and at any time. Entries are sorted by their
+ * UTF-8 path bytes, parents before children; modification time is fixed ({@link #EPOCH}), owner and
+ * group are 0 with empty names, permission bits (rwx) are kept as on disk (0644/0755 where the file
+ * system has no POSIX modes), symlinks are stored as symlinks, long and non-ASCII names use PAX
+ * headers. Sockets, devices and FIFOs are refused. Hard links are stored as separate files.
  */
 public final class LayerTar {
   /** The modification time written for every entry (1970-01-01T00:00:00Z). */
@@ -47,7 +47,8 @@ public final class LayerTar {
     String p = normalizePrefix(prefix);
     MessageDigest md = HashAlgorithm.SHA384.newDigest();
     DigestOutputStream dout = new DigestOutputStream(nonClosing(out), md);
-    try (TarArchiveOutputStream tar = new TarArchiveOutputStream(dout, StandardCharsets.UTF_8.name())) {
+    try (TarArchiveOutputStream tar =
+        new TarArchiveOutputStream(dout, StandardCharsets.UTF_8.name())) {
       tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
       tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
       tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -116,7 +117,8 @@ public final class LayerTar {
     }
     for (String part : p.substring(0, p.length() - 1).split("/")) {
       if (part.isEmpty() || part.equals(".") || part.equals("..")) {
-        throw new LayerException("layer path prefix \"" + prefix + "\" must be a plain relative path");
+        throw new LayerException(
+            "layer path prefix \"" + prefix + "\" must be a plain relative path");
       }
     }
     return p;

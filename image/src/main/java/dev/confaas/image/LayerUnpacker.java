@@ -112,8 +112,10 @@ public final class LayerUnpacker {
 
   private final Path root;
   private final Options options;
+
   /** Paths (relative, normalized) this layer has written: whiteouts must not delete them. */
   private final Set<String> written = new HashSet<>();
+
   /** Directory modes, applied at the end so read-only directories can still be filled. */
   private final Map<Path, Integer> dirModes = new LinkedHashMap<>();
 
@@ -147,7 +149,8 @@ public final class LayerUnpacker {
     LayerUnpacker u = new LayerUnpacker(target.toRealPath(), options);
     int n = 0;
     InputStream plain = LayerDigests.uncompressed(nonClosing(tar));
-    try (TarArchiveInputStream in = new TarArchiveInputStream(plain, StandardCharsets.UTF_8.name())) {
+    try (TarArchiveInputStream in =
+        new TarArchiveInputStream(plain, StandardCharsets.UTF_8.name())) {
       TarArchiveEntry e;
       while ((e = nextEntry(in)) != null) {
         n++;
@@ -231,7 +234,11 @@ public final class LayerUnpacker {
       Path target = resolveExisting(targetRel, raw);
       if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
         throw new LayerException(
-            "entry \"" + raw + "\": hard link target \"" + e.getLinkName() + "\" is not a regular file");
+            "entry \""
+                + raw
+                + "\": hard link target \""
+                + e.getLinkName()
+                + "\" is not a regular file");
       }
       removeIfPresent(dest);
       Files.createLink(dest, target);
@@ -269,7 +276,8 @@ public final class LayerUnpacker {
       throw new LayerException(what + " \"" + name + "\": contains NUL");
     }
     if (name.startsWith("/")) {
-      throw new LayerException(what + " \"" + name + "\": absolute path escapes the target directory");
+      throw new LayerException(
+          what + " \"" + name + "\": absolute path escapes the target directory");
     }
     List<String> parts = new ArrayList<>();
     for (String part : name.split("/")) {
@@ -277,7 +285,8 @@ public final class LayerUnpacker {
         continue;
       }
       if (part.equals("..")) {
-        throw new LayerException(what + " \"" + name + "\": '..' would escape the target directory");
+        throw new LayerException(
+            what + " \"" + name + "\": '..' would escape the target directory");
       }
       parts.add(part);
     }
@@ -297,7 +306,11 @@ public final class LayerUnpacker {
       p = p.resolve(part);
       if (Files.isSymbolicLink(p)) {
         throw new LayerException(
-            "entry \"" + raw + "\": its parent " + root.relativize(p) + " is a symlink; writing"
+            "entry \""
+                + raw
+                + "\": its parent "
+                + root.relativize(p)
+                + " is a symlink; writing"
                 + " through links is not allowed");
       }
       if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -336,7 +349,11 @@ public final class LayerUnpacker {
       if (part.equals("..")) {
         if (stack.isEmpty()) {
           throw new LayerException(
-              "entry \"" + raw + "\": symlink target \"" + target + "\" resolves outside the layer");
+              "entry \""
+                  + raw
+                  + "\": symlink target \""
+                  + target
+                  + "\" resolves outside the layer");
         }
         stack.removeLast();
       } else {
@@ -372,7 +389,9 @@ public final class LayerUnpacker {
     }
   }
 
-  /** Resolves the symlink at {@code rel} like the kernel, confined to the root; false if it leaves. */
+  /**
+   * Resolves the symlink at {@code rel} like the kernel, confined to the root; false if it leaves.
+   */
   private boolean resolvesInside(String rel) throws IOException {
     Deque<String> resolved = new ArrayDeque<>();
     Deque<String> pending = new ArrayDeque<>();
@@ -415,7 +434,8 @@ public final class LayerUnpacker {
   private void opaque(Path dir, String dirRel) throws IOException {
     try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
       for (Path c : children) {
-        String cRel = dirRel.isEmpty() ? c.getFileName().toString() : dirRel + "/" + c.getFileName();
+        String cRel =
+            dirRel.isEmpty() ? c.getFileName().toString() : dirRel + "/" + c.getFileName();
         if (!written.contains(cRel)) {
           deleteTree(c);
           whitedOut.add(cRel);

@@ -12,18 +12,18 @@ import java.util.Set;
 /**
  * An ACON image manifest, immutable, with ACON's field names and defaults.
  *
- * <p>{@link #parse} keeps the bytes as authored: {@link #canonicalBytes()} is computed from them (as
- * {@code jq -jcS .} would), never from this model, so the image ID is the one every other ACON tool
- * computes for the same file.
+ * <p>{@link #parse} keeps the bytes as authored: {@link #canonicalBytes()} is computed from them
+ * (as {@code jq -jcS .} would), never from this model, so the image ID is the one every other ACON
+ * tool computes for the same file.
  *
  * <p><b>Unknown fields are rejected</b>, at the top level and inside {@code aliases} and {@code
- * policy}. ACON leaves this open (a TODO in the spec); ConFaaS chooses to reject, because a field the
- * signer meant to mean something but the loader ignores is a silent security gap, and ignoring is
- * easy to relax later while rejecting is not. A repeated key is rejected for the same reason
+ * policy}. ACON leaves this open (a TODO in the spec); ConFaaS chooses to reject, because a field
+ * the signer meant to mean something but the loader ignores is a silent security gap, and ignoring
+ * is easy to relax later while rejecting is not. A repeated key is rejected for the same reason
  * (parsers disagree on which copy wins). Defaults when a field is absent: {@code layers}, {@code
  * entrypoint}, {@code env}, {@code uids}, {@code logFDs}, {@code signals}, {@code aliases.*} and
- * {@code policy.accepts} empty; {@code workingDir} {@code /}; {@code writableFS}, {@code noRestart},
- * {@code policy.rejectUnaccepted} false; {@code maxInstances} 1 (0 means no limit).
+ * {@code policy.accepts} empty; {@code workingDir} {@code /}; {@code writableFS}, {@code
+ * noRestart}, {@code policy.rejectUnaccepted} false; {@code maxInstances} 1 (0 means no limit).
  *
  * @see <a href="https://github.com/intel/ACON/blob/main/doc/Image.md#manifest">ACON: Manifest</a>
  */
@@ -77,7 +77,9 @@ public final class Manifest {
       this.self = List.copyOf(self);
     }
 
-    /** {@code aliases.contents}: object (layer digest or alias reference) to its aliases, in order. */
+    /**
+     * {@code aliases.contents}: object (layer digest or alias reference) to its aliases, in order.
+     */
     public Map<LayerRef, List<NameSvn>> contents() {
       return contents;
     }
@@ -99,8 +101,9 @@ public final class Manifest {
     }
 
     /**
-     * {@code policy.accepts}: rules {@code HASH/SIGNER/MANIFEST}, syntax-checked here (SIGNER is hex
-     * or {@code *}; MANIFEST is hex, {@code NAME:SVN} or {@code *}); matching is the policy module's.
+     * {@code policy.accepts}: rules {@code HASH/SIGNER/MANIFEST}, syntax-checked here (SIGNER is
+     * hex or {@code *}; MANIFEST is hex, {@code NAME:SVN} or {@code *}); matching is the policy
+     * module's.
      */
     public List<String> accepts() {
       return accepts;
@@ -181,8 +184,7 @@ public final class Manifest {
     Object wd = root.get("workingDir");
     this.workingDir = wd == null ? "/" : string(wd, "workingDir");
     if (!workingDir.startsWith("/") || workingDir.indexOf('\0') >= 0) {
-      throw new ManifestException(
-          "workingDir: \"" + workingDir + "\" must be an absolute path");
+      throw new ManifestException("workingDir: \"" + workingDir + "\" must be an absolute path");
     }
     List<Long> us = new ArrayList<>();
     List<Object> rawUids = optArray(root, "uids");
@@ -241,7 +243,9 @@ public final class Manifest {
 
   // --- accessors -------------------------------------------------------------------------------
 
-  /** The manifest bytes as authored (what is stored and sent; signatures cover the canonical form). */
+  /**
+   * The manifest bytes as authored (what is stored and sent; signatures cover the canonical form).
+   */
   public byte[] bytes() {
     return bytes.clone();
   }
@@ -251,7 +255,9 @@ public final class Manifest {
     return canonical.clone();
   }
 
-  /** The digest of the canonical form under {@code algorithm} (the MANIFEST part of an image ID). */
+  /**
+   * The digest of the canonical form under {@code algorithm} (the MANIFEST part of an image ID).
+   */
   public Digest digest(HashAlgorithm algorithm) {
     return Digest.of(algorithm, canonical);
   }
@@ -414,8 +420,7 @@ public final class Manifest {
     for (int i = 0; i < accepts.size(); i++) {
       String err = acceptRuleError(accepts.get(i));
       if (err != null) {
-        throw new ManifestException(
-            "policy.accepts[" + i + "]: \"" + accepts.get(i) + "\" " + err);
+        throw new ManifestException("policy.accepts[" + i + "]: \"" + accepts.get(i) + "\" " + err);
       }
     }
     return new Policy(accepts, optBoolean(p, "rejectUnaccepted", "policy.rejectUnaccepted", false));
@@ -511,8 +516,7 @@ public final class Manifest {
     return optBoolean(m, field, field, dflt);
   }
 
-  private static boolean optBoolean(
-      Map<String, Object> m, String key, String field, boolean dflt) {
+  private static boolean optBoolean(Map<String, Object> m, String key, String field, boolean dflt) {
     Object v = m.get(key);
     if (v == null) {
       return dflt;
@@ -535,8 +539,7 @@ public final class Manifest {
     }
     long l = (long) d;
     if (l < min || l > max) {
-      throw new ManifestException(
-          field + ": " + l + " is out of range [" + min + ", " + max + "]");
+      throw new ManifestException(field + ": " + l + " is out of range [" + min + ", " + max + "]");
     }
     return l;
   }

@@ -6,8 +6,8 @@ import java.util.Objects;
 /**
  * An alias name with its secure version number, {@code NAME:SVN} (e.g. {@code python3.12:4}). ACON
  * requires an alias to be a valid Linux file name (no {@code /}, no NUL, at most 255 bytes, not
- * {@code .} or {@code ..}); by ACON's convention, which ConFaaS enforces, it ends in {@code :SVN}, a
- * non-negative decimal integer without leading zeros (so that one SVN has one spelling).
+ * {@code .} or {@code ..}); by ACON's convention, which ConFaaS enforces, it ends in {@code :SVN},
+ * a non-negative decimal integer without leading zeros (so that one SVN has one spelling).
  *
  * @see <a href="https://github.com/intel/ACON/blob/main/doc/Image.md#syntax">ACON: alias syntax</a>
  */

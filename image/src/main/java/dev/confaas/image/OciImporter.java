@@ -34,9 +34,11 @@ import java.util.regex.Pattern;
  *     layout</a>
  */
 public final class OciImporter {
-  private static final Pattern OCI_DIGEST = Pattern.compile("(sha256|sha512):([0-9a-f]{64}|[0-9a-f]{128})");
+  private static final Pattern OCI_DIGEST =
+      Pattern.compile("(sha256|sha512):([0-9a-f]{64}|[0-9a-f]{128})");
   private static final String INDEX_TYPES =
-      "application/vnd.oci.image.index.v1+json application/vnd.docker.distribution.manifest.list.v2+json";
+      "application/vnd.oci.image.index.v1+json"
+          + " application/vnd.docker.distribution.manifest.list.v2+json";
 
   /** The import: an unsigned manifest, its layer files, and what could not be carried over. */
   public static final class Result {
@@ -55,7 +57,10 @@ public final class OciImporter {
       return manifest;
     }
 
-    /** Layer digest (SHA-384, uncompressed) to the tar written in the output directory, lowest first. */
+    /**
+     * Layer digest (SHA-384, uncompressed) to the tar written in the output directory, lowest
+     * first.
+     */
     public Map<Digest, Path> layers() {
       return layers;
     }
@@ -84,7 +89,8 @@ public final class OciImporter {
     if (!Files.isRegularFile(indexFile)) {
       throw new LayerException(layout + " is not an OCI image layout: index.json is missing");
     }
-    Map<String, Object> desc = pickManifest(layout, readJson(indexFile, "index.json"), "index.json");
+    Map<String, Object> desc =
+        pickManifest(layout, readJson(indexFile, "index.json"), "index.json");
     Map<String, Object> manifest = readJson(blob(layout, desc, "image manifest"), "image manifest");
     Map<String, Object> configDesc = obj(manifest.get("config"), "image manifest: config");
     Map<String, Object> config = readJson(blob(layout, configDesc, "config"), "config");
@@ -113,13 +119,16 @@ public final class OciImporter {
       LayerUnpacker.unpack(archive, work);
       Path mf = work.resolve("manifest.json");
       if (!Files.isRegularFile(mf, LinkOption.NOFOLLOW_LINKS)) {
-        throw new LayerException(archive + " is not a docker save archive: manifest.json is missing");
+        throw new LayerException(
+            archive + " is not a docker save archive: manifest.json is missing");
       }
       Object parsed = parse(Files.readAllBytes(mf), "manifest.json");
       List<Object> entries = list(parsed, "manifest.json");
       if (entries.size() != 1) {
         throw new LayerException(
-            "manifest.json lists " + entries.size() + " images; save exactly one image (docker save IMAGE)");
+            "manifest.json lists "
+                + entries.size()
+                + " images; save exactly one image (docker save IMAGE)");
       }
       Map<String, Object> entry = obj(entries.get(0), "manifest.json[0]");
       Map<String, Object> config =
@@ -158,14 +167,19 @@ public final class OciImporter {
     }
     if (!diffIds.isEmpty() && diffIds.size() != layerFiles.size()) {
       throw new LayerException(
-          "config lists " + diffIds.size() + " rootfs.diff_ids but the manifest has " + layerFiles.size() + " layers");
+          "config lists "
+              + diffIds.size()
+              + " rootfs.diff_ids but the manifest has "
+              + layerFiles.size()
+              + " layers");
     }
     Manifest.Builder b = Manifest.builder();
     Map<Digest, Path> written = new LinkedHashMap<>();
     for (int i = 0; i < layerFiles.size(); i++) {
       String type = layerTypes.get(i);
       if (type.contains("zstd") || type.contains("encrypted")) {
-        throw new LayerException("layer " + i + " has media type " + type + ", which is not supported");
+        throw new LayerException(
+            "layer " + i + " has media type " + type + ", which is not supported");
       }
       Digest d =
           copyLayer(
@@ -227,7 +241,8 @@ public final class OciImporter {
 
   /** Copies one layer blob, decompressed, checking the OCI blob digest and the diff_id. */
   private static Digest copyLayer(
-      Path file, Map<String, Object> desc, String diffId, Path outDir, int index) throws IOException {
+      Path file, Map<String, Object> desc, String diffId, Path outDir, int index)
+      throws IOException {
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
       throw new LayerException("layer " + index + ": blob " + file.getFileName() + " is missing");
     }
@@ -240,18 +255,25 @@ public final class OciImporter {
       try (InputStream raw = Files.newInputStream(file);
           InputStream counted = blobMd == null ? raw : new DigestInputStream(raw, blobMd);
           OutputStream out = Files.newOutputStream(tmp);
-          OutputStream both = diffMd == null ? out : new java.security.DigestOutputStream(out, diffMd)) {
+          OutputStream both =
+              diffMd == null ? out : new java.security.DigestOutputStream(out, diffMd)) {
         d = LayerDigests.copyUncompressed(counted, both, HashAlgorithm.SHA384);
         counted.transferTo(OutputStream.nullOutputStream()); // gzip may stop before the end
       }
-      if (blobMd != null && !hex(blobMd).equals(blobDigest.substring(blobDigest.indexOf(':') + 1))) {
-        throw new LayerException("layer " + index + ": blob content does not match its digest " + blobDigest);
+      if (blobMd != null
+          && !hex(blobMd).equals(blobDigest.substring(blobDigest.indexOf(':') + 1))) {
+        throw new LayerException(
+            "layer " + index + ": blob content does not match its digest " + blobDigest);
       }
       if (diffMd != null && !hex(diffMd).equals(diffId.substring(diffId.indexOf(':') + 1))) {
         throw new LayerException(
-            "layer " + index + ": uncompressed content does not match config rootfs.diff_ids " + diffId);
+            "layer "
+                + index
+                + ": uncompressed content does not match config rootfs.diff_ids "
+                + diffId);
       }
-      Files.move(tmp, outDir.resolve(layerFileName(d)), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          tmp, outDir.resolve(layerFileName(d)), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       return d;
     } finally {
       Files.deleteIfExists(tmp);
@@ -262,15 +284,16 @@ public final class OciImporter {
     if (!OCI_DIGEST.matcher(ociDigest).matches()) {
       throw new LayerException(what + ": \"" + ociDigest + "\" is not a sha256/sha512 OCI digest");
     }
-    return (ociDigest.startsWith("sha256:") ? HashAlgorithm.SHA256 : HashAlgorithm.SHA512).newDigest();
+    return (ociDigest.startsWith("sha256:") ? HashAlgorithm.SHA256 : HashAlgorithm.SHA512)
+        .newDigest();
   }
 
   private static String hex(MessageDigest md) {
     return Hex.encode(md.digest());
   }
 
-  private static Map<String, Object> pickManifest(Path layout, Map<String, Object> index, String where)
-      throws IOException {
+  private static Map<String, Object> pickManifest(
+      Path layout, Map<String, Object> index, String where) throws IOException {
     List<Object> ms = list(index.get("manifests"), where + ": manifests");
     if (ms.isEmpty()) {
       throw new LayerException(where + " lists no images");
@@ -284,7 +307,9 @@ public final class OciImporter {
         Map<String, Object> d = obj(o, where + ": manifests[]");
         Object p = d.get("platform");
         String plat =
-            p instanceof Map ? ((Map<?, ?>) p).get("os") + "/" + ((Map<?, ?>) p).get("architecture") : "?";
+            p instanceof Map
+                ? ((Map<?, ?>) p).get("os") + "/" + ((Map<?, ?>) p).get("architecture")
+                : "?";
         seen.add(plat);
         if (plat.equals("linux/amd64") && chosen == null) {
           chosen = d;
@@ -297,7 +322,8 @@ public final class OciImporter {
     }
     Object type = chosen.get("mediaType");
     if (type instanceof String && INDEX_TYPES.contains((String) type)) {
-      return pickManifest(layout, readJson(blob(layout, chosen, "nested index"), "nested index"), "nested index");
+      return pickManifest(
+          layout, readJson(blob(layout, chosen, "nested index"), "nested index"), "nested index");
     }
     return chosen;
   }
@@ -324,7 +350,10 @@ public final class OciImporter {
       throw new LayerException("\"" + ociDigest + "\" is not a sha256/sha512 OCI digest");
     }
     int colon = ociDigest.indexOf(':');
-    return layout.resolve("blobs").resolve(ociDigest.substring(0, colon)).resolve(ociDigest.substring(colon + 1));
+    return layout
+        .resolve("blobs")
+        .resolve(ociDigest.substring(0, colon))
+        .resolve(ociDigest.substring(colon + 1));
   }
 
   /** A path named inside an unpacked archive; must not leave it. */

@@ -47,7 +47,8 @@ final class SignatureScheme {
     String alg = spki.getAlgorithm().getAlgorithm().getId();
     if (alg.equals(EC_KEY)) {
       ASN1Encodable params = spki.getAlgorithm().getParameters();
-      String curve = params instanceof ASN1ObjectIdentifier ? ((ASN1ObjectIdentifier) params).getId() : "";
+      String curve =
+          params instanceof ASN1ObjectIdentifier ? ((ASN1ObjectIdentifier) params).getId() : "";
       String name;
       switch (curve) {
         case "1.2.840.10045.3.1.7":
@@ -71,7 +72,8 @@ final class SignatureScheme {
     if (alg.equals(ED25519)) {
       if (hash != HashAlgorithm.SHA512) {
         throw new ImageVerificationException(
-            "certificate key is Ed25519, which mandates SHA-512, but the certificate is signed with "
+            "certificate key is Ed25519, which mandates SHA-512, but the certificate is signed with"
+                + " "
                 + cert.getSigAlgName()
                 + " (deducing "
                 + hash
@@ -82,7 +84,8 @@ final class SignatureScheme {
     throw new ImageVerificationException(
         "certificate key type "
             + key.getAlgorithm()
-            + " is not supported for signing manifests; use ECDSA P-384 (or P-256, P-521, Ed25519)");
+            + " is not supported for signing manifests; use ECDSA P-384 (or P-256, P-521,"
+            + " Ed25519)");
   }
 
   /** Null if {@code sig} is strict DER {@code SEQUENCE { r INTEGER, s INTEGER }}, else why not. */

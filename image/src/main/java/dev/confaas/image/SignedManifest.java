@@ -85,8 +85,8 @@ public final class SignedManifest {
       String derError = SignatureScheme.ecdsaDerError(signature);
       if (derError != null) {
         throw new ImageVerificationException(
-            "signature is malformed: expected a DER-encoded ECDSA signature (as 'openssl dgst -sign'"
-                + " writes), but it is "
+            "signature is malformed: expected a DER-encoded ECDSA signature (as 'openssl dgst"
+                + " -sign' writes), but it is "
                 + derError);
       }
     } else if (signature.length != 64) {

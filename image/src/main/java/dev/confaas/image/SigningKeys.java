@@ -80,7 +80,8 @@ public final class SigningKeys {
               kp.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      X509CertificateHolder h = b.build(new JcaContentSignerBuilder("SHA384withECDSA").build(kp.getPrivate()));
+      X509CertificateHolder h =
+          b.build(new JcaContentSignerBuilder("SHA384withECDSA").build(kp.getPrivate()));
       return new SigningKeys(kp.getPrivate(), h.getEncoded());
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot generate a P-384 key with this JRE", e);
@@ -181,7 +182,8 @@ public final class SigningKeys {
           "private key algorithm " + oid + " is not supported; use ECDSA P-384 (or Ed25519)");
     }
     try {
-      return KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
+      return KeyFactory.getInstance(alg)
+          .generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("private key is malformed: " + e.getMessage(), e);
     }
@@ -210,6 +212,7 @@ public final class SigningKeys {
       throw new IllegalArgumentException("certificate PEM is malformed: " + e.getMessage(), e);
     }
     throw new IllegalArgumentException(
-        "not a certificate: expected DER (starting with 0x30) or PEM '-----BEGIN CERTIFICATE-----'");
+        "not a certificate: expected DER (starting with 0x30) or PEM '-----BEGIN"
+            + " CERTIFICATE-----'");
   }
 }

@@ -17,13 +17,13 @@
  *       dev.confaas.image.LayerRef} (a {@code Digest} or an {@link dev.confaas.image.AliasRef}
  *       {@code signer/HASH/SIGNER/NAME:SVN}), {@link dev.confaas.image.NameSvn} ({@code NAME:SVN}).
  *   <li>Signing: {@link dev.confaas.image.SigningKeys} (generate P-384 keys and a self-signed
- *       certificate, read/write PEM), {@link dev.confaas.image.ImageSigner} (sign a manifest), {@link
- *       dev.confaas.image.SignedManifest} (manifest + signature + certificate: IDs and {@code
- *       verify()}, failing with {@link dev.confaas.image.ImageVerificationException}).
+ *       certificate, read/write PEM), {@link dev.confaas.image.ImageSigner} (sign a manifest),
+ *       {@link dev.confaas.image.SignedManifest} (manifest + signature + certificate: IDs and
+ *       {@code verify()}, failing with {@link dev.confaas.image.ImageVerificationException}).
  *   <li>Layers: {@link dev.confaas.image.LayerDigests} ({@code sha384/...} of the uncompressed tar,
- *       gzip detected), {@link dev.confaas.image.LayerTar} (reproducible tar of a directory), {@link
- *       dev.confaas.image.LayerUnpacker} (hostile-tar-safe unpacking with OCI whiteouts), failing
- *       with {@link dev.confaas.image.LayerException} naming the entry.
+ *       gzip detected), {@link dev.confaas.image.LayerTar} (reproducible tar of a directory),
+ *       {@link dev.confaas.image.LayerUnpacker} (hostile-tar-safe unpacking with OCI whiteouts),
+ *       failing with {@link dev.confaas.image.LayerException} naming the entry.
  *   <li>{@link dev.confaas.image.ImageRepository}: blobs by digest and signed images by image ID on
  *       disk, written atomically, verified in and out; names for images.
  *   <li>{@link dev.confaas.image.OciImporter}: an OCI image layout or {@code docker save} tar to an

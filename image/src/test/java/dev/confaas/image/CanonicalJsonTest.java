@@ -55,7 +55,8 @@ class CanonicalJsonTest {
 
   @Test
   void repeatedKeyKeepsTheLastValueLikeJq() {
-    assertEquals("{\"a\":3,\"b\":2}", str(CanonicalJson.canonicalize(utf8("{\"a\":1,\"b\":2,\"a\":3}"))));
+    assertEquals(
+        "{\"a\":3,\"b\":2}", str(CanonicalJson.canonicalize(utf8("{\"a\":1,\"b\":2,\"a\":3}"))));
   }
 
   @Test
@@ -74,9 +75,30 @@ class CanonicalJsonTest {
   @ParameterizedTest
   @ValueSource(
       strings = {
-        "", " ", "{} {}", "[01]", "[1.]", "[.5]", "[+1]", "[NaN]", "[nan]", "[infinity]",
-        "{\"a\":1,}", "[1,]", "{'a':1}", "[\"\\x\"]", "[\"\\ud800\"]", "[\"\\ud800x\"]",
-        "[\"tab\there\"]", "[\"\u001f\"]", "\ufeff{}", "[1e]", "[-]", "{\"a\" 1}", "[tru]", "[\"abc",
+        "",
+        " ",
+        "{} {}",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[+1]",
+        "[NaN]",
+        "[nan]",
+        "[infinity]",
+        "{\"a\":1,}",
+        "[1,]",
+        "{'a':1}",
+        "[\"\\x\"]",
+        "[\"\\ud800\"]",
+        "[\"\\ud800x\"]",
+        "[\"tab\there\"]",
+        "[\"\u001f\"]",
+        "\ufeff{}",
+        "[1e]",
+        "[-]",
+        "{\"a\" 1}",
+        "[tru]",
+        "[\"abc",
         "# comment\n{}"
       })
   void rejectsWhatIsNotStrictJson(String input) {
@@ -93,12 +115,15 @@ class CanonicalJsonTest {
     String tooDeep = "[".repeat(257) + "]".repeat(257);
     assertEquals(ok, str(CanonicalJson.canonicalize(utf8(ok))));
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> CanonicalJson.canonicalize(utf8(tooDeep)));
+        assertThrows(
+            IllegalArgumentException.class, () -> CanonicalJson.canonicalize(utf8(tooDeep)));
     assertTrue(e.getMessage().contains("more than 256 nested"), e.getMessage());
     if (Tools.onPath("jq")) {
-      assertEquals(ok, str(Tools.run(utf8(ok), List.of("jq", "-jcS", "."))), "jq accepts 256 levels");
+      assertEquals(
+          ok, str(Tools.run(utf8(ok), List.of("jq", "-jcS", "."))), "jq accepts 256 levels");
       AssertionError jqRefuses =
-          assertThrows(AssertionError.class, () -> Tools.run(utf8(tooDeep), List.of("jq", "-jcS", ".")));
+          assertThrows(
+              AssertionError.class, () -> Tools.run(utf8(tooDeep), List.of("jq", "-jcS", ".")));
       assertTrue(jqRefuses.getMessage().contains("depth limit"), jqRefuses.getMessage());
     }
   }
@@ -107,7 +132,8 @@ class CanonicalJsonTest {
   void errorNamesTheByteOffset() {
     IllegalArgumentException e =
         assertThrows(
-            IllegalArgumentException.class, () -> CanonicalJson.canonicalize(utf8("{\"a\":[1,2,}")));
+            IllegalArgumentException.class,
+            () -> CanonicalJson.canonicalize(utf8("{\"a\":[1,2,}")));
     assertTrue(e.getMessage().contains("byte 10"), e.getMessage());
   }
 
@@ -118,8 +144,10 @@ class CanonicalJsonTest {
   @Test
   void agreesWithLiveJqOnGeneratedInputs() throws Exception {
     Assumptions.assumeTrue(Tools.onPath("jq"), "jq is not on PATH (CI installs it)");
-    String version = new String(Tools.run(List.of("jq", "--version")), StandardCharsets.UTF_8).trim();
-    Assumptions.assumeTrue(version.equals("jq-1.6"), "ACON's canonical form is jq 1.6's; found " + version);
+    String version =
+        new String(Tools.run(List.of("jq", "--version")), StandardCharsets.UTF_8).trim();
+    Assumptions.assumeTrue(
+        version.equals("jq-1.6"), "ACON's canonical form is jq 1.6's; found " + version);
     Random rnd = new Random(20261122);
     List<byte[]> cases = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {
@@ -158,7 +186,8 @@ class CanonicalJsonTest {
   private static String numberLiteral(Random rnd) {
     switch (rnd.nextInt(6)) {
       case 0:
-        return CanonicalJson.formatNumber(Double.longBitsToDouble(rnd.nextLong())).replace("null", "0");
+        return CanonicalJson.formatNumber(Double.longBitsToDouble(rnd.nextLong()))
+            .replace("null", "0");
       case 1:
         {
           double d = Double.longBitsToDouble(rnd.nextLong());
@@ -205,9 +234,34 @@ class CanonicalJsonTest {
   }
 
   private static final String[] ESCAPES = {
-    "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0000", "\\u001f", "\\u007f",
-    "\\u0080", "\\u00e9", "\\u2028", "\\ufffd", "\\uffff", "\\ud83d\\ude00", "\\udbff\\udfff",
-    "\\udc00", "\\uDFFF", "\\u00A0", "<", ">", "&", "'", "\u00e9", "\u4e2d", "\ud83d\ude00"
+    "\\\"",
+    "\\\\",
+    "\\/",
+    "\\b",
+    "\\f",
+    "\\n",
+    "\\r",
+    "\\t",
+    "\\u0000",
+    "\\u001f",
+    "\\u007f",
+    "\\u0080",
+    "\\u00e9",
+    "\\u2028",
+    "\\ufffd",
+    "\\uffff",
+    "\\ud83d\\ude00",
+    "\\udbff\\udfff",
+    "\\udc00",
+    "\\uDFFF",
+    "\\u00A0",
+    "<",
+    ">",
+    "&",
+    "'",
+    "\u00e9",
+    "\u4e2d",
+    "\ud83d\ude00"
   };
 
   private static void stringLiteral(Random rnd, ByteArrayOutputStream b) {
@@ -232,7 +286,8 @@ class CanonicalJsonTest {
           }
         default:
           b.writeBytes(
-              new String(Character.toChars(rnd.nextInt(0x10FFFF) & ~0x800)).getBytes(StandardCharsets.UTF_8));
+              new String(Character.toChars(rnd.nextInt(0x10FFFF) & ~0x800))
+                  .getBytes(StandardCharsets.UTF_8));
       }
     }
     b.write('"');

@@ -32,11 +32,14 @@ class IdsTest {
         "sha3/ab|not a known hash",
         "sha384|not a digest",
         "sha384/abc|must be 96 hex digits, got 3",
-        "sha256/" + "AB" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+        "sha256/"
+            + "AB"
+            + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
             + "|only lowercase hex",
       })
   void digestParseSaysWhatIsWrong(String s, String expected) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Digest.parse(s));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Digest.parse(s));
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }
 
@@ -76,7 +79,8 @@ class IdsTest {
         "x:99999999999999999999|too large",
       })
   void nameSvnFollowsAconAliasRules(String s, String expected) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NameSvn.parse(s));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> NameSvn.parse(s));
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }
 

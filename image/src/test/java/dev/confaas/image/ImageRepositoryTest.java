@@ -44,7 +44,8 @@ class ImageRepositoryTest {
 
     Digest wrong = Digest.sha384(new byte[] {1});
     LayerException e =
-        assertThrows(LayerException.class, () -> repo.putBlob(wrong, new ByteArrayInputStream(tar)));
+        assertThrows(
+            LayerException.class, () -> repo.putBlob(wrong, new ByteArrayInputStream(tar)));
     assertTrue(e.getMessage().contains("not the expected " + wrong), e.getMessage());
     assertFalse(repo.hasBlob(wrong));
     assertTmpEmpty(repo);
@@ -63,7 +64,9 @@ class ImageRepositoryTest {
     ImageId ida = repo.putImage(a);
     ImageId idb = repo.putImage(b);
     assertEquals(a.imageId(), ida);
-    assertEquals(List.of(ida, idb).stream().sorted((x, y) -> x.toString().compareTo(y.toString())).toList(), repo.listImages());
+    assertEquals(
+        List.of(ida, idb).stream().sorted((x, y) -> x.toString().compareTo(y.toString())).toList(),
+        repo.listImages());
     SignedManifest back = repo.getImage(ida).orElseThrow();
     assertArrayEquals(a.manifest().bytes(), back.manifest().bytes());
     assertArrayEquals(a.signature(), back.signature());
@@ -75,7 +78,8 @@ class ImageRepositoryTest {
     assertEquals(idb, repo.lookup("hello").orElseThrow(), "a name points at its latest image");
     assertEquals(Map.of("hello", idb), repo.names());
     assertThrows(IllegalArgumentException.class, () -> repo.tag("../etc", ida));
-    assertTrue(ImageRepository.open(dir.resolve("repo")).getImage(idb).isPresent(), "survives reopen");
+    assertTrue(
+        ImageRepository.open(dir.resolve("repo")).getImage(idb).isPresent(), "survives reopen");
   }
 
   @Test

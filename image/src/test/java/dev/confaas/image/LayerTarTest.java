@@ -27,7 +27,8 @@ class LayerTarTest {
     Files.writeString(d.resolve("lib/py/util.py"), "X = 1\n");
     Files.writeString(d.resolve("run"), "#!/bin/sh\n");
     Files.setPosixFilePermissions(d.resolve("run"), PosixFilePermissions.fromString("rwxr-x---"));
-    Files.writeString(d.resolve("caf\u00e9-" + "long".repeat(40) + ".txt"), "unicode and long name");
+    Files.writeString(
+        d.resolve("caf\u00e9-" + "long".repeat(40) + ".txt"), "unicode and long name");
     Files.createSymbolicLink(d.resolve("latest"), Path.of("lib/py/util.py"));
     return d;
   }
@@ -52,7 +53,8 @@ class LayerTarTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     LayerTar.write(tree("t"), "fn/", out);
     List<String> names = new ArrayList<>();
-    try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+    try (TarArchiveInputStream in =
+        new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
       TarArchiveEntry e;
       while ((e = in.getNextEntry()) != null) {
         names.add(e.getName());
@@ -93,9 +95,12 @@ class LayerTarTest {
     LayerTar.write(src, "", tarFile);
     Path dst = Files.createDirectory(tmp.resolve("dst"));
     LayerUnpacker.unpack(tarFile, dst);
-    assertEquals(Files.readString(src.resolve("handler.py")), Files.readString(dst.resolve("handler.py")));
+    assertEquals(
+        Files.readString(src.resolve("handler.py")), Files.readString(dst.resolve("handler.py")));
     assertEquals("rwxr-x---", LayerUnpackerTest.perms(dst.resolve("run")));
     assertEquals(Path.of("lib/py/util.py"), Files.readSymbolicLink(dst.resolve("latest")));
-    assertEquals(LayerTar.write(src, "", new ByteArrayOutputStream()), LayerTar.write(dst, "", new ByteArrayOutputStream()));
+    assertEquals(
+        LayerTar.write(src, "", new ByteArrayOutputStream()),
+        LayerTar.write(dst, "", new ByteArrayOutputStream()));
   }
 }

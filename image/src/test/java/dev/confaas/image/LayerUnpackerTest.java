@@ -30,7 +30,8 @@ class LayerUnpackerTest {
   }
 
   LayerUnpacker.Result apply(byte[] tar) throws IOException {
-    return LayerUnpacker.unpack(new ByteArrayInputStream(tar), target, LayerUnpacker.Options.defaults());
+    return LayerUnpacker.unpack(
+        new ByteArrayInputStream(tar), target, LayerUnpacker.Options.defaults());
   }
 
   void assertRefused(byte[] tar, String entry, String why) throws IOException {
@@ -78,7 +79,8 @@ class LayerUnpackerTest {
   @Test
   void refusesDotDotAndAbsolutePaths() throws IOException {
     assertRefused(new TarBuilder().file("../outside/evil", "x").build(), "../outside/evil", "'..'");
-    assertRefused(new TarBuilder().file("a/../../outside/evil", "x").build(), "a/../../outside/evil", "'..'");
+    assertRefused(
+        new TarBuilder().file("a/../../outside/evil", "x").build(), "a/../../outside/evil", "'..'");
     assertRefused(
         new TarBuilder().file(outside.resolve("evil").toString(), "x").build(),
         outside.resolve("evil").toString(),
@@ -88,7 +90,9 @@ class LayerUnpackerTest {
   @Test
   void refusesSymlinksThatResolveOutsideTheLayer() throws IOException {
     assertRefused(
-        new TarBuilder().symlink("a/b/link", "../../../outside").build(), "a/b/link", "resolves outside");
+        new TarBuilder().symlink("a/b/link", "../../../outside").build(),
+        "a/b/link",
+        "resolves outside");
     assertFalse(Files.exists(target.resolve("a/b/link"), LinkOption.NOFOLLOW_LINKS));
     // Inside is fine, even through parents.
     apply(new TarBuilder().symlink("a/b/ok", "../../c/d").build());
@@ -99,8 +103,12 @@ class LayerUnpackerTest {
   void refusesSymlinksThatOnlyEscapeTogether() throws IOException {
     // Each link alone stays inside; resolved on the host, y -> x/.. -> rootfs/.. is outside.
     LayerException e =
-        assertThrows(LayerException.class, () -> apply(new TarBuilder().symlink("x", ".").symlink("y", "x/..").build()));
-    assertTrue(e.getMessage().contains("symlink \"y\"") && e.getMessage().contains("outside"), e.getMessage());
+        assertThrows(
+            LayerException.class,
+            () -> apply(new TarBuilder().symlink("x", ".").symlink("y", "x/..").build()));
+    assertTrue(
+        e.getMessage().contains("symlink \"y\"") && e.getMessage().contains("outside"),
+        e.getMessage());
   }
 
   @Test
@@ -144,7 +152,9 @@ class LayerUnpackerTest {
     assertTrue(e.getMessage().contains("has not extracted"), e.getMessage());
     // A lower layer's file is not this layer's: no linking to it either.
     Files.writeString(target.resolve("lower"), "l");
-    e = assertThrows(LayerException.class, () -> apply(new TarBuilder().hardlink("h2", "lower").build()));
+    e =
+        assertThrows(
+            LayerException.class, () -> apply(new TarBuilder().hardlink("h2", "lower").build()));
     assertTrue(e.getMessage().contains("\"h2\""), e.getMessage());
     Files.delete(outside.resolve("secret"));
     assertNothingOutside();
@@ -152,12 +162,19 @@ class LayerUnpackerTest {
 
   @Test
   void refusesDevicesAndFifosUnlessAllowed() throws IOException {
-    assertRefused(new TarBuilder().special("dev/sda", TarConstants.LF_BLK).build(), "dev/sda", "device nodes");
-    assertRefused(new TarBuilder().special("dev/null", TarConstants.LF_CHR).build(), "dev/null", "device nodes");
+    assertRefused(
+        new TarBuilder().special("dev/sda", TarConstants.LF_BLK).build(),
+        "dev/sda",
+        "device nodes");
+    assertRefused(
+        new TarBuilder().special("dev/null", TarConstants.LF_CHR).build(),
+        "dev/null",
+        "device nodes");
     assertRefused(new TarBuilder().special("fifo", TarConstants.LF_FIFO).build(), "fifo", "FIFOs");
     LayerUnpacker.Result r =
         LayerUnpacker.unpack(
-            new ByteArrayInputStream(new TarBuilder().special("fifo", TarConstants.LF_FIFO).file("f", "x").build()),
+            new ByteArrayInputStream(
+                new TarBuilder().special("fifo", TarConstants.LF_FIFO).file("f", "x").build()),
             target,
             LayerUnpacker.Options.defaults().allowSpecialFiles());
     assertEquals(List.of("fifo"), r.skippedSpecialFiles());
@@ -166,7 +183,8 @@ class LayerUnpackerTest {
 
   @Test
   void dropsSetuidBits() throws IOException {
-    LayerUnpacker.Result r = apply(new TarBuilder().file("su", "x", 04755).dir("tmp", 01777).build());
+    LayerUnpacker.Result r =
+        apply(new TarBuilder().file("su", "x", 04755).dir("tmp", 01777).build());
     assertEquals(2, r.droppedModeBits());
     assertEquals("rwxr-xr-x", perms(target.resolve("su")));
   }
@@ -199,7 +217,8 @@ class LayerUnpackerTest {
     assertFalse(Files.exists(target.resolve("c")));
     assertEquals("same layer", Files.readString(target.resolve("d/f")), "whiteouts skip own layer");
     assertFalse(Files.exists(target.resolve("a/.wh.x")), "whiteout markers are not extracted");
-    assertTrue(r.whitedOut().containsAll(List.of("a/x", "b/z", "b/sub", "c")), r.whitedOut().toString());
+    assertTrue(
+        r.whitedOut().containsAll(List.of("a/x", "b/z", "b/sub", "c")), r.whitedOut().toString());
   }
 
   @Test
@@ -221,6 +240,7 @@ class LayerUnpackerTest {
   }
 
   static String perms(Path p) throws IOException {
-    return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+    return PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
   }
 }

@@ -15,17 +15,26 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class ManifestTest {
-  static final String L1 = "sha384/abababababababababababababababababababababababababababababababababababababababababababababababab";
-  static final String L2 = "sha384/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
-  static final String SIGNER = "sha384/121212121212121212121212121212121212121212121212121212121212121212121212121212121212121212121212";
+  static final String L1 =
+      "sha384/abababababababababababababababababababababababababababababababababababababababababababababababab";
+  static final String L2 =
+      "sha384/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+  static final String SIGNER =
+      "sha384/121212121212121212121212121212121212121212121212121212121212121212121212121212121212121212121212";
 
   @Test
   void parsesEveryAconField() {
     String json =
         "{\n"
             + "  \"aconSpecVersion\": [1, 0],\n"
-            + "  \"layers\": [\"signer/" + SIGNER + "/python:3\", \"" + L1 + "\"],\n"
-            + "  \"aliases\": {\"contents\": {\"" + L1 + "\": [\"fn:2\", \"fn:1\"]},"
+            + "  \"layers\": [\"signer/"
+            + SIGNER
+            + "/python:3\", \""
+            + L1
+            + "\"],\n"
+            + "  \"aliases\": {\"contents\": {\""
+            + L1
+            + "\": [\"fn:2\", \"fn:1\"]},"
             + " \"self\": {\".\": [\"Product:4\"]}},\n"
             + "  \"entrypoint\": [\"/bin/app\", \"--serve\"],\n"
             + "  \"env\": [\"PATH=/bin\", \"HTTPS_PROXY\", \"MODE=\"],\n"
@@ -36,7 +45,9 @@ class ManifestTest {
             + "  \"noRestart\": true,\n"
             + "  \"signals\": [-15, 19],\n"
             + "  \"maxInstances\": 0,\n"
-            + "  \"policy\": {\"accepts\": [\"sha384/*/Product:2\", \"" + SIGNER + "/*\"],"
+            + "  \"policy\": {\"accepts\": [\"sha384/*/Product:2\", \""
+            + SIGNER
+            + "/*\"],"
             + " \"rejectUnaccepted\": true}\n"
             + "}\n";
     Manifest m = Manifest.parse(utf8(json));
@@ -99,11 +110,23 @@ class ManifestTest {
         "{\"aconSpecVersion\":[2,0]}|aconSpecVersion: major version 2 is not supported",
         "{}|aconSpecVersion: missing",
         "{\"aconSpecVersion\":[1]}|aconSpecVersion: expected [MAJOR, MINOR]",
-        "{\"aconSpecVersion\":[1,0],\"layers\":[\"" + L1 + "\",\"" + L2 + "\",\"sha1/ab\"]}"
+        "{\"aconSpecVersion\":[1,0],\"layers\":[\""
+            + L1
+            + "\",\""
+            + L2
+            + "\",\"sha1/ab\"]}"
             + "|layers[2]: \"sha1/ab\" is not a layer reference: ",
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"sha384/ABCD\"]}|layers[0]: ",
-        "{\"aconSpecVersion\":[1,0],\"layers\":[\"" + L1 + "\",\"" + L2 + "\",\"" + L1 + "\"]}"
-            + "|layers[2]: \"" + L1 + "\" repeats layers[0]",
+        "{\"aconSpecVersion\":[1,0],\"layers\":[\""
+            + L1
+            + "\",\""
+            + L2
+            + "\",\""
+            + L1
+            + "\"]}"
+            + "|layers[2]: \""
+            + L1
+            + "\" repeats layers[0]",
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"signer/" + SIGNER + "/noSvn\"]}|layers[0]: ",
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"signer/" + SIGNER + "/x:01\"]}|leading zeros",
         "{\"aconSpecVersion\":[1,0],\"layers\":\"" + L1 + "\"}|layers: expected an array",
@@ -114,15 +137,20 @@ class ManifestTest {
         "{\"aconSpecVersion\":[1,0],\"signals\":[15,0]}|signals[1]: 0 (no signal)",
         "{\"aconSpecVersion\":[1,0],\"signals\":[99]}|signals[0]: 99 is out of range",
         "{\"aconSpecVersion\":[1,0],\"writableFS\":\"yes\"}|writableFS: expected true or false",
-        "{\"aconSpecVersion\":[1,0],\"workingDir\":\"rel\"}|workingDir: \"rel\" must be an absolute",
+        "{\"aconSpecVersion\":[1,0],\"workingDir\":\"rel\"}|workingDir: \"rel\" must be an"
+            + " absolute",
         "{\"aconSpecVersion\":[1,0],\"env\":[\"=x\"]}|env[0]: ",
         "{\"aconSpecVersion\":[1,0],\"aliases\":{\"images\":{}}}|aliases.images: reserved",
         "{\"aconSpecVersion\":[1,0],\"aliases\":{\"self\":{\"x\":[\"a:1\"]}}}|aliases.self[\"x\"]",
         "{\"aconSpecVersion\":[1,0],\"aliases\":{\"self\":{\".\":[\"..\"]}}}|aliases.self[\".\"][0]",
-        "{\"aconSpecVersion\":[1,0],\"aliases\":{\"contents\":{\"" + L1 + "\":[\"a/b:1\"]}}}"
+        "{\"aconSpecVersion\":[1,0],\"aliases\":{\"contents\":{\""
+            + L1
+            + "\":[\"a/b:1\"]}}}"
             + "|without '/'",
         "{\"aconSpecVersion\":[1,0],\"policy\":{\"accepts\":[\"sha384/*\"]}}|policy.accepts[0]",
-        "{\"aconSpecVersion\":[1,0],\"policy\":{\"accepts\":[\"sha256/*/" + "ab" + "\"]}}"
+        "{\"aconSpecVersion\":[1,0],\"policy\":{\"accepts\":[\"sha256/*/"
+            + "ab"
+            + "\"]}}"
             + "|policy.accepts[0]",
         "{\"aconSpecVersion\":[1,0],\"policy\":{\"deny\":[]}}|policy.deny: unknown policy field",
         "{\"aconSpecVersion\":[1,0],\"aconSpecVersion\":[1,0]}|duplicate key \"aconSpecVersion\"",
@@ -167,8 +195,7 @@ class ManifestTest {
   @Test
   void builderRejectsBadValues() {
     ManifestException e =
-        assertThrows(
-            ManifestException.class, () -> Manifest.builder().accept("nonsense").build());
+        assertThrows(ManifestException.class, () -> Manifest.builder().accept("nonsense").build());
     assertTrue(e.getMessage().startsWith("policy.accepts[0]"), e.getMessage());
   }
 }

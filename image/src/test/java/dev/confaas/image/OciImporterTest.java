@@ -23,7 +23,8 @@ class OciImporterTest {
   @BeforeEach
   void layers() throws IOException {
     base = new TarBuilder().file("bin/sh", "#!", 0755).file("etc/os-release", "ID=test").build();
-    app = new TarBuilder().file("app/main.py", "print('hi')").file("etc/.wh.os-release", "").build();
+    app =
+        new TarBuilder().file("app/main.py", "print('hi')").file("etc/.wh.os-release", "").build();
     config =
         "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
             + "\"Entrypoint\":[\"/usr/bin/python3\"],\"Cmd\":[\"/app/main.py\"],"
@@ -48,7 +49,14 @@ class OciImporterTest {
   }
 
   String descriptor(String mediaType, String digest, int size, String extra) {
-    return "{\"mediaType\":\"" + mediaType + "\",\"digest\":\"" + digest + "\",\"size\":" + size + extra + "}";
+    return "{\"mediaType\":\""
+        + mediaType
+        + "\",\"digest\":\""
+        + digest
+        + "\",\"size\":"
+        + size
+        + extra
+        + "}";
   }
 
   Path ociLayout(String configJson) throws IOException {
@@ -58,11 +66,14 @@ class OciImporterTest {
     byte[] cfg = configJson.getBytes(StandardCharsets.UTF_8);
     String manifest =
         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
-            + descriptor("application/vnd.oci.image.config.v1+json", putBlob(layout, cfg), cfg.length, "")
+            + descriptor(
+                "application/vnd.oci.image.config.v1+json", putBlob(layout, cfg), cfg.length, "")
             + ",\"layers\":["
-            + descriptor("application/vnd.oci.image.layer.v1.tar+gzip", putBlob(layout, gz), gz.length, "")
+            + descriptor(
+                "application/vnd.oci.image.layer.v1.tar+gzip", putBlob(layout, gz), gz.length, "")
             + ","
-            + descriptor("application/vnd.oci.image.layer.v1.tar", putBlob(layout, app), app.length, "")
+            + descriptor(
+                "application/vnd.oci.image.layer.v1.tar", putBlob(layout, app), app.length, "")
             + "]}";
     byte[] mb = manifest.getBytes(StandardCharsets.UTF_8);
     String armManifest = putBlob(layout, "{}".getBytes(StandardCharsets.UTF_8));
@@ -90,12 +101,15 @@ class OciImporterTest {
     assertEquals(List.of("/usr/bin/python3", "/app/main.py"), m.entrypoint());
     assertEquals(List.of("PATH=/usr/bin:/bin", "LANG=C.UTF-8"), m.env());
     assertEquals("/app", m.workingDir());
-    assertArrayEquals(base, Files.readAllBytes(out.resolve(OciImporter.layerFileName(Digest.sha384(base)))),
+    assertArrayEquals(
+        base,
+        Files.readAllBytes(out.resolve(OciImporter.layerFileName(Digest.sha384(base)))),
         "layers are written uncompressed");
     assertEquals(Digest.sha384(app), LayerDigests.sha384(r.layers().get(Digest.sha384(app))));
     assertTrue(r.notes().stream().anyMatch(n -> n.contains("User")), r.notes().toString());
     assertTrue(r.notes().stream().anyMatch(n -> n.contains("ExposedPorts")), r.notes().toString());
-    assertTrue(r.notes().stream().noneMatch(n -> n.contains("Labels")), "empty settings are not noise");
+    assertTrue(
+        r.notes().stream().noneMatch(n -> n.contains("Labels")), "empty settings are not noise");
   }
 
   @Test
@@ -109,11 +123,16 @@ class OciImporterTest {
     Path layout = ociLayout(config.replace(sha256(app), sha256(base)));
     LayerException e =
         assertThrows(LayerException.class, () -> OciImporter.fromLayout(layout, tmp.resolve("o1")));
-    assertTrue(e.getMessage().contains("layer 1") && e.getMessage().contains("diff_ids"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("layer 1") && e.getMessage().contains("diff_ids"), e.getMessage());
 
     Path layout2 = tmp.resolve("layout");
-    Files.write(layout2.resolve("blobs/sha256").resolve(sha256(app)), new TarBuilder().file("x", "evil").build());
-    e = assertThrows(LayerException.class, () -> OciImporter.fromLayout(layout2, tmp.resolve("o2")));
+    Files.write(
+        layout2.resolve("blobs/sha256").resolve(sha256(app)),
+        new TarBuilder().file("x", "evil").build());
+    e =
+        assertThrows(
+            LayerException.class, () -> OciImporter.fromLayout(layout2, tmp.resolve("o2")));
     assertTrue(e.getMessage().contains("does not match its digest"), e.getMessage());
   }
 
@@ -128,7 +147,9 @@ class OciImporterTest {
             .file("bbb/layer.tar", app, 0644)
             .file(
                 "manifest.json",
-                "[{\"Config\":\"" + cfgName + "\",\"RepoTags\":[\"hello:latest\"],"
+                "[{\"Config\":\""
+                    + cfgName
+                    + "\",\"RepoTags\":[\"hello:latest\"],"
                     + "\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\"]}]")
             .build();
     Path tar = Files.write(tmp.resolve("hello.tar"), archive);
@@ -147,7 +168,8 @@ class OciImporterTest {
             .build();
     Path tar = Files.write(tmp.resolve("evil.tar"), archive);
     LayerException e =
-        assertThrows(LayerException.class, () -> OciImporter.fromDockerArchive(tar, tmp.resolve("o")));
+        assertThrows(
+            LayerException.class, () -> OciImporter.fromDockerArchive(tar, tmp.resolve("o")));
     assertTrue(e.getMessage().contains("leaves the archive"), e.getMessage());
   }
 }

@@ -32,7 +32,10 @@ class SigningTest {
       utf8(
           "{\n  \"aconSpecVersion\": [1, 0],\n  \"layers\": [\"sha384/"
               + "ab".repeat(48)
-              + "\"],\n  \"entrypoint\": [\"/bin/hello\", \"caf\u00e9\"],\n  \"maxInstances\": 2.0\n}\n");
+              + "\"],\n"
+              + "  \"entrypoint\": [\"/bin/hello\", \"caf\u00e9\"],\n"
+              + "  \"maxInstances\": 2.0\n"
+              + "}\n");
 
   @TempDir static Path dir;
 
@@ -48,7 +51,8 @@ class SigningTest {
 
   static String sh(String script) throws Exception {
     return new String(
-            Tools.run(List.of("sh", "-ec", "cd '" + dir + "' && " + script)), StandardCharsets.UTF_8)
+            Tools.run(List.of("sh", "-ec", "cd '" + dir + "' && " + script)),
+            StandardCharsets.UTF_8)
         .trim();
   }
 
@@ -73,7 +77,8 @@ class SigningTest {
 
     // The SEC1 key openssl wrote (with its EC PARAMETERS block) signs in Java for the same cert.
     ImageSigner signer =
-        new ImageSigner(SigningKeys.readPrivateKeyPem(Files.readAllBytes(dir.resolve("o.pem"))), cert);
+        new ImageSigner(
+            SigningKeys.readPrivateKeyPem(Files.readAllBytes(dir.resolve("o.pem"))), cert);
     assertEquals(sm.imageId(), signer.imageId(m));
     SignedManifest.of(m, signer.sign(m), cert).verify();
   }
@@ -88,8 +93,8 @@ class SigningTest {
     Files.write(dir.resolve("j.sig"), keys.signer().sign(m));
     String out =
         sh(
-            "jq -jcS . m.json > j.canon && openssl x509 -inform der -in j.cer -pubkey -noout > j.pub"
-                + " && openssl dgst -sha384 -verify j.pub -signature j.sig j.canon");
+            "jq -jcS . m.json > j.canon && openssl x509 -inform der -in j.cer -pubkey -noout >"
+                + " j.pub && openssl dgst -sha384 -verify j.pub -signature j.sig j.canon");
     assertEquals("Verified OK", out);
     assertTrue(
         sh("openssl x509 -inform der -in j.cer -noout -text").contains("ecdsa-with-SHA384"),
@@ -98,7 +103,8 @@ class SigningTest {
     sh("openssl dgst -sha384 -sign j.pem -out j2.sig j.canon");
     SignedManifest.of(m, Files.readAllBytes(dir.resolve("j2.sig")), keys.certificateDer()).verify();
     assertEquals(
-        "sha384/" + sh("openssl dgst -sha384 -r j.cer | cut -d' ' -f1"), keys.signerId().toString());
+        "sha384/" + sh("openssl dgst -sha384 -r j.cer | cut -d' ' -f1"),
+        keys.signerId().toString());
   }
 
   @Test
@@ -118,7 +124,8 @@ class SigningTest {
     assertEquals(
         "sha256/" + sh("openssl dgst -sha256 -r p.cer | cut -d' ' -f1"), sm.signerId().toString());
     assertEquals(
-        sh("jq -jcS . m.json | openssl dgst -sha256 -r | cut -d' ' -f1"), sm.imageId().manifestHex());
+        sh("jq -jcS . m.json | openssl dgst -sha256 -r | cut -d' ' -f1"),
+        sm.imageId().manifestHex());
   }
 
   @Test
@@ -134,9 +141,11 @@ class SigningTest {
     SignedManifest sm = SignedManifest.of(m, Files.readAllBytes(dir.resolve("e.sig")), cert);
     sm.verify();
     assertEquals(HashAlgorithm.SHA512, sm.hashAlgorithm());
-    assertEquals("sha512/" + sh("openssl dgst -sha512 -r e.cer | cut -d' ' -f1"), sm.signerId().toString());
+    assertEquals(
+        "sha512/" + sh("openssl dgst -sha512 -r e.cer | cut -d' ' -f1"), sm.signerId().toString());
     ImageSigner signer =
-        new ImageSigner(SigningKeys.readPrivateKeyPem(Files.readAllBytes(dir.resolve("e.pem"))), cert);
+        new ImageSigner(
+            SigningKeys.readPrivateKeyPem(Files.readAllBytes(dir.resolve("e.pem"))), cert);
     SignedManifest.of(m, signer.sign(m), cert).verify();
   }
 
@@ -151,7 +160,9 @@ class SigningTest {
             ImageVerificationException.class,
             () ->
                 SignedManifest.of(
-                    Manifest.parse(MANIFEST_JSON), new byte[0], Files.readAllBytes(dir.resolve("w.cer"))));
+                    Manifest.parse(MANIFEST_JSON),
+                    new byte[0],
+                    Files.readAllBytes(dir.resolve("w.cer"))));
     assertTrue(e.getMessage().contains("weaker than SHA-256"), e.getMessage());
   }
 
@@ -166,8 +177,12 @@ class SigningTest {
             ImageVerificationException.class,
             () ->
                 SignedManifest.of(
-                    Manifest.parse(MANIFEST_JSON), new byte[0], Files.readAllBytes(dir.resolve("k.cer"))));
-    assertTrue(e.getMessage().contains("1.3.132.0.10") && e.getMessage().contains("not supported"), e.getMessage());
+                    Manifest.parse(MANIFEST_JSON),
+                    new byte[0],
+                    Files.readAllBytes(dir.resolve("k.cer"))));
+    assertTrue(
+        e.getMessage().contains("1.3.132.0.10") && e.getMessage().contains("not supported"),
+        e.getMessage());
   }
 
   @Test
@@ -178,7 +193,8 @@ class SigningTest {
     byte[] cert = keys.certificateDer();
     SignedManifest.of(m, sig, cert).verify();
 
-    Manifest altered = Manifest.parse(utf8(new String(MANIFEST_JSON, StandardCharsets.UTF_8).replace("2.0", "3")));
+    Manifest altered =
+        Manifest.parse(utf8(new String(MANIFEST_JSON, StandardCharsets.UTF_8).replace("2.0", "3")));
     assertFails("signature does not verify", () -> SignedManifest.of(altered, sig, cert).verify());
 
     byte[] flipped = sig.clone();
@@ -192,9 +208,7 @@ class SigningTest {
 
     byte[] certFlipped = cert.clone();
     certFlipped[certFlipped.length / 2] ^= 1; // inside the public key / subject: still parses
-    assertFails(
-        "certificate",
-        () -> SignedManifest.of(m, sig, certFlipped).verify());
+    assertFails("certificate", () -> SignedManifest.of(m, sig, certFlipped).verify());
 
     assertFails("certificate is not DER", () -> SignedManifest.of(m, sig, utf8("-----BEGIN")));
     assertFails(
@@ -211,7 +225,9 @@ class SigningTest {
     SigningKeys a = SigningKeys.generate("a", CLOCK);
     SigningKeys b = SigningKeys.generate("b", CLOCK);
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> new ImageSigner(a.privateKey(), b.certificateDer()));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new ImageSigner(a.privateKey(), b.certificateDer()));
     assertTrue(e.getMessage().contains("does not belong to the certificate"), e.getMessage());
   }
 
@@ -240,9 +256,11 @@ class SigningTest {
   void keyPemRoundTripsAndBadPemIsExplained() {
     SigningKeys keys = SigningKeys.generate("author", CLOCK);
     byte[] pem = keys.privateKeyPem().getBytes(StandardCharsets.US_ASCII);
-    assertArrayEquals(keys.privateKey().getEncoded(), SigningKeys.readPrivateKeyPem(pem).getEncoded());
+    assertArrayEquals(
+        keys.privateKey().getEncoded(), SigningKeys.readPrivateKeyPem(pem).getEncoded());
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> SigningKeys.readPrivateKeyPem(utf8("hello")));
+        assertThrows(
+            IllegalArgumentException.class, () -> SigningKeys.readPrivateKeyPem(utf8("hello")));
     assertTrue(e.getMessage().contains("no PEM block"), e.getMessage());
     String certPem =
         "-----BEGIN CERTIFICATE-----\n"
@@ -258,7 +276,6 @@ class SigningTest {
   static void assertFails(String expected, Failing f) {
     ImageVerificationException e = assertThrows(ImageVerificationException.class, f::run);
     assertTrue(
-        e.getMessage().contains(expected),
-        "expected [" + expected + "] in: " + e.getMessage());
+        e.getMessage().contains(expected), "expected [" + expected + "] in: " + e.getMessage());
   }
 }

@@ -8,7 +8,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
-/** Builds real tar archives in tests, including the malicious ones a hostile layer would contain. */
+/**
+ * Builds real tar archives in tests, including the malicious ones a hostile layer would contain.
+ */
 final class TarBuilder {
   private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
   private final TarArchiveOutputStream tar;
@@ -37,7 +39,8 @@ final class TarBuilder {
   }
 
   TarBuilder dir(String name, int mode) throws IOException {
-    TarArchiveEntry e = new TarArchiveEntry(name.endsWith("/") ? name : name + "/", TarConstants.LF_DIR, true);
+    TarArchiveEntry e =
+        new TarArchiveEntry(name.endsWith("/") ? name : name + "/", TarConstants.LF_DIR, true);
     e.setMode(TarArchiveEntry.DEFAULT_DIR_MODE & ~07777 | mode);
     tar.putArchiveEntry(e);
     tar.closeArchiveEntry();

@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** Runs the real jq and openssl CLIs in tests, so results are checked against the reference tools. */
+/**
+ * Runs the real jq and openssl CLIs in tests, so results are checked against the reference tools.
+ */
 final class Tools {
   private Tools() {}
 
@@ -27,8 +29,10 @@ final class Tools {
   /** Runs a command with {@code stdin}, returns stdout; fails the test with stderr if it fails. */
   static byte[] run(byte[] stdin, List<String> command) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(command).start();
-    CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+    CompletableFuture<byte[]> err =
+        CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+    CompletableFuture<byte[]> out =
+        CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
     try (OutputStream in = p.getOutputStream()) {
       in.write(stdin);
     }
