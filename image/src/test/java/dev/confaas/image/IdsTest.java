@@ -12,6 +12,29 @@ class IdsTest {
   static final String H96 = "0123456789abcdef".repeat(6);
 
   @Test
+  void signerIdOfTheAconSpecExampleCertificateIsTheOneTheSpecGives() throws Exception {
+    byte[] pem;
+    try (java.io.InputStream in = getClass().getResourceAsStream("/acon-spec/example-signer.pem")) {
+      pem = in.readAllBytes();
+    }
+    byte[] der = SigningKeys.certificateDer(pem);
+    assertEquals(
+        "sha384/7be2e38d33d92874122df802ec3a3f3952bd38906f341f9fe456619447eeacc8"
+            + "272003e6b9434700f7bec7de2a8ade31",
+        SignerId.of(der).toString());
+    // ecdsa-with-SHA384 over a P-521 key: usable, and the hash is SHA-384.
+    SignedManifest sm =
+        SignedManifest.of(
+            Manifest.parse(CanonicalJsonTest.utf8("{\"aconSpecVersion\":[1,0]}")), new byte[0], der);
+    assertEquals(HashAlgorithm.SHA384, sm.hashAlgorithm());
+    assertEquals(
+        "signer/sha384/7be2e38d33d92874122df802ec3a3f3952bd38906f341f9fe456619447eeacc8"
+            + "272003e6b9434700f7bec7de2a8ade31/SharedLayerA:1",
+        AliasRef.of(sm.signerId(), NameSvn.parse("SharedLayerA:1")).toString(),
+        "the spec's alias reference for SharedLayerA:1");
+  }
+
+  @Test
   void digestRoundTripsAndHashes() {
     Digest d = Digest.sha384(CanonicalJsonTest.utf8("abc"));
     // FIPS 180-2 test vector for SHA-384("abc").
