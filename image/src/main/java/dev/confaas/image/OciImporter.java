@@ -175,6 +175,7 @@ public final class OciImporter {
     }
     Manifest.Builder b = Manifest.builder();
     Map<Digest, Path> written = new LinkedHashMap<>();
+    List<Digest> order = new ArrayList<>();
     for (int i = 0; i < layerFiles.size(); i++) {
       String type = layerTypes.get(i);
       if (type.contains("zstd") || type.contains("encrypted")) {
@@ -188,8 +189,21 @@ public final class OciImporter {
               diffIds.isEmpty() ? null : str(diffIds.get(i), "config.rootfs.diff_ids[" + i + "]"),
               outDir,
               i);
-      b.addLayer(d);
+      order.remove(d);
+      order.add(d);
       written.put(d, outDir.resolve(layerFileName(d)));
+    }
+    if (order.size() != layerFiles.size()) {
+      // ACON (overlayfs) cannot list a layer twice. Keeping only the upper copy gives the same
+      // merged tree: its files and whiteouts cover everything the lower copy affected.
+      notes.add(
+          (layerFiles.size() - order.size())
+              + " repeated layer(s) kept only at their uppermost position (same merged tree)");
+    }
+    order.forEach(b::addLayer);
+    Map<Digest, Path> ordered = new LinkedHashMap<>();
+    for (Digest d : order) {
+      ordered.put(d, written.get(d));
     }
     List<String> argv = new ArrayList<>();
     argv.addAll(strings(c.get("Entrypoint"), "config.Entrypoint"));
@@ -236,14 +250,14 @@ public final class OciImporter {
     } catch (ManifestException e) {
       throw new LayerException("OCI config cannot become an ACON manifest: " + e.getMessage(), e);
     }
-    return new Result(m, written, notes);
+    return new Result(m, ordered, notes);
   }
 
   /** Copies one layer blob, decompressed, checking the OCI blob digest and the diff_id. */
   private static Digest copyLayer(
       Path file, Map<String, Object> desc, String diffId, Path outDir, int index)
       throws IOException {
-    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.isRegularFile(file)) {
       throw new LayerException("layer " + index + ": blob " + file.getFileName() + " is missing");
     }
     String blobDigest = desc.get("digest") instanceof String ? (String) desc.get("digest") : null;
@@ -357,12 +371,20 @@ public final class OciImporter {
   }
 
   /** A path named inside an unpacked archive; must not leave it. */
-  private static Path inside(Path dir, String rel) throws LayerException {
+  private static Path inside(Path dir, String rel) throws IOException {
     Path p = dir.resolve(rel).normalize();
     if (!p.startsWith(dir) || rel.startsWith("/")) {
       throw new LayerException("archive path \"" + rel + "\" leaves the archive");
     }
-    return p;
+    if (!Files.exists(p)) {
+      throw new LayerException("archive has no file \"" + rel + "\"");
+    }
+    // docker save links repeated layers (layer.tar -> ../ID/layer.tar): follow, but stay inside.
+    Path real = p.toRealPath();
+    if (!real.startsWith(dir.toRealPath())) {
+      throw new LayerException("archive path \"" + rel + "\" leaves the archive through a symlink");
+    }
+    return real;
   }
 
   private static Map<String, Object> readJson(Path p, String what) throws IOException {
