@@ -67,19 +67,19 @@ public final class SignedManifest {
 
   /**
    * Checks that the signature verifies over the canonical manifest with the certificate's key and
-   * the deduced hash. A self-signed certificate must also verify itself, so that an altered
-   * certificate is named as such. (Whether the signer is trusted is the caller's policy.)
+   * the deduced hash. A self-issued certificate (issuer = subject, and no differing key
+   * identifiers) must verify itself, so that an altered certificate is named as such even when its
+   * key is intact. ACON names a signer by the hash of the
+   * exact certificate bytes, so whether that signer (or its CA) is trusted is the caller's policy,
+   * not checked here; neither is the certificate's validity period.
    *
    * @throws ImageVerificationException saying which check failed
    */
   public void verify() throws ImageVerificationException {
-    if (certificate.getSubjectX500Principal().equals(certificate.getIssuerX500Principal())) {
-      try {
-        certificate.verify(certificate.getPublicKey());
-      } catch (GeneralSecurityException e) {
-        throw new ImageVerificationException(
-            "certificate's self-signature does not verify: the certificate was altered", e);
-      }
+    if (isSelfIssued(certificate) && !selfSignatureVerifies(certificate)) {
+      throw new ImageVerificationException(
+          "certificate's self-signature does not verify: the certificate was altered (a CA-issued"
+              + " certificate must not repeat its CA's name without key identifiers)");
     }
     if (scheme.ecdsa) {
       String derError = SignatureScheme.ecdsaDerError(signature);
@@ -110,6 +110,44 @@ public final class SignedManifest {
               + " key over this canonical manifest with "
               + scheme.hash
               + " (the manifest or the signature was altered, or another key signed it)");
+    }
+  }
+
+  private static boolean selfSignatureVerifies(X509Certificate cert) {
+    try {
+      cert.verify(cert.getPublicKey());
+      return true;
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  /**
+   * True if the certificate says it signed itself: issuer = subject and, when both key identifiers
+   * are present, authority key ID = subject key ID (a CA-issued certificate may reuse its CA's
+   * name, but not its key ID).
+   */
+  private static boolean isSelfIssued(X509Certificate cert) {
+    if (!cert.getSubjectX500Principal().equals(cert.getIssuerX500Principal())) {
+      return false;
+    }
+    byte[] aki = cert.getExtensionValue("2.5.29.35");
+    byte[] ski = cert.getExtensionValue("2.5.29.14");
+    if (aki == null || ski == null) {
+      return true;
+    }
+    try {
+      byte[] akiId =
+          org.bouncycastle.asn1.x509.AuthorityKeyIdentifier.getInstance(
+                  org.bouncycastle.asn1.ASN1OctetString.getInstance(aki).getOctets())
+              .getKeyIdentifier();
+      byte[] skiId =
+          org.bouncycastle.asn1.x509.SubjectKeyIdentifier.getInstance(
+                  org.bouncycastle.asn1.ASN1OctetString.getInstance(ski).getOctets())
+              .getKeyIdentifier();
+      return akiId == null || Arrays.equals(akiId, skiId);
+    } catch (RuntimeException malformed) {
+      return true; // let the signature check speak
     }
   }
 

@@ -150,6 +150,25 @@ class SigningTest {
   }
 
   @Test
+  void caIssuedCertificateVerifies() throws Exception {
+    assumeTools();
+    // Not self-signed: the leaf's own signature is the CA's, which verify() does not judge.
+    sh(
+        "openssl ecparam -name secp384r1 -genkey -noout -out ca.pem"
+            + " && openssl req -x509 -sha384 -key ca.pem -subj /CN=ca -out ca.cer"
+            + " && openssl ecparam -name secp384r1 -genkey -noout -out leaf.pem"
+            + " && openssl req -new -sha384 -key leaf.pem -subj /CN=leaf -out leaf.csr"
+            + " && openssl x509 -req -sha384 -in leaf.csr -CA ca.cer -CAkey ca.pem -CAcreateserial"
+            + " -outform der -out leaf.cer 2>/dev/null"
+            + " && jq -jcS . m.json | openssl dgst -sha384 -sign leaf.pem -out leaf.sig");
+    SignedManifest.of(
+            Manifest.parse(MANIFEST_JSON),
+            Files.readAllBytes(dir.resolve("leaf.sig")),
+            Files.readAllBytes(dir.resolve("leaf.cer")))
+        .verify();
+  }
+
+  @Test
   void sha1CertificateIsRejectedAsTooWeak() throws Exception {
     assumeTools();
     sh(
@@ -206,9 +225,14 @@ class SigningTest {
     byte[] trailing = java.util.Arrays.copyOf(sig, sig.length + 1);
     assertFails("signature is malformed", () -> SignedManifest.of(m, trailing, cert).verify());
 
+    // Alter the certificate's subject (its key stays intact, so the manifest signature still
+    // checks out with it): the self-signature exposes the change.
     byte[] certFlipped = cert.clone();
-    certFlipped[certFlipped.length / 2] ^= 1; // inside the public key / subject: still parses
-    assertFails("certificate", () -> SignedManifest.of(m, sig, certFlipped).verify());
+    int at = indexOf(certFlipped, "author".getBytes(StandardCharsets.US_ASCII));
+    certFlipped[at] = 'A';
+    assertFails(
+        "certificate's self-signature does not verify",
+        () -> SignedManifest.of(m, sig, certFlipped).verify());
 
     assertFails("certificate is not DER", () -> SignedManifest.of(m, sig, utf8("-----BEGIN")));
     assertFails(
@@ -267,6 +291,19 @@ class SigningTest {
             + java.util.Base64.getMimeEncoder().encodeToString(keys.certificateDer())
             + "\n-----END CERTIFICATE-----\n";
     assertArrayEquals(keys.certificateDer(), SigningKeys.certificateDer(utf8(certPem)));
+  }
+
+  static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    throw new AssertionError("not found");
   }
 
   interface Failing {
