@@ -151,7 +151,9 @@ class ImageCliTest {
             "--cert",
             cert.toString());
     assertEquals(0, ok.code, ok.toString());
-    assertTrue(ok.out.startsWith("verified: sha384/"), ok.out);
+    String id = CliRun.of("image", "id", manifest.toString(), "--cert", cert.toString()).out;
+    assertEquals("verified: " + id, ok.out, "exactly one line naming the verified image");
+    assertEquals("", ok.err);
 
     Path tampered = build.resolve("t.json");
     Files.writeString(
