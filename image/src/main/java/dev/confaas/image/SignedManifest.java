@@ -69,9 +69,9 @@ public final class SignedManifest {
    * Checks that the signature verifies over the canonical manifest with the certificate's key and
    * the deduced hash. A self-issued certificate (issuer = subject, and no differing key
    * identifiers) must verify itself, so that an altered certificate is named as such even when its
-   * key is intact. ACON names a signer by the hash of the
-   * exact certificate bytes, so whether that signer (or its CA) is trusted is the caller's policy,
-   * not checked here; neither is the certificate's validity period.
+   * key is intact. ACON names a signer by the hash of the exact certificate bytes, so whether that
+   * signer (or its CA) is trusted is the caller's policy, not checked here; neither is the
+   * certificate's validity period.
    *
    * @throws ImageVerificationException saying which check failed
    */

@@ -25,7 +25,9 @@ class IdsTest {
     // ecdsa-with-SHA384 over a P-521 key: usable, and the hash is SHA-384.
     SignedManifest sm =
         SignedManifest.of(
-            Manifest.parse(CanonicalJsonTest.utf8("{\"aconSpecVersion\":[1,0]}")), new byte[0], der);
+            Manifest.parse(CanonicalJsonTest.utf8("{\"aconSpecVersion\":[1,0]}")),
+            new byte[0],
+            der);
     assertEquals(HashAlgorithm.SHA384, sm.hashAlgorithm());
     assertEquals(
         "signer/sha384/7be2e38d33d92874122df802ec3a3f3952bd38906f341f9fe456619447eeacc8"

@@ -168,13 +168,16 @@ class OciImporterTest {
             .file("c.json", cfg, 0644)
             .file("aaa/layer.tar", base, 0644)
             .symlink("bbb/layer.tar", "../aaa/layer.tar")
-            .file("manifest.json", "[{\"Config\":\"c.json\",\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\"]}]")
+            .file(
+                "manifest.json",
+                "[{\"Config\":\"c.json\",\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\"]}]")
             .build();
     Path tar = Files.write(tmp.resolve("dup.tar"), archive);
     OciImporter.Result r = OciImporter.fromDockerArchive(tar, tmp.resolve("o"));
     // The link is followed; the layer listed twice is kept once, at its upper position.
     assertEquals(List.of(Digest.sha384(base)), r.manifest().layers());
-    assertTrue(r.notes().stream().anyMatch(n -> n.contains("repeated layer")), r.notes().toString());
+    assertTrue(
+        r.notes().stream().anyMatch(n -> n.contains("repeated layer")), r.notes().toString());
   }
 
   @Test
