@@ -40,6 +40,40 @@ class AcceptRuleTest {
         + "571e805ca5b46c7ab151ead3cd", anySigner.toString(), "toString is the rule as written");
   }
 
+  /** The spec's example policy, applied to images whose IDs those rules were written for. */
+  @Test
+  void theSpecExamplePolicyAcceptsWhatItsTextSays() {
+    String productSigner = "c4c56a4bfe7a48ca831492c67cd68537ba46fd89876262f9a5ee5547466a94a8";
+    String sha224Signer = "72a802570f2a1759d33e8297f7cebf9c8fb947db8930143ff313b142";
+    String pinned = "4c1c3713b0c3d7fd36750e51f28c8f123dfcad9e506cbfd5d06432cdf2df4194327442571e805"
+        + "ca5b46c7ab151ead3cd";
+    LaunchPolicy policy = LaunchPolicy.parse(List.of(
+        "sha256/" + productSigner + "/ProductA:2",
+        "sha256/" + productSigner + "/ProductB:1",
+        "sha224/" + sha224Signer + "/*",
+        "sha384/*/" + pinned), true);
+
+    PolicyImage productA3 = PolicyImage.of("sha256/" + productSigner + "/" + hex("sha256", "a3"),
+        List.of("ProductA:3", "ProductA:2"), List.of(), false);
+    PolicyImage productA1 = PolicyImage.of("sha256/" + productSigner + "/" + hex("sha256", "a1"),
+        List.of("ProductA:1"), List.of(), false);
+    PolicyImage productB1 = PolicyImage.of("sha256/" + productSigner + "/" + hex("sha256", "b1"),
+        List.of("ProductB:1"), List.of(), false);
+    PolicyImage anyBySha224Signer = PolicyImage.of(
+        "sha224/" + sha224Signer + "/" + hex("sha224", "whatever"), List.of(), List.of(), false);
+    PolicyImage pinnedByAnyone = PolicyImage.of(
+        "sha384/" + signer("anyone") + "/" + pinned, List.of(), List.of(), false);
+    PolicyImage other = PolicyImage.of(
+        "sha384/" + signer("anyone") + "/" + hex("sha384", "other"), List.of(), List.of(), false);
+
+    assertTrue(policy.acceptsDirectly(productA3), "rule 1: ProductA at SVN >= 2");
+    assertFalse(policy.acceptsDirectly(productA1), "rule 1: ProductA:1 is below SVN 2");
+    assertTrue(policy.acceptsDirectly(productB1), "rule 2");
+    assertTrue(policy.acceptsDirectly(anyBySha224Signer), "rule 3: any manifest of that signer");
+    assertTrue(policy.acceptsDirectly(pinnedByAnyone), "rule 4: that manifest, any signer");
+    assertFalse(policy.acceptsDirectly(other));
+  }
+
   @Test
   void selfAliasRuleMatchesSameNameWithSvnAtLeastTheRules() {
     AcceptRule rule = AcceptRule.parse("sha384/" + ACME + "/ProductA:2");

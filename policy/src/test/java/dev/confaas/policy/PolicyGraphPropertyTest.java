@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class PolicyGraphPropertyTest {
   private static final long SEED = 20261122L;
-  private static final int ROUNDS = 3000;
+  private static final int ROUNDS = 2000;
   private static final String[] VENDORS = {"acme", "bank", "csp"};
   private static final String[] NAMES = {"Fn", "Framework", "Runtime"};
 

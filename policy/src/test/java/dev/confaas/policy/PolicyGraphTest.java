@@ -168,6 +168,16 @@ class PolicyGraphTest {
     }
   }
 
+  /** Where the spec's table is more permissive than acond's direct-edge check (package-info). */
+  @Test
+  void aRejectingImageMayReachLoadedImagesTransitively() {
+    PolicyGraph g = load(runtime, framework); // framework accepts runtime; nobody rejects yet
+    PolicyImage main = image("author", "main", List.of(),
+        List.of("sha384/" + signer("csp") + "/Framework:2"), true);
+    assertTrue(g.tryAdd(main).isAccepted(),
+        "main reaches runtime through framework, although it does not list it");
+  }
+
   @Test
   void mayJoinJudgesTheWouldBeSet() {
     assertTrue(PolicyGraph.mayJoin(List.of(function, framework), runtime).isAccepted());

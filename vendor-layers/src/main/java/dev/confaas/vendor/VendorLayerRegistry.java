@@ -171,30 +171,38 @@ public final class VendorLayerRegistry {
     ContentAliases.empty().plus(vendorManifest, 0); // rejects one alias defined twice
     IN_PROCESS.lock();
     try (FileChannel lockFile = FileChannel.open(root.resolve(".lock"),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock ignored = lockFile.lock()) {
-      long next = 1;
-      for (Publication p : publications()) {
-        if (p.imageId().equals(vendorManifest.imageId())) {
-          return p;
-        }
-        next = Math.max(next, p.sequence() + 1);
-      }
-      Path staging = Files.createTempDirectory(tmp, "publication-");
+        StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      FileLock lock = lockFile.lock();
       try {
-        write(staging.resolve(MANIFEST), vendorManifest.manifest().bytes());
-        write(staging.resolve(SIGNATURE), vendorManifest.signature());
-        write(staging.resolve(CERTIFICATE), vendorManifest.certificateDer());
-        force(staging);
-        Path target = publications.resolve(String.format("%019d", next));
-        moveAtomically(staging, target);
-        force(publications);
-        return new Publication(next, vendorManifest.imageId(), defines(vendorManifest), target);
+        return publishLocked(vendorManifest);
       } finally {
-        deleteTree(staging);
+        lock.release();
       }
     } finally {
       IN_PROCESS.unlock();
+    }
+  }
+
+  private Publication publishLocked(SignedManifest vendorManifest) throws IOException {
+    long next = 1;
+    for (Publication p : publications()) {
+      if (p.imageId().equals(vendorManifest.imageId())) {
+        return p;
+      }
+      next = Math.max(next, p.sequence() + 1);
+    }
+    Path staging = Files.createTempDirectory(tmp, "publication-");
+    try {
+      write(staging.resolve(MANIFEST), vendorManifest.manifest().bytes());
+      write(staging.resolve(SIGNATURE), vendorManifest.signature());
+      write(staging.resolve(CERTIFICATE), vendorManifest.certificateDer());
+      force(staging);
+      Path target = publications.resolve(String.format("%019d", next));
+      moveAtomically(staging, target);
+      force(publications);
+      return new Publication(next, vendorManifest.imageId(), defines(vendorManifest), target);
+    } finally {
+      deleteTree(staging);
     }
   }
 

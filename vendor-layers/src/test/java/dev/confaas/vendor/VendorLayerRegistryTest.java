@@ -15,10 +15,17 @@ import dev.confaas.image.Manifest;
 import dev.confaas.image.NameSvn;
 import dev.confaas.image.SignedManifest;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,6 +102,31 @@ class VendorLayerRegistryTest {
         Files.readAllBytes(reopened.layer(v1).orElseThrow()), "the stored layer is the tar");
     try (Stream<Path> leftovers = Files.list(root.resolve("tmp"))) {
       assertEquals(0, leftovers.count(), "no temporary files remain after publishing");
+    }
+  }
+
+  @Test
+  void concurrentPublishersGetDistinctSequenceNumbers() throws Exception {
+    Path root = dir.resolve("registry");
+    VendorLayerRegistry.open(root);
+    int publishers = 4;
+    ExecutorService pool =
+        Executors.newFixedThreadPool(publishers);
+    try {
+      List<Future<VendorLayerRegistry.Publication>> futures =
+          new ArrayList<>();
+      for (int i = 0; i < publishers; i++) {
+        Digest layer = Digest.sha384(("layer " + i).getBytes(StandardCharsets.UTF_8));
+        SignedManifest m = vendorManifest("csp", layer, "Framework:" + i);
+        futures.add(pool.submit(() -> VendorLayerRegistry.open(root).publish(m)));
+      }
+      Set<Long> sequences = new TreeSet<>();
+      for (var f : futures) {
+        sequences.add(f.get().sequence());
+      }
+      assertEquals(Set.of(1L, 2L, 3L, 4L), sequences);
+    } finally {
+      pool.shutdownNow();
     }
   }
 
