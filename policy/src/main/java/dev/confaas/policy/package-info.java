@@ -33,7 +33,10 @@
  *
  * "{@code acond} maintains a <em>Policy Graph</em> that reflects the set of loaded <em>Image</em>s and
  * must be valid at any point in time": each load builds the would-be graph and is refused if that is
- * invalid. Consequences, all tested:
+ * invalid. acond does check on every load ({@code AddManifest} in {@code acond/src/server.rs} calls
+ * {@code is_manifest_accepted} before measuring the image; an image ID already loaded returns early),
+ * and so does our agent through {@link dev.confaas.policy.PolicyGraph#tryAdd}. Consequences, all
+ * tested:
  *
  * <ul>
  *   <li>Whether a <em>set</em> of images is valid does not depend on order ({@link
