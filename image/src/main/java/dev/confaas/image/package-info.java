@@ -20,7 +20,19 @@
  *       certificate, read/write PEM), {@link dev.confaas.image.ImageSigner} (sign a manifest), {@link
  *       dev.confaas.image.SignedManifest} (manifest + signature + certificate: IDs and {@code
  *       verify()}, failing with {@link dev.confaas.image.ImageVerificationException}).
+ *   <li>Layers: {@link dev.confaas.image.LayerDigests} ({@code sha384/...} of the uncompressed tar,
+ *       gzip detected), {@link dev.confaas.image.LayerTar} (reproducible tar of a directory), {@link
+ *       dev.confaas.image.LayerUnpacker} (hostile-tar-safe unpacking with OCI whiteouts), failing
+ *       with {@link dev.confaas.image.LayerException} naming the entry.
+ *   <li>{@link dev.confaas.image.ImageRepository}: blobs by digest and signed images by image ID on
+ *       disk, written atomically, verified in and out; names for images.
+ *   <li>{@link dev.confaas.image.OciImporter}: an OCI image layout or {@code docker save} tar to an
+ *       unsigned manifest plus decompressed layers.
  * </ul>
+ *
+ * <p>Decisions worth knowing: unknown manifest fields and repeated keys are rejected ({@link
+ * dev.confaas.image.Manifest}); canonical JSON accepts strict RFC 8259 only, where jq 1.6 is more
+ * lenient; only SHA-256/384/512 exist as hash names, so SHA-1 or MD5 cannot slip through.
  *
  * @see <a href="https://github.com/intel/ACON/blob/main/doc/Image.md">ACON image specification</a>
  */
