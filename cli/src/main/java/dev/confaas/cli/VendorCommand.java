@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageSigner;
+import dev.confaas.image.LayerTar;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.ManifestException;
 import dev.confaas.image.NameSvn;
@@ -77,7 +78,8 @@ final class VendorCommand implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--layer", required = true, paramLabel = "TAR_OR_DIR",
-        description = "The layer: an uncompressed tar, or a directory to pack reproducibly.")
+        description = "The layer: a tar (gzip is stored uncompressed), or a directory to"
+            + " pack reproducibly.")
     Path layer;
 
     @Option(names = "--name", required = true, split = ",", paramLabel = "NAME:SVN",
@@ -116,9 +118,9 @@ final class VendorCommand implements Runnable {
       VendorLayerRegistry registry = VendorLayerRegistry.open(out);
       Digest digest;
       if (Files.isDirectory(layer)) {
-        Path packed = Files.createTempFile(registry.root(), "layer-", ".tar");
+        Path packed = Files.createTempFile("confaas-layer-", ".tar");
         try {
-          VendorLayerTar.pack(layer, packed);
+          LayerTar.write(layer, "", packed);
           digest = registry.addLayer(packed);
         } finally {
           Files.deleteIfExists(packed);
@@ -139,13 +141,13 @@ final class VendorCommand implements Runnable {
         o.put("layer", digest.toString());
         o.put("imageId", p.imageId().toString());
         o.put("publication", p.sequence());
-        o.put("directory", p.directory().toString());
+        o.put("registry", registry.root().toString());
         o.put("aliases", p.defines().stream().map(AliasRef::toString).toList());
         w.println(toJson(o));
       } else {
         w.println("layer        " + digest);
-        w.println("manifest     " + p.imageId() + " (publication " + p.sequence() + ", "
-            + p.directory() + ")");
+        w.println("manifest     " + p.imageId() + " (publication " + p.sequence() + " in "
+            + registry.root() + ")");
         w.println("put one of these in your function manifest's layers:");
         for (AliasRef ref : p.defines()) {
           w.println("  " + ref);

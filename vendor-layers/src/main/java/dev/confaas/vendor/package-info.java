@@ -7,7 +7,8 @@
  *
  * <ul>
  *   <li>{@link dev.confaas.vendor.VendorLayerRegistry}: the on-disk registry a vendor publishes
- *       layers and signed alias manifests into; each publication gets a monotonic sequence number.
+ *       layers and signed alias manifests into (an {@code ImageRepository} plus a publication log);
+ *       each publication gets a monotonic sequence number.
  *   <li>{@link dev.confaas.vendor.ContentAliases} and {@link dev.confaas.vendor.AliasResolver}: alias
  *       definitions bound to their signer, newest publication winning, chains followed with cycle
  *       and depth checks; {@code resolveLayers(manifest)} gives a function's layers bottom first.

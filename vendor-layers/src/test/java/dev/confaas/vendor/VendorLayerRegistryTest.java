@@ -15,6 +15,7 @@ import dev.confaas.image.Manifest;
 import dev.confaas.image.NameSvn;
 import dev.confaas.image.SignedManifest;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -100,15 +102,16 @@ class VendorLayerRegistryTest {
     assertEquals(v1, reopened.resolver().resolve(FRAMEWORK).digest().orElseThrow());
     assertArrayEquals(Files.readAllBytes(dir.resolve("fw.tar")),
         Files.readAllBytes(reopened.layer(v1).orElseThrow()), "the stored layer is the tar");
-    try (Stream<Path> leftovers = Files.list(root.resolve("tmp"))) {
-      assertEquals(0, leftovers.count(), "no temporary files remain after publishing");
+    try (Stream<Path> leftovers = Stream.concat(
+        Files.list(root.resolve("tmp")),
+        Files.list(root.resolve("publications")).filter(f -> f.toString().endsWith(".part")))) {
+      assertEquals(List.of(), leftovers.toList(), "no temporary files remain after publishing");
     }
   }
 
   @Test
   void concurrentPublishersGetDistinctSequenceNumbers() throws Exception {
-    Path root = dir.resolve("registry");
-    VendorLayerRegistry.open(root);
+    VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
     int publishers = 4;
     ExecutorService pool =
         Executors.newFixedThreadPool(publishers);
@@ -118,7 +121,7 @@ class VendorLayerRegistryTest {
       for (int i = 0; i < publishers; i++) {
         Digest layer = Digest.sha384(("layer " + i).getBytes(StandardCharsets.UTF_8));
         SignedManifest m = vendorManifest("csp", layer, "Framework:" + i);
-        futures.add(pool.submit(() -> VendorLayerRegistry.open(root).publish(m)));
+        futures.add(pool.submit(() -> registry.publish(m)));
       }
       Set<Long> sequences = new TreeSet<>();
       for (var f : futures) {
@@ -131,16 +134,42 @@ class VendorLayerRegistryTest {
   }
 
   @Test
+  void aGzippedLayerIsStoredUncompressedUnderTheTarsDigest() throws Exception {
+    VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
+    Path plain = tar(dir, "fw", Map.of("opt/fw/VERSION", "2.0\n"));
+    Path gz = dir.resolve("fw.tar.gz");
+    try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
+      Files.copy(plain, out);
+    }
+    Digest d = registry.addLayer(gz);
+    assertEquals(digestOf(plain), d);
+    assertArrayEquals(Files.readAllBytes(plain), Files.readAllBytes(registry.layer(d).orElseThrow()));
+  }
+
+  @Test
+  void theVendorImageCanBeLoadedFromTheRegistrysRepository() throws Exception {
+    VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
+    Digest fw = registry.addLayer(tar(dir, "fw", Map.of("fw", "1")));
+    SignedManifest vendor = vendorManifest("csp", fw, "Framework:2");
+    registry.publish(vendor);
+    SignedManifest stored = registry.repository().getImage(vendor.imageId()).orElseThrow();
+    assertEquals(vendor.imageId(), stored.imageId());
+    assertEquals(List.of(), registry.repository().missingBlobs(stored.manifest()),
+        "the vendor image's own layer is there to load");
+  }
+
+  @Test
   void aTamperedPublicationIsReportedWithItsDirectory() throws Exception {
     VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
     Digest v1 = registry.addLayer(tar(dir, "fw", Map.of("fw", "1")));
     VendorLayerRegistry.Publication p = registry.publish(vendorManifest("csp", v1, "Framework:2"));
-    Path manifest = p.directory().resolve("manifest.json");
+    Path manifest = registry.root().resolve("images/" + p.imageId()).resolve("manifest.json");
     String json = Files.readString(manifest).replace("Framework:2", "Framework:3");
     Files.writeString(manifest, json);
     IOException e = assertThrows(IOException.class, registry::resolver);
-    assertTrue(e.getMessage().contains(p.directory().toString()), e.getMessage());
-    assertTrue(e.getMessage().contains("signature does not verify"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("publication " + registry.root().resolve(
+        "publications/0000000000000000001")), e.getMessage());
+    assertTrue(e.getMessage().contains("altered"), e.getMessage());
   }
 
   @Test
