@@ -267,10 +267,17 @@ final class VendorCommand implements Runnable {
         for (int i = 0; i < res.layers().size(); i++) {
           ResolvedLayer l = res.layers().get(i);
           String target = l.digest().map(Digest::toString).orElse("UNRESOLVED");
-          String via = l.chain().isEmpty()
-              ? ""
-              : "  (publication " + l.chain().get(l.chain().size() - 1).sequence() + ")";
+          StringBuilder via = new StringBuilder();
+          if (!l.chain().isEmpty()) {
+            via.append("  (publication ")
+                .append(l.chain().get(l.chain().size() - 1).sequence());
+            for (AliasDefinition d : l.chain().subList(1, l.chain().size())) {
+              via.append(", via ").append(d.alias());
+            }
+            via.append(')');
+          }
           w.println(i + "  " + l.entry() + "  ->  " + target + via);
+          l.problem().ifPresent(p -> w.println("   " + p));
         }
       }
       w.flush();

@@ -6,6 +6,7 @@ import dev.confaas.image.ImageId;
 import dev.confaas.image.ImageRepository;
 import dev.confaas.image.ImageVerificationException;
 import dev.confaas.image.LayerDigests;
+import dev.confaas.image.LayerException;
 import dev.confaas.image.LayerRef;
 import dev.confaas.image.NameSvn;
 import dev.confaas.image.SignedManifest;
@@ -27,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * A vendor's published layers and signed alias manifests, on disk under one directory. The directory
@@ -97,8 +99,29 @@ public final class VendorLayerRegistry {
    * its SHA-384 digest. Storing the same content again is a no-op.
    */
   public Digest addLayer(Path tar) throws IOException {
+    checkIsTar(tar);
     try (InputStream in = Files.newInputStream(tar)) {
       return repository.putBlob(in);
+    }
+  }
+
+  /** Refuses what is not a tar with at least one entry, so a wrong file fails here, not in a TD. */
+  private static void checkIsTar(Path file) throws IOException {
+    try (InputStream in = LayerDigests.uncompressed(Files.newInputStream(file));
+        TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+      int entries = 0;
+      while (tar.getNextEntry() != null) {
+        entries++;
+      }
+      if (entries == 0) {
+        throw new LayerException(file + " is not a tar archive or holds no entries; a layer is a"
+            + " tar (optionally gzip-compressed) of the files to add");
+      }
+    } catch (LayerException e) {
+      throw e;
+    } catch (IOException | IllegalArgumentException e) {
+      throw new LayerException(file + " is not a readable tar archive (" + e.getMessage()
+          + "); a layer is a tar (optionally gzip-compressed) of the files to add", e);
     }
   }
 

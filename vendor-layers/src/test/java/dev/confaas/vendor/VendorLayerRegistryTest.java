@@ -147,6 +147,18 @@ class VendorLayerRegistryTest {
   }
 
   @Test
+  void somethingThatIsNotATarIsRefusedWithItsPath() throws Exception {
+    VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
+    Path notTar = dir.resolve("framework.zip");
+    Files.write(notTar, "PK\3\4 this is a zip, not a tar".repeat(40).getBytes(StandardCharsets.UTF_8));
+    IOException e = assertThrows(IOException.class, () -> registry.addLayer(notTar));
+    assertTrue(e.getMessage().startsWith(notTar.toString()), e.getMessage());
+    try (Stream<Path> blobs = Files.walk(registry.root().resolve("blobs"))) {
+      assertEquals(0, blobs.filter(Files::isRegularFile).count(), "nothing was stored");
+    }
+  }
+
+  @Test
   void theVendorImageCanBeLoadedFromTheRegistrysRepository() throws Exception {
     VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
     Digest fw = registry.addLayer(tar(dir, "fw", Map.of("fw", "1")));
