@@ -66,7 +66,8 @@ public record PolicyViolation(
           ? "None of them has any rule in policy.accepts. "
           : "Its policy.accepts is empty. ");
     } else {
-      m.append("None of their ").append(rules).append(rules == 1 ? " rule" : " rules")
+      m.append(reachable.size() > 1 ? "None of their " : "None of its ").append(rules)
+          .append(rules == 1 ? " rule" : " rules")
           .append(" matches; closest is '").append(best.rule()).append("' of ")
           .append(best.owner() == rejecting ? "that image" : "image " + best.owner().imageId())
           .append(": ").append(best.reason()).append(". ");
