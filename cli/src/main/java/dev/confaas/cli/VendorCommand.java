@@ -1,8 +1,5 @@
 package dev.confaas.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageSigner;
@@ -17,10 +14,8 @@ import dev.confaas.vendor.LayerResolution;
 import dev.confaas.vendor.ResolvedLayer;
 import dev.confaas.vendor.UnresolvedLayerException;
 import dev.confaas.vendor.VendorLayerRegistry;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.util.ArrayList;
@@ -64,10 +59,11 @@ final class VendorCommand implements Runnable {
       },
       footerHeading = "%nExamples:%n",
       footer = {
+        "  confaas keygen --out keys --name vendor",
         "  confaas vendor publish --layer python-3.12/ --name Python:3,Python:2 \\",
-        "      --key vendor.pem --cert vendor.der --out registry/",
+        "      --key keys/vendor.key.pem --cert keys/vendor.cert.der --out registry/",
         "  confaas vendor publish --layer framework.tar --name Framework:2 \\",
-        "      --self-alias FW:2 --key vendor.pem --cert vendor.der \\",
+        "      --self-alias FW:2 --key keys/vendor.key.pem --cert keys/vendor.cert.der \\",
         "      --out registry/ --json",
         "",
         "Publishing again with a new layer and the same names moves the aliases;",
@@ -143,7 +139,7 @@ final class VendorCommand implements Runnable {
         o.put("publication", p.sequence());
         o.put("registry", registry.root().toString());
         o.put("aliases", p.defines().stream().map(AliasRef::toString).toList());
-        w.println(toJson(o));
+        w.println(CliJson.write(o));
       } else {
         w.println("layer        " + digest);
         w.println("manifest     " + p.imageId() + " (publication " + p.sequence() + " in "
@@ -174,17 +170,13 @@ final class VendorCommand implements Runnable {
       PrivateKey privateKey;
       byte[] certificate;
       try {
-        privateKey = SigningKeys.readPrivateKeyPem(Files.readAllBytes(key));
-      } catch (NoSuchFileException e) {
-        throw new Main.CliException("--key " + key + " does not exist");
-      } catch (IOException | IllegalArgumentException e) {
+        privateKey = SigningKeys.readPrivateKeyPem(CliFiles.read(key, "key"));
+      } catch (IllegalArgumentException e) {
         throw new Main.CliException("--key " + key + ": " + e.getMessage(), e);
       }
       try {
-        certificate = SigningKeys.certificateDer(Files.readAllBytes(cert));
-      } catch (NoSuchFileException e) {
-        throw new Main.CliException("--cert " + cert + " does not exist");
-      } catch (IOException | IllegalArgumentException e) {
+        certificate = SigningKeys.certificateDer(CliFiles.read(cert, "certificate"));
+      } catch (IllegalArgumentException e) {
         throw new Main.CliException("--cert " + cert + ": " + e.getMessage(), e);
       }
       try {
@@ -228,9 +220,7 @@ final class VendorCommand implements Runnable {
     public Integer call() throws Exception {
       Manifest m;
       try {
-        m = Manifest.parse(Files.readAllBytes(manifest));
-      } catch (NoSuchFileException e) {
-        throw new Main.CliException(manifest + " does not exist");
+        m = Manifest.parse(CliFiles.read(manifest, "manifest"));
       } catch (ManifestException e) {
         throw new Main.CliException(manifest + ": " + e.getMessage(), e);
       }
@@ -262,7 +252,7 @@ final class VendorCommand implements Runnable {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("complete", res.isComplete());
         o.put("layers", layers);
-        w.println(toJson(o));
+        w.println(CliJson.write(o));
       } else {
         for (int i = 0; i < res.layers().size(); i++) {
           ResolvedLayer l = res.layers().get(i);
@@ -290,11 +280,4 @@ final class VendorCommand implements Runnable {
     }
   }
 
-  private static String toJson(Object o) {
-    try {
-      return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

@@ -11,8 +11,8 @@ import dev.confaas.image.Digest;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.NameSvn;
 import dev.confaas.image.SigningKeys;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,28 +38,21 @@ class VendorCommandTest {
   record Run(int exit, String out, String err) {}
 
   private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = Main.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+    return new Run(exit, out.toString(), err.toString());
   }
 
+  /** The vendor's keys, made the way a vendor would: with {@code confaas keygen}. */
   @BeforeEach
   void vendorKeys() throws Exception {
-    keys = SigningKeys.generate("Example Cloud framework team", CLOCK);
-    key = dir.resolve("vendor.pem");
-    cert = dir.resolve("vendor.der");
-    Files.writeString(key, keys.privateKeyPem());
-    Files.write(cert, keys.certificateDer());
+    Run keygen = run("keygen", "--out", dir.resolve("keys").toString(), "--name", "vendor");
+    assertEquals(0, keygen.exit(), keygen.err());
+    key = dir.resolve("keys/vendor.key.pem");
+    cert = dir.resolve("keys/vendor.cert.der");
+    keys = SigningKeys.of(SigningKeys.readPrivateKeyPem(Files.readAllBytes(key)),
+        Files.readAllBytes(cert));
   }
 
   private Path frameworkDir(String version) throws Exception {
@@ -158,8 +151,8 @@ class VendorCommandTest {
         "--name", "Framework:2", "--key", dir.resolve("nope.pem").toString(),
         "--cert", cert.toString(), "--out", dir.resolve("registry").toString());
     assertEquals(1, missingKey.exit());
-    assertTrue(missingKey.err().contains("--key " + dir.resolve("nope.pem") + " does not exist"),
-        missingKey.err());
+    assertTrue(missingKey.err().contains("cannot read key " + dir.resolve("nope.pem")
+        + ": no such file"), missingKey.err());
 
     SigningKeys other = SigningKeys.generate("someone else", CLOCK);
     Path otherCert = dir.resolve("other.der");
