@@ -12,6 +12,7 @@ import dev.confaas.image.NameSvn;
 import dev.confaas.image.SignedManifest;
 import dev.confaas.policy.Admission;
 import dev.confaas.policy.ImageAlias;
+import dev.confaas.policy.InvalidPolicyException;
 import dev.confaas.policy.PolicyGraph;
 import dev.confaas.policy.PolicyImage;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +43,19 @@ class PolicyImagesTest {
 
     Admission a = PolicyGraph.empty().tryAdd(f).graph().tryAdd(v);
     assertTrue(a.isAccepted(), a instanceof Admission.Refused r ? r.message() : "");
+  }
+
+  /** The image module accepts this rule's syntax; launch policy refuses its meaning. */
+  @Test
+  void aSelfAliasRuleWithoutSignerIsRefusedNamingTheImageAndTheField() {
+    SignedManifest fn = keys("author").signer().signed(Manifest.builder()
+        .accept("sha384/*/Framework:2")
+        .rejectUnaccepted(true)
+        .build());
+    InvalidPolicyException e =
+        assertThrows(InvalidPolicyException.class, () -> PolicyImages.of(fn));
+    assertTrue(e.getMessage().startsWith("image " + fn.imageId() + ": policy.accepts[0]: "),
+        e.getMessage());
   }
 
   @Test
