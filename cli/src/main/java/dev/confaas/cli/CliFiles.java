@@ -7,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /** File access for commands, with errors that say which file and what to do. */
 final class CliFiles {
@@ -33,6 +34,12 @@ final class CliFiles {
       Path tmp = Files.createTempFile(parent, "." + p.getFileName(), ".part");
       try {
         Files.write(tmp, data, StandardOpenOption.TRUNCATE_EXISTING);
+        try {
+          // Manifests, signatures and certificates are public; temp files start as 0600.
+          Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException noPosix) {
+          // non-POSIX file system: keep its default
+        }
         Files.move(tmp, p, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } finally {
         Files.deleteIfExists(tmp);

@@ -163,6 +163,10 @@ final class ImageCommand implements Runnable {
       if (!Files.isDirectory(dir)) {
         throw new Main.CliException("--dir " + dir + " is not a directory");
       }
+      if (out.toAbsolutePath().normalize().startsWith(dir.toAbsolutePath().normalize())) {
+        throw new Main.CliException(
+            "--out " + out + " is inside --dir " + dir + "; the layer would contain itself, choose another --out");
+      }
       Manifest.Builder b = Manifest.builder();
       for (String v : vendorLayers) {
         try {

@@ -98,7 +98,7 @@ class ImageCliTest {
     CliRun s = CliRun.of("image", "sign", manifest.toString(), "--key", key.toString(), "--cert", cert.toString());
     assertEquals(0, s.code, s.toString());
     Path sig = build.resolve("manifest.json.sig");
-    assertTrue(Files.exists(sig));
+    assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(sig)), "signatures are public");
 
     CliRun ok = CliRun.of("image", "verify", manifest.toString(), "--signature", sig.toString(), "--cert", cert.toString());
     assertEquals(0, ok.code, ok.toString());
@@ -165,9 +165,12 @@ class ImageCliTest {
     CliRun pemAsCert = CliRun.of("image", "id", manifest.toString(), "--cert", key.toString());
     assertEquals(1, pemAsCert.code);
     assertTrue(pemAsCert.err.contains("certificate " + key), pemAsCert.err);
-    CliRun badAlias = CliRun.of("image", "build", "--dir", dir.toString(), "--entrypoint", "/x", "--self-alias", "../x:1", "--out", dir.resolve("o").toString());
+    CliRun badAlias = CliRun.of("image", "build", "--dir", dir.resolve("fn").toString(), "--entrypoint", "/x", "--self-alias", "../x:1", "--out", dir.resolve("o").toString());
     assertEquals(1, badAlias.code);
     assertTrue(badAlias.err.contains("--self-alias"), badAlias.err);
+    CliRun outInside = CliRun.of("image", "build", "--dir", dir.toString(), "--entrypoint", "/x", "--out", dir.resolve("o").toString());
+    assertEquals(1, outInside.code);
+    assertTrue(outInside.err.contains("is inside --dir"), outInside.err);
   }
 
   @Test

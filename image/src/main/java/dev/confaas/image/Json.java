@@ -33,7 +33,7 @@ final class Json {
         }
       };
 
-  /** Nesting deeper than this is refused (jq 1.6 allows 256 levels as well). */
+  /** More nested arrays and objects than this are refused, as jq 1.6 refuses them. */
   static final int MAX_DEPTH = 256;
 
   /** A JSON number: the literal as written and the double jq computes from it. */
@@ -125,13 +125,13 @@ final class Json {
   }
 
   private Object value(int depth) {
-    if (depth > MAX_DEPTH) {
-      throw error("nesting deeper than " + MAX_DEPTH + " levels");
-    }
     if (pos >= in.length) {
       throw error("unexpected end of input, expected a value");
     }
     byte b = in[pos];
+    if ((b == '{' || b == '[') && depth >= MAX_DEPTH) {
+      throw error("more than " + MAX_DEPTH + " nested arrays and objects (jq's limit)");
+    }
     switch (b) {
       case '{':
         return object(depth);

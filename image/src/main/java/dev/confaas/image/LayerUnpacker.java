@@ -30,7 +30,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * <p>Layers come from function authors and vendors, so a tar is treated as hostile. Refused, with a
  * {@link LayerException} naming the entry: absolute paths and {@code ..} components; symlinks whose
  * target, resolved inside the layer root as the container would see it, leaves the root (absolute
- * targets such as {@code /bin/busybox} are fine: they mean the root inside the container); hard
+ * targets such as {@code /bin/busybox} are fine: they mean the root inside the container), checked
+ * per entry and, once the layer is applied, for every symlink in the tree following the links it
+ * meets (so links that only escape together, or through a lower layer's link, are caught); hard
  * links to paths outside the target or not yet extracted by this same tar; any entry whose parent
  * path goes through a symlink (so nothing is ever written through a link, whichever layer created
  * it); device nodes and FIFOs, unless {@link Options#allowSpecialFiles} is set, in which case they
@@ -153,6 +155,7 @@ public final class LayerUnpacker {
       }
     }
     u.applyDirectoryModes();
+    u.checkAllSymlinks();
     return new Result(n, u.skipped, u.dropped, u.whitedOut);
   }
 
@@ -340,6 +343,73 @@ public final class LayerUnpacker {
         stack.addLast(part);
       }
     }
+  }
+
+  /** Most symlinks followed while resolving one path, as Linux's MAXSYMLINKS. */
+  private static final int MAX_SYMLINKS = 40;
+
+  /**
+   * Links that are each harmless can escape together ({@code x -> .} then {@code y -> x/..}), and a
+   * later entry or a lower layer can change what an earlier link means. So once the layer is
+   * applied, every symlink in the tree is resolved as the kernel would (following the links it
+   * meets, {@code ..} never above the root) and must stay inside.
+   */
+  private void checkAllSymlinks() throws IOException {
+    List<Path> links = new ArrayList<>();
+    try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+      all.filter(Files::isSymbolicLink).forEach(links::add);
+    }
+    for (Path link : links) {
+      String rel = root.relativize(link).toString();
+      if (!resolvesInside(rel)) {
+        throw new LayerException(
+            "symlink \""
+                + rel
+                + "\" -> \""
+                + Files.readSymbolicLink(link)
+                + "\": resolves outside the layer through other symlinks");
+      }
+    }
+  }
+
+  /** Resolves the symlink at {@code rel} like the kernel, confined to the root; false if it leaves. */
+  private boolean resolvesInside(String rel) throws IOException {
+    Deque<String> resolved = new ArrayDeque<>();
+    Deque<String> pending = new ArrayDeque<>();
+    for (String part : rel.split("/")) {
+      pending.addLast(part);
+    }
+    int followed = 0;
+    while (!pending.isEmpty()) {
+      String part = pending.removeFirst();
+      if (part.isEmpty() || part.equals(".")) {
+        continue;
+      }
+      if (part.equals("..")) {
+        if (resolved.isEmpty()) {
+          return false;
+        }
+        resolved.removeLast();
+        continue;
+      }
+      Path p = root.resolve(String.join("/", resolved)).resolve(part);
+      if (Files.isSymbolicLink(p)) {
+        if (++followed > MAX_SYMLINKS) {
+          return true; // a loop: the kernel gives ELOOP, nothing is reached
+        }
+        String target = Files.readSymbolicLink(p).toString();
+        if (target.startsWith("/")) {
+          resolved.clear();
+        }
+        String[] tparts = target.split("/");
+        for (int i = tparts.length - 1; i >= 0; i--) {
+          pending.addFirst(tparts[i]);
+        }
+      } else {
+        resolved.addLast(part);
+      }
+    }
+    return true;
   }
 
   private void opaque(Path dir, String dirRel) throws IOException {

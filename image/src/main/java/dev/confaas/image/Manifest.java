@@ -149,7 +149,13 @@ public final class Manifest {
     for (int i = 0; i < rawLayers.size(); i++) {
       String field = "layers[" + i + "]";
       try {
-        ls.add(LayerRef.parse(string(rawLayers.get(i), field)));
+        LayerRef ref = LayerRef.parse(string(rawLayers.get(i), field));
+        int first = ls.indexOf(ref);
+        if (first >= 0) {
+          // overlayfs refuses a lower directory listed twice (acond marks this check as a TODO)
+          throw new ManifestException(field + ": \"" + ref + "\" repeats layers[" + first + "]");
+        }
+        ls.add(ref);
       } catch (ManifestException e) {
         throw e;
       } catch (IllegalArgumentException e) {

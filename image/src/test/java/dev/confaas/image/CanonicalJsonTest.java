@@ -88,6 +88,22 @@ class CanonicalJsonTest {
   }
 
   @Test
+  void nestingLimitIsJqs() throws Exception {
+    String ok = "[".repeat(256) + "]".repeat(256);
+    String tooDeep = "[".repeat(257) + "]".repeat(257);
+    assertEquals(ok, str(CanonicalJson.canonicalize(utf8(ok))));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> CanonicalJson.canonicalize(utf8(tooDeep)));
+    assertTrue(e.getMessage().contains("more than 256 nested"), e.getMessage());
+    if (Tools.onPath("jq")) {
+      assertEquals(ok, str(Tools.run(utf8(ok), List.of("jq", "-jcS", "."))), "jq accepts 256 levels");
+      AssertionError jqRefuses =
+          assertThrows(AssertionError.class, () -> Tools.run(utf8(tooDeep), List.of("jq", "-jcS", ".")));
+      assertTrue(jqRefuses.getMessage().contains("depth limit"), jqRefuses.getMessage());
+    }
+  }
+
+  @Test
   void errorNamesTheByteOffset() {
     IllegalArgumentException e =
         assertThrows(

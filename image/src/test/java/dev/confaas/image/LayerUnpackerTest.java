@@ -96,6 +96,24 @@ class LayerUnpackerTest {
   }
 
   @Test
+  void refusesSymlinksThatOnlyEscapeTogether() throws IOException {
+    // Each link alone stays inside; resolved on the host, y -> x/.. -> rootfs/.. is outside.
+    LayerException e =
+        assertThrows(LayerException.class, () -> apply(new TarBuilder().symlink("x", ".").symlink("y", "x/..").build()));
+    assertTrue(e.getMessage().contains("symlink \"y\"") && e.getMessage().contains("outside"), e.getMessage());
+  }
+
+  @Test
+  void refusesALinkThatALaterEntryOrLayerMakesEscape() throws IOException {
+    // y is checked while x does not exist yet; the lower layer's x later gives it a new meaning.
+    apply(new TarBuilder().dir("x", 0755).symlink("y", "x/..").build());
+    LayerException e =
+        assertThrows(LayerException.class, () -> apply(new TarBuilder().symlink("x", ".").build()));
+    assertTrue(e.getMessage().contains("symlink \"y\""), e.getMessage());
+    assertNothingOutside();
+  }
+
+  @Test
   void neverWritesThroughASymlink() throws IOException {
     // An absolute target is legal (it means the container's root) — but on the host it points
     // outside, so nothing may be written through it.

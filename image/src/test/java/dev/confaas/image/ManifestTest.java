@@ -102,6 +102,8 @@ class ManifestTest {
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"" + L1 + "\",\"" + L2 + "\",\"sha1/ab\"]}"
             + "|layers[2]: \"sha1/ab\" is not a layer reference: ",
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"sha384/ABCD\"]}|layers[0]: ",
+        "{\"aconSpecVersion\":[1,0],\"layers\":[\"" + L1 + "\",\"" + L2 + "\",\"" + L1 + "\"]}"
+            + "|layers[2]: \"" + L1 + "\" repeats layers[0]",
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"signer/" + SIGNER + "/noSvn\"]}|layers[0]: ",
         "{\"aconSpecVersion\":[1,0],\"layers\":[\"signer/" + SIGNER + "/x:01\"]}|leading zeros",
         "{\"aconSpecVersion\":[1,0],\"layers\":\"" + L1 + "\"}|layers: expected an array",
