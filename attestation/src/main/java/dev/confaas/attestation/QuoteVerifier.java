@@ -30,6 +30,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 /**
  * Verifies TDX quotes the way Intel's Quote Verification Library (QVL) does: the PCK certificate chain
@@ -45,6 +46,9 @@ import java.util.Objects;
  * TdxModuleCheck.cpp}) and the Intel PCS API v4 documentation.
  */
 public final class QuoteVerifier {
+
+  /** Bouncy Castle's ECDSA verifies P-256 about three times faster than SunEC on JDK 17. */
+  static final BouncyCastleProvider BC = new BouncyCastleProvider();
 
   /** Subject marker of the simulator's dev roots; such quotes prove nothing about hardware. */
   public static final String SIMULATED_ROOT_MARKER = "SIMULATED TDX Root CA - NOT INTEL";
@@ -625,7 +629,7 @@ public final class QuoteVerifier {
   /** ECDSA P-256 / SHA-256 with the signature as r||s (32 bytes each), as DCAP encodes it. */
   static boolean verifyRaw(PublicKey key, byte[] data, int off, int len, byte[] rawSignature) {
     try {
-      Signature s = Signature.getInstance("SHA256withECDSAinP1363Format");
+      Signature s = Signature.getInstance("SHA256withPLAIN-ECDSA", BC);
       s.initVerify(key);
       s.update(data, off, len);
       return s.verify(rawSignature);

