@@ -209,6 +209,11 @@ public final class SimulatedPki {
    * CRLs, the issuer chains and the dev root.
    */
   public Collateral collateral(Clock clock, Duration validity) {
+    return collateral(clock, validity, false);
+  }
+
+  /** As {@link #collateral(Clock, Duration)}; {@code revokePck} puts the PCK certificate on the PCK CRL. */
+  Collateral collateral(Clock clock, Duration validity, boolean revokePck) {
     Instant issue = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Instant next = issue.plus(validity);
     try {
@@ -221,9 +226,9 @@ public final class SimulatedPki {
           qeIdentity,
           tcbChain,
           tcbChain,
-          crl(pckCa, pckCaKey, issue, next),
+          crl(pckCa, pckCaKey, issue, next, revokePck ? pck : null),
           pckCrlChain,
-          crl(root, rootKey, issue, next),
+          crl(root, rootKey, issue, next, null),
           Pem.encode(root).getBytes(StandardCharsets.US_ASCII));
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot issue simulated collateral: " + e.getMessage(), e);
@@ -289,11 +294,19 @@ public final class SimulatedPki {
     return n;
   }
 
-  private static byte[] crl(X509Certificate issuer, PrivateKey key, Instant issue, Instant next)
+  private static byte[] crl(
+      X509Certificate issuer, PrivateKey key, Instant issue, Instant next, X509Certificate revoked)
       throws GeneralSecurityException, OperatorCreationException, IOException {
     X509v2CRLBuilder b =
-        new X509v2CRLBuilder(X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()), Date.from(issue));
+        new X509v2CRLBuilder(
+            X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()), Date.from(issue));
     b.setNextUpdate(Date.from(next));
+    if (revoked != null) {
+      b.addCRLEntry(
+          revoked.getSerialNumber(),
+          Date.from(issue),
+          org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+    }
     var holder = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key));
     return new JcaX509CRLConverter().getCRL(holder).getEncoded();
   }

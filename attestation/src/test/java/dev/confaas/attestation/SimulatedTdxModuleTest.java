@@ -129,6 +129,15 @@ class SimulatedTdxModuleTest {
   }
 
   @Test
+  void aRevokedPckIsRefused() {
+    byte[] quote = new SimulatedTdxModule(pki, agent()).getQuote(new byte[64]);
+    Collateral revoking = pki.collateral(CLOCK, Duration.ofDays(30), true);
+    QuoteVerification v = QuoteVerifier.trusting(pki.rootCertificate(), CLOCK).verify(quote, revoking);
+    assertEquals(Optional.of(QuoteCheck.PCK_CRL), v.failedCheck(), v.toString());
+    assertTrue(v.message().contains("is revoked by the PCK CRL"), v.message());
+  }
+
+  @Test
   void simulatedCollateralExpires() {
     byte[] quote = new SimulatedTdxModule(pki, agent()).getQuote(new byte[64]);
     QuoteVerification v =
