@@ -4,9 +4,9 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The result of appraising a quote against {@link ReferenceValues}: accepted only if nothing failed.
- * Every failed check is listed (not just the first), so an operator sees the whole difference between
- * a TD and its reference values at once.
+ * The result of appraising a quote against {@link ReferenceValues}: accepted only if nothing
+ * failed. Every failed check is listed (not just the first), so an operator sees the whole
+ * difference between a TD and its reference values at once.
  */
 public record Appraisal(List<Failure> failures, List<Check> checked) {
 

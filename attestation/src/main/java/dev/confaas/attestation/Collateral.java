@@ -18,14 +18,15 @@ import java.util.stream.Stream;
 /**
  * The Intel DCAP collateral one quote is verified with, parsed once so that many quotes can be
  * verified against it: TCB Info and QE Identity (PCS response bodies with their signatures), their
- * issuer chains, the PCK CRL (and its issuer chain if known), the Root CA CRL, and optionally the root
- * the collateral was issued under.
+ * issuer chains, the PCK CRL (and its issuer chain if known), the Root CA CRL, and optionally the
+ * root the collateral was issued under.
  *
  * <p>On disk, a directory with the files {@code tcb_info.json}, {@code qe_identity.json}, {@code
  * tcb_info_issuer_chain.pem}, {@code qe_identity_issuer_chain.pem}, {@code pck_crl.der}, {@code
  * pck_crl_issuer_chain.pem} (optional: without it the PCK CRL is checked against the PCK CA
- * certificate carried in the quote), {@code root_ca_crl.der} and {@code trusted_root.pem} (optional;
- * it never adds trust, the verifier's pinned root decides, but a mismatch is reported early).
+ * certificate carried in the quote), {@code root_ca_crl.der} and {@code trusted_root.pem}
+ * (optional; it never adds trust, the verifier's pinned root decides, but a mismatch is reported
+ * early).
  */
 public final class Collateral {
   public static final String TCB_INFO = "tcb_info.json";
@@ -59,7 +60,8 @@ public final class Collateral {
 
   /**
    * Roots (and PCK CAs) this collateral's signatures were already checked against: collateral is
-   * immutable, so a verifier need not repeat those ECDSA checks for every quote it verifies with it.
+   * immutable, so a verifier need not repeat those ECDSA checks for every quote it verifies with
+   * it.
    */
   final Set<X509Certificate> signaturesVerifiedUnder = ConcurrentHashMap.newKeySet();
 
@@ -87,7 +89,8 @@ public final class Collateral {
     this.qeIdentitySigned = SignedJson.parse(qeIdentityBody, "enclaveIdentity", QE_IDENTITY);
     this.qeIdentity = QeIdentity.of(qeIdentitySigned.value());
     this.tcbInfoIssuerChain = Pem.chain(ascii(tcbInfoIssuerChainPem), TCB_INFO_ISSUER_CHAIN);
-    this.qeIdentityIssuerChain = Pem.chain(ascii(qeIdentityIssuerChainPem), QE_IDENTITY_ISSUER_CHAIN);
+    this.qeIdentityIssuerChain =
+        Pem.chain(ascii(qeIdentityIssuerChainPem), QE_IDENTITY_ISSUER_CHAIN);
     this.pckCrl = Pem.crl(pckCrlDer, PCK_CRL);
     this.pckCrlIssuerChain =
         pckCrlIssuerChainPem == null
@@ -151,9 +154,21 @@ public final class Collateral {
       return Files.readAllBytes(dir.resolve(name));
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(
-          "missing " + name + " (expected files: " + TCB_INFO + ", " + QE_IDENTITY + ", "
-              + TCB_INFO_ISSUER_CHAIN + ", " + QE_IDENTITY_ISSUER_CHAIN + ", " + PCK_CRL + ", "
-              + ROOT_CA_CRL + ")");
+          "missing "
+              + name
+              + " (expected files: "
+              + TCB_INFO
+              + ", "
+              + QE_IDENTITY
+              + ", "
+              + TCB_INFO_ISSUER_CHAIN
+              + ", "
+              + QE_IDENTITY_ISSUER_CHAIN
+              + ", "
+              + PCK_CRL
+              + ", "
+              + ROOT_CA_CRL
+              + ")");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + dir.resolve(name), e);
     }

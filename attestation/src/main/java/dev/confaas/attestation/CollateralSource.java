@@ -11,10 +11,13 @@ public interface CollateralSource {
 
   /** Collateral for the platform that produced {@code quote} (FMSPC and CA read from its PCK). */
   default Collateral collateralFor(TdxQuote quote) {
-    var chain = Pem.chain(
-        new String(quote.signatureData().pckCertChain(), java.nio.charset.StandardCharsets.US_ASCII)
-            .replace("\0", ""),
-        "PCK certificate chain");
+    var chain =
+        Pem.chain(
+            new String(
+                    quote.signatureData().pckCertChain(),
+                    java.nio.charset.StandardCharsets.US_ASCII)
+                .replace("\0", ""),
+            "PCK certificate chain");
     var leaf = chain.get(0);
     String issuer = QuoteVerifier.commonName(leaf.getIssuerX500Principal());
     String ca = issuer.contains("Processor") ? "processor" : "platform";

@@ -12,12 +12,13 @@ import java.util.function.Supplier;
 
 /**
  * Quotes through the Linux configfs-tsm interface ({@code Documentation/ABI/testing/configfs-tsm}):
- * create {@code <report-root>/<name>/}, write 64 bytes of REPORTDATA to {@code inblob}, read the quote
- * from {@code outblob}, and compare {@code generation} before and after so that a concurrent writer
- * cannot hand us a quote over someone else's data. {@code provider} must read {@code tdx_guest}.
+ * create {@code <report-root>/<name>/}, write 64 bytes of REPORTDATA to {@code inblob}, read the
+ * quote from {@code outblob}, and compare {@code generation} before and after so that a concurrent
+ * writer cannot hand us a quote over someone else's data. {@code provider} must read {@code
+ * tdx_guest}.
  *
- * <p>Runs for real only inside a TDX guest with configfs mounted; tests point it at a directory tree
- * that mimics the files.
+ * <p>Runs for real only inside a TDX guest with configfs mounted; tests point it at a directory
+ * tree that mimics the files.
  */
 final class ConfigfsTsmQuotes {
   private final Path reportRoot;
@@ -36,10 +37,15 @@ final class ConfigfsTsmQuotes {
     try {
       Files.createDirectories(dir);
       try {
-        String provider = Files.readString(dir.resolve("provider"), StandardCharsets.US_ASCII).strip();
+        String provider =
+            Files.readString(dir.resolve("provider"), StandardCharsets.US_ASCII).strip();
         if (!provider.equals("tdx_guest")) {
           throw new IllegalStateException(
-              "configfs-tsm provider at " + dir + " is '" + provider + "', not tdx_guest: not a TDX guest");
+              "configfs-tsm provider at "
+                  + dir
+                  + " is '"
+                  + provider
+                  + "', not tdx_guest: not a TDX guest");
         }
         Files.write(dir.resolve("inblob"), reportData);
         long before = generation(dir);
@@ -47,8 +53,13 @@ final class ConfigfsTsmQuotes {
         long after = generation(dir);
         if (before != after) {
           throw new IllegalStateException(
-              "configfs-tsm report " + dir + " was rewritten while reading the quote (generation "
-                  + before + " -> " + after + "); another process uses the same report name");
+              "configfs-tsm report "
+                  + dir
+                  + " was rewritten while reading the quote (generation "
+                  + before
+                  + " -> "
+                  + after
+                  + "); another process uses the same report name");
         }
         byte[] quoted = TdxQuote.parse(quote).report().reportData();
         if (!Arrays.equals(quoted, reportData)) {
@@ -65,7 +76,11 @@ final class ConfigfsTsmQuotes {
       }
     } catch (NoSuchFileException e) {
       throw new IllegalStateException(
-          "configfs-tsm report " + dir + " lacks " + e.getFile() + ": is configfs mounted and the"
+          "configfs-tsm report "
+              + dir
+              + " lacks "
+              + e.getFile()
+              + ": is configfs mounted and the"
               + " tdx_guest driver loaded?",
           e);
     } catch (IOException e) {
@@ -78,7 +93,8 @@ final class ConfigfsTsmQuotes {
     try {
       return Long.parseLong(g);
     } catch (NumberFormatException e) {
-      throw new IllegalStateException("configfs-tsm generation in " + dir + " is not a number: " + g);
+      throw new IllegalStateException(
+          "configfs-tsm generation in " + dir + " is not a number: " + g);
     }
   }
 }

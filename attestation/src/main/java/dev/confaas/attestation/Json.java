@@ -31,7 +31,8 @@ final class Json {
     try {
       return Instant.parse(s);
     } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(what + " \"" + field + "\" is not an ISO-8601 instant: " + s, e);
+      throw new IllegalArgumentException(
+          what + " \"" + field + "\" is not an ISO-8601 instant: " + s, e);
     }
   }
 

@@ -12,19 +12,23 @@ import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
 
 /**
- * The Intel SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1; Intel "SGX PCK Certificate
- * and CRL Profile"): FMSPC and PCE ID select the TCB Info, the 16 SGX TCB component SVNs and the PCESVN
- * select its TCB level.
+ * The Intel SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1; Intel "SGX PCK
+ * Certificate and CRL Profile"): FMSPC and PCE ID select the TCB Info, the 16 SGX TCB component
+ * SVNs and the PCESVN select its TCB level.
  */
-record PckExtensions(byte[] fmspc, byte[] pceId, int[] sgxTcbComponents, int pceSvn, byte[] cpuSvn) {
+record PckExtensions(
+    byte[] fmspc, byte[] pceId, int[] sgxTcbComponents, int pceSvn, byte[] cpuSvn) {
   static final String SGX_EXTENSIONS_OID = "1.2.840.113741.1.13.1";
 
   static PckExtensions of(X509Certificate pck) {
     byte[] ext = pck.getExtensionValue(SGX_EXTENSIONS_OID);
     if (ext == null) {
       throw new IllegalArgumentException(
-          "PCK certificate '" + pck.getSubjectX500Principal().getName()
-              + "' has no SGX extensions (OID " + SGX_EXTENSIONS_OID + ")");
+          "PCK certificate '"
+              + pck.getSubjectX500Principal().getName()
+              + "' has no SGX extensions (OID "
+              + SGX_EXTENSIONS_OID
+              + ")");
     }
     try {
       ASN1Sequence seq =
@@ -63,7 +67,8 @@ record PckExtensions(byte[] fmspc, byte[] pceId, int[] sgxTcbComponents, int pce
       }
       if (fmspc == null || pceId == null || comps == null || pceSvn < 0) {
         throw new IllegalArgumentException(
-            "PCK certificate SGX extensions lack FMSPC, PCE-ID or TCB (OID " + SGX_EXTENSIONS_OID
+            "PCK certificate SGX extensions lack FMSPC, PCE-ID or TCB (OID "
+                + SGX_EXTENSIONS_OID
                 + ".2/.3/.4)");
       }
       return new PckExtensions(fmspc, pceId, comps, pceSvn, cpuSvn);

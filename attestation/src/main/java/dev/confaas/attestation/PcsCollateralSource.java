@@ -28,14 +28,14 @@ import java.util.Objects;
  *       TCB-Info-Issuer-Chain}
  *   <li>{@code GET /tdx/certification/v4/qe/identity} — TD_QE identity; header {@code
  *       SGX-Enclave-Identity-Issuer-Chain}
- *   <li>{@code GET /sgx/certification/v4/pckcrl?ca=platform|processor&encoding=der} — PCK CRL; header
- *       {@code SGX-PCK-CRL-Issuer-Chain}
- *   <li>Root CA CRL — by default {@code GET /sgx/certification/v4/rootcacrl} (PCCS); Intel publishes
- *       it at {@code https://certificates.trustedservices.intel.com/IntelSGXRootCA.der}.
+ *   <li>{@code GET /sgx/certification/v4/pckcrl?ca=platform|processor&encoding=der} — PCK CRL;
+ *       header {@code SGX-PCK-CRL-Issuer-Chain}
+ *   <li>Root CA CRL — by default {@code GET /sgx/certification/v4/rootcacrl} (PCCS); Intel
+ *       publishes it at {@code https://certificates.trustedservices.intel.com/IntelSGXRootCA.der}.
  * </ul>
  *
- * Issuer chains arrive URL-encoded in the headers. Bodies of CRLs may be DER, PEM or hex-encoded DER.
- * The fetch is blocking: call it off any event loop.
+ * Issuer chains arrive URL-encoded in the headers. Bodies of CRLs may be DER, PEM or hex-encoded
+ * DER. The fetch is blocking: call it off any event loop.
  */
 public final class PcsCollateralSource implements CollateralSource {
   private final URI base;
@@ -47,7 +47,8 @@ public final class PcsCollateralSource implements CollateralSource {
 
   /** A source for {@code baseUrl} (e.g. {@code https://api.trustedservices.intel.com}). */
   public PcsCollateralSource(URI baseUrl, Clock clock) {
-    this(baseUrl, baseUrl.resolve("/sgx/certification/v4/rootcacrl"), clock, Duration.ofSeconds(20));
+    this(
+        baseUrl, baseUrl.resolve("/sgx/certification/v4/rootcacrl"), clock, Duration.ofSeconds(20));
   }
 
   public PcsCollateralSource(URI baseUrl, URI rootCaCrlUrl, Clock clock, Duration timeout) {
@@ -91,7 +92,8 @@ public final class PcsCollateralSource implements CollateralSource {
       throw new IllegalArgumentException("FMSPC must be 12 hex digits, got '" + fmspc + "'");
     }
     if (!pckCa.equals("platform") && !pckCa.equals("processor")) {
-      throw new IllegalArgumentException("PCK CA must be 'platform' or 'processor', got '" + pckCa + "'");
+      throw new IllegalArgumentException(
+          "PCK CA must be 'platform' or 'processor', got '" + pckCa + "'");
     }
     return cache.get(f + "/" + pckCa);
   }
@@ -122,7 +124,10 @@ public final class PcsCollateralSource implements CollateralSource {
       if (resp.statusCode() != 200) {
         String err = resp.headers().firstValue("Error-Message").orElse("");
         throw new IllegalStateException(
-            "collateral service answered " + resp.statusCode() + " for " + uri
+            "collateral service answered "
+                + resp.statusCode()
+                + " for "
+                + uri
                 + (err.isEmpty() ? "" : " (" + err + ")"));
       }
       return resp;

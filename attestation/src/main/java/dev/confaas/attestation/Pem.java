@@ -25,9 +25,9 @@ final class Pem {
 
   /**
    * Reads a PEM chain and insists that it is exactly the canonical encoding of the certificates it
-   * yields (64-character lines, LF, optional trailing NUL bytes as quote generators append). A lenient
-   * reader would skip stray characters and ignore the unused bits of the last base64 character, so
-   * bytes of the quote could change without changing what is verified.
+   * yields (64-character lines, LF, optional trailing NUL bytes as quote generators append). A
+   * lenient reader would skip stray characters and ignore the unused bits of the last base64
+   * character, so bytes of the quote could change without changing what is verified.
    */
   static List<X509Certificate> strictChain(byte[] pem, String what) {
     int end = pem.length;
@@ -61,7 +61,8 @@ final class Pem {
       }
       return out;
     } catch (CertificateException e) {
-      throw new IllegalArgumentException(what + " is not a valid PEM certificate chain: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          what + " is not a valid PEM certificate chain: " + e.getMessage(), e);
     }
   }
 

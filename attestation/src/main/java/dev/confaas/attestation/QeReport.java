@@ -4,7 +4,8 @@ import java.util.Arrays;
 
 /**
  * The Quoting Enclave's 384-byte SGX report body, kept as raw bytes (it is what the PCK key signs)
- * with accessors for the fields the verifier reads. Offsets: Intel SGX SDK {@code sgx_report_body_t}.
+ * with accessors for the fields the verifier reads. Offsets: Intel SGX SDK {@code
+ * sgx_report_body_t}.
  */
 public record QeReport(byte[] raw) {
   public static final int SIZE = 384;

@@ -1,8 +1,9 @@
 package dev.confaas.attestation;
 
 /**
- * A quote (or a structure inside it) is truncated or inconsistent. The message names the byte offset
- * and the field, so a caller can tell a corrupted transfer from a quote in an unsupported format.
+ * A quote (or a structure inside it) is truncated or inconsistent. The message names the byte
+ * offset and the field, so a caller can tell a corrupted transfer from a quote in an unsupported
+ * format.
  */
 public final class QuoteFormatException extends RuntimeException {
   private static final long serialVersionUID = 1L;

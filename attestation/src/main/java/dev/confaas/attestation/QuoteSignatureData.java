@@ -2,9 +2,9 @@ package dev.confaas.attestation;
 
 /**
  * The signature section of a v4/v5 quote: the ECDSA P-256 quote signature (r||s) by the attestation
- * key (x||y), then certification data of type 6 holding the QE report, its signature by the PCK key,
- * the QE authentication data and, nested as certification data type 5, the PEM PCK certificate chain
- * (leaf, intermediate CA, root), kept byte for byte as the quote carries it.
+ * key (x||y), then certification data of type 6 holding the QE report, its signature by the PCK
+ * key, the QE authentication data and, nested as certification data type 5, the PEM PCK certificate
+ * chain (leaf, intermediate CA, root), kept byte for byte as the quote carries it.
  */
 public record QuoteSignatureData(
     byte[] quoteSignature,
@@ -59,7 +59,9 @@ public record QuoteSignatureData(
       throw new QuoteFormatException(
           innerSizeAt,
           "signature.pck_cert_data_size",
-          "declares " + innerSize + " bytes but the certification data leaves "
+          "declares "
+              + innerSize
+              + " bytes but the certification data leaves "
               + (end - r.position()));
     }
     byte[] chain = r.bytes((int) innerSize, "signature.pck_cert_chain");

@@ -46,7 +46,14 @@ public final class QuoteVerification {
       String rootSubject,
       Instant at) {
     return new QuoteVerification(
-        null, "verified: TCB " + status.pcsName(), quote, status, advisories, fmspc, rootSubject, at);
+        null,
+        "verified: TCB " + status.pcsName(),
+        quote,
+        status,
+        advisories,
+        fmspc,
+        rootSubject,
+        at);
   }
 
   static QuoteVerification failed(
@@ -54,7 +61,9 @@ public final class QuoteVerification {
     return new QuoteVerification(check, message, quote, status, List.of(), null, null, at);
   }
 
-  /** True if every check passed: the quote comes from a genuine TDX platform under the root trusted. */
+  /**
+   * True if every check passed: the quote comes from a genuine TDX platform under the root trusted.
+   */
   public boolean verified() {
     return failedCheck == null;
   }

@@ -1,10 +1,10 @@
 package dev.confaas.attestation;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -33,17 +33,18 @@ import java.util.Objects;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 /**
- * Verifies TDX quotes the way Intel's Quote Verification Library (QVL) does: the PCK certificate chain
- * to the pinned root, both CRLs, the collateral signatures over their exact bytes, the QE report and
- * its binding to the attestation key, the quote signature, the QE identity, and the TCB level of the
- * platform, the TDX module and the QE — every validity window against the injected {@link Clock}.
+ * Verifies TDX quotes the way Intel's Quote Verification Library (QVL) does: the PCK certificate
+ * chain to the pinned root, both CRLs, the collateral signatures over their exact bytes, the QE
+ * report and its binding to the attestation key, the quote signature, the QE identity, and the TCB
+ * level of the platform, the TDX module and the QE — every validity window against the injected
+ * {@link Clock}.
  *
  * <p>By default the root is Intel's SGX Root CA (bundled, SHA-256 fingerprint
  * 44:A0:19:6B:...:74:D3). Quotes from {@link SimulatedTdxModule} chain to a locally generated root
  * and are refused unless a verifier is built with {@link #trusting} that root.
  *
- * <p>References: Intel SGX/TDX DCAP QVL ({@code QuoteVerifier.cpp}, {@code TcbLevelCheck.cpp}, {@code
- * TdxModuleCheck.cpp}) and the Intel PCS API v4 documentation.
+ * <p>References: Intel SGX/TDX DCAP QVL ({@code QuoteVerifier.cpp}, {@code TcbLevelCheck.cpp},
+ * {@code TdxModuleCheck.cpp}) and the Intel PCS API v4 documentation.
  */
 public final class QuoteVerifier {
 
@@ -58,7 +59,9 @@ public final class QuoteVerifier {
   private final X509Certificate trustedRoot;
   private final Clock clock;
 
-  /** PCK chains (by their exact bytes) whose signatures already verified to {@link #trustedRoot}. */
+  /**
+   * PCK chains (by their exact bytes) whose signatures already verified to {@link #trustedRoot}.
+   */
   private final Cache<ByteBuffer, List<X509Certificate>> verifiedChains =
       Caffeine.newBuilder().maximumSize(1024).build();
 
@@ -80,7 +83,8 @@ public final class QuoteVerifier {
   /** The bundled Intel SGX Root CA certificate. */
   public static X509Certificate intelRootCa() {
     try (InputStream in = QuoteVerifier.class.getResourceAsStream("intel_sgx_root_ca.pem")) {
-      return Pem.chain(new String(in.readAllBytes(), StandardCharsets.US_ASCII), "Intel SGX Root CA")
+      return Pem.chain(
+              new String(in.readAllBytes(), StandardCharsets.US_ASCII), "Intel SGX Root CA")
           .get(0);
     } catch (IOException e) {
       throw new UncheckedIOException("bundled Intel SGX Root CA is unreadable", e);
@@ -91,7 +95,10 @@ public final class QuoteVerifier {
     return trustedRoot;
   }
 
-  /** Parses and verifies raw quote bytes; a parse failure is reported as {@link QuoteCheck#QUOTE_FORMAT}. */
+  /**
+   * Parses and verifies raw quote bytes; a parse failure is reported as {@link
+   * QuoteCheck#QUOTE_FORMAT}.
+   */
   public QuoteVerification verify(byte[] quote, Collateral collateral) {
     TdxQuote parsed;
     try {
@@ -131,8 +138,11 @@ public final class QuoteVerifier {
       if (c.trustedRoot != null && !c.trustedRoot.equals(trustedRoot)) {
         throw new VerificationException(
             QuoteCheck.TRUSTED_ROOT,
-            "the collateral was issued under '" + name(c.trustedRoot) + "' but this verifier trusts '"
-                + name(trustedRoot) + "'; pass the collateral's root explicitly if you mean to trust it");
+            "the collateral was issued under '"
+                + name(c.trustedRoot)
+                + "' but this verifier trusts '"
+                + name(trustedRoot)
+                + "'; pass the collateral's root explicitly if you mean to trust it");
       }
 
       // PCK certificate chain carried in the quote: leaf, PCK CA, root.
@@ -147,7 +157,8 @@ public final class QuoteVerifier {
         if (chain.size() != 3) {
           throw new VerificationException(
               QuoteCheck.PCK_CHAIN,
-              "PCK certificate chain has " + chain.size()
+              "PCK certificate chain has "
+                  + chain.size()
                   + " certificates, expected 3 (PCK, PCK CA, root)");
         }
         requireTrustedRoot(chain.get(2), QuoteCheck.TRUSTED_ROOT, "PCK certificate chain");
@@ -178,13 +189,21 @@ public final class QuoteVerifier {
         if (!declared.equals(pckCa)) {
           throw new VerificationException(
               QuoteCheck.PCK_CRL,
-              "pck_crl_issuer_chain names '" + name(declared) + "' but the quote's PCK was issued by '"
-                  + name(pckCa) + "' (serial " + pckCa.getSerialNumber().toString(16)
+              "pck_crl_issuer_chain names '"
+                  + name(declared)
+                  + "' but the quote's PCK was issued by '"
+                  + name(pckCa)
+                  + "' (serial "
+                  + pckCa.getSerialNumber().toString(16)
                   + "); fetch the PCK CRL of that CA");
         }
       }
       requireCrl(
-          c.pckCrl, pckCrlIssuer, "PCK CRL", QuoteCheck.PCK_CRL, !c.pckCrlVerifiedWith.contains(pckCa));
+          c.pckCrl,
+          pckCrlIssuer,
+          "PCK CRL",
+          QuoteCheck.PCK_CRL,
+          !c.pckCrlVerifiedWith.contains(pckCa));
       c.pckCrlVerifiedWith.add(pckCa);
       requireNotRevoked(c.pckCrl, leaf, "PCK", "PCK CRL", QuoteCheck.PCK_CRL);
 
@@ -222,21 +241,24 @@ public final class QuoteVerifier {
           || !allZero(Arrays.copyOfRange(reportData, 32, 64))) {
         throw new VerificationException(
             QuoteCheck.QE_REPORT_DATA,
-            "QE report data is not SHA-256(attestation key || QE auth data) followed by 32 zero bytes:"
-                + " the attestation key was not certified by this QE");
+            "QE report data is not SHA-256(attestation key || QE auth data) followed by 32 zero"
+                + " bytes: the attestation key was not certified by this QE");
       }
       PublicKey attestationKey;
       try {
         attestationKey = p256Key(sig.attestationKey());
       } catch (GeneralSecurityException e) {
         throw new VerificationException(
-            QuoteCheck.QUOTE_SIGNATURE, "attestation key is not a P-256 point: " + e.getMessage(), e);
+            QuoteCheck.QUOTE_SIGNATURE,
+            "attestation key is not a P-256 point: " + e.getMessage(),
+            e);
       }
       byte[] encoded = quote.toBytes();
       if (!verifyRaw(attestationKey, encoded, 0, quote.signedLength(), sig.quoteSignature())) {
         throw new VerificationException(
             QuoteCheck.QUOTE_SIGNATURE,
-            "the quote signature over header and TD report does not verify with the attestation key");
+            "the quote signature over header and TD report does not verify with the attestation"
+                + " key");
       }
 
       TcbStatus qeStatus = checkQeIdentity(sig.qeReport());
@@ -267,7 +289,11 @@ public final class QuoteVerifier {
       }
       if (!Arrays.equals(qe.mrSigner(), id.mrSigner())) {
         throw new VerificationException(
-            k, "QE MRSIGNER " + Hex.of(qe.mrSigner()) + " is not the TD_QE's " + Hex.of(id.mrSigner()));
+            k,
+            "QE MRSIGNER "
+                + Hex.of(qe.mrSigner())
+                + " is not the TD_QE's "
+                + Hex.of(id.mrSigner()));
       }
       if (qe.isvProdId() != id.isvProdId()) {
         throw new VerificationException(
@@ -276,13 +302,23 @@ public final class QuoteVerifier {
       byte[] misc = Arrays.copyOfRange(qe.raw(), 16, 20);
       if (!maskedEquals(misc, id.miscSelectMask(), id.miscSelect())) {
         throw new VerificationException(
-            k, "QE MISCSELECT " + Hex.of(misc) + " under mask " + Hex.of(id.miscSelectMask())
-                + " is not " + Hex.of(id.miscSelect()));
+            k,
+            "QE MISCSELECT "
+                + Hex.of(misc)
+                + " under mask "
+                + Hex.of(id.miscSelectMask())
+                + " is not "
+                + Hex.of(id.miscSelect()));
       }
       if (!maskedEquals(qe.attributes(), id.attributesMask(), id.attributes())) {
         throw new VerificationException(
-            k, "QE ATTRIBUTES " + Hex.of(qe.attributes()) + " under mask "
-                + Hex.of(id.attributesMask()) + " is not " + Hex.of(id.attributes()));
+            k,
+            "QE ATTRIBUTES "
+                + Hex.of(qe.attributes())
+                + " under mask "
+                + Hex.of(id.attributesMask())
+                + " is not "
+                + Hex.of(id.attributes()));
       }
       List<QeIdentity.Level> levels = new ArrayList<>(id.tcbLevels());
       levels.sort(Comparator.comparingInt(QeIdentity.Level::isvSvn).reversed());
@@ -307,13 +343,18 @@ public final class QuoteVerifier {
       if (!Arrays.equals(pck.fmspc(), t.fmspc())) {
         throw new VerificationException(
             QuoteCheck.TCB_INFO_MATCH,
-            "TCB Info is for FMSPC " + Hex.of(t.fmspc()) + " but the PCK certificate's FMSPC is "
-                + Hex.of(pck.fmspc()) + "; fetch TCB Info for that FMSPC");
+            "TCB Info is for FMSPC "
+                + Hex.of(t.fmspc())
+                + " but the PCK certificate's FMSPC is "
+                + Hex.of(pck.fmspc())
+                + "; fetch TCB Info for that FMSPC");
       }
       if (!Arrays.equals(pck.pceId(), t.pceId())) {
         throw new VerificationException(
             QuoteCheck.TCB_INFO_MATCH,
-            "TCB Info is for PCE ID " + Hex.of(t.pceId()) + " but the PCK certificate's is "
+            "TCB Info is for PCE ID "
+                + Hex.of(t.pceId())
+                + " but the PCK certificate's is "
                 + Hex.of(pck.pceId()));
       }
 
@@ -336,20 +377,31 @@ public final class QuoteVerifier {
                     () ->
                         new VerificationException(
                             QuoteCheck.TDX_MODULE,
-                            "TCB Info has no TDX module identity " + wanted
-                                + " for TEE_TCB_SVN major version " + moduleVersion));
+                            "TCB Info has no TDX module identity "
+                                + wanted
+                                + " for TEE_TCB_SVN major version "
+                                + moduleVersion));
       }
       if (!Arrays.equals(td.mrSignerSeam(), module.mrSigner())) {
         throw new VerificationException(
             QuoteCheck.TDX_MODULE,
-            "MRSIGNERSEAM " + Hex.of(td.mrSignerSeam()) + " is not the signer of TDX module "
-                + module.id() + " (" + Hex.of(module.mrSigner()) + ")");
+            "MRSIGNERSEAM "
+                + Hex.of(td.mrSignerSeam())
+                + " is not the signer of TDX module "
+                + module.id()
+                + " ("
+                + Hex.of(module.mrSigner())
+                + ")");
       }
       if (!maskedEquals(td.seamAttributes(), module.attributesMask(), module.attributes())) {
         throw new VerificationException(
             QuoteCheck.TDX_MODULE,
-            "SEAMATTRIBUTES " + Hex.of(td.seamAttributes()) + " do not match TDX module "
-                + module.id() + " attributes " + Hex.of(module.attributes()));
+            "SEAMATTRIBUTES "
+                + Hex.of(td.seamAttributes())
+                + " do not match TDX module "
+                + module.id()
+                + " attributes "
+                + Hex.of(module.attributes()));
       }
       TcbStatus moduleStatus = null;
       if (moduleVersion != 0) {
@@ -362,7 +414,10 @@ public final class QuoteVerifier {
                     () ->
                         new VerificationException(
                             QuoteCheck.TDX_MODULE,
-                            "TDX module " + module.id() + " SVN " + isvSvn
+                            "TDX module "
+                                + module.id()
+                                + " SVN "
+                                + isvSvn
                                 + " is below every module TCB level: not supported"));
         moduleStatus = level.status();
         advisories.addAll(level.advisoryIds());
@@ -385,9 +440,15 @@ public final class QuoteVerifier {
       }
       throw new VerificationException(
           QuoteCheck.TCB_LEVEL,
-          "no TCB level of FMSPC " + Hex.of(t.fmspc()) + " is reached by PCK SVNs "
-              + Arrays.toString(pck.sgxTcbComponents()) + " PCESVN " + pck.pceSvn()
-              + " and TEE_TCB_SVN " + Hex.of(svn) + ": TCB not supported");
+          "no TCB level of FMSPC "
+              + Hex.of(t.fmspc())
+              + " is reached by PCK SVNs "
+              + Arrays.toString(pck.sgxTcbComponents())
+              + " PCESVN "
+              + pck.pceSvn()
+              + " and TEE_TCB_SVN "
+              + Hex.of(svn)
+              + ": TCB not supported");
     }
 
     void requireTrustedRoot(X509Certificate root, QuoteCheck check, String what)
@@ -399,15 +460,25 @@ public final class QuoteVerifier {
       if (subject.contains(SIMULATED_ROOT_MARKER)) {
         throw new VerificationException(
             check,
-            "the quote is SIMULATED: its " + what + " ends in '" + subject
-                + "', not a TDX platform's Intel root; trust that dev root explicitly (--trust-root)"
-                + " only for development");
+            "the quote is SIMULATED: its "
+                + what
+                + " ends in '"
+                + subject
+                + "', not a TDX platform's Intel root; trust that dev root explicitly"
+                + " (--trust-root) only for development");
       }
       throw new VerificationException(
           check,
-          what + " ends in '" + subject + "' (SHA-256 " + fingerprint(root)
-              + "), not the trusted root '" + name(trustedRoot) + "' (SHA-256 "
-              + fingerprint(trustedRoot) + ")");
+          what
+              + " ends in '"
+              + subject
+              + "' (SHA-256 "
+              + fingerprint(root)
+              + "), not the trusted root '"
+              + name(trustedRoot)
+              + "' (SHA-256 "
+              + fingerprint(trustedRoot)
+              + ")");
     }
 
     void requireIssued(X509Certificate child, X509Certificate issuer, String role, QuoteCheck check)
@@ -415,8 +486,12 @@ public final class QuoteVerifier {
       if (!child.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
         throw new VerificationException(
             check,
-            role + " certificate is issued by '" + commonName(child.getIssuerX500Principal())
-                + "', not by '" + name(issuer) + "'");
+            role
+                + " certificate is issued by '"
+                + commonName(child.getIssuerX500Principal())
+                + "', not by '"
+                + name(issuer)
+                + "'");
       }
       if (issuer.getBasicConstraints() < 0) {
         throw new VerificationException(
@@ -427,8 +502,13 @@ public final class QuoteVerifier {
       } catch (GeneralSecurityException e) {
         throw new VerificationException(
             check,
-            role + " certificate '" + name(child) + "' signature does not verify with '"
-                + name(issuer) + "': " + e.getMessage(),
+            role
+                + " certificate '"
+                + name(child)
+                + "' signature does not verify with '"
+                + name(issuer)
+                + "': "
+                + e.getMessage(),
             e);
       }
     }
@@ -440,14 +520,26 @@ public final class QuoteVerifier {
       if (now.isBefore(notBefore)) {
         throw new VerificationException(
             check,
-            role + " certificate '" + name(cert) + "' is not valid before " + notBefore
-                + " (verification time " + now + ")");
+            role
+                + " certificate '"
+                + name(cert)
+                + "' is not valid before "
+                + notBefore
+                + " (verification time "
+                + now
+                + ")");
       }
       if (now.isAfter(notAfter)) {
         throw new VerificationException(
             check,
-            role + " certificate '" + name(cert) + "' expired " + notAfter + " (verification time "
-                + now + ")");
+            role
+                + " certificate '"
+                + name(cert)
+                + "' expired "
+                + notAfter
+                + " (verification time "
+                + now
+                + ")");
       }
     }
 
@@ -455,12 +547,22 @@ public final class QuoteVerifier {
         throws VerificationException {
       if (now.isBefore(issue)) {
         throw new VerificationException(
-            check, what + " is not valid before its issueDate " + issue + " (verification time " + now + ")");
+            check,
+            what
+                + " is not valid before its issueDate "
+                + issue
+                + " (verification time "
+                + now
+                + ")");
       }
       if (now.isAfter(next)) {
         throw new VerificationException(
             check,
-            what + " expired at its nextUpdate " + next + " (verification time " + now
+            what
+                + " expired at its nextUpdate "
+                + next
+                + " (verification time "
+                + now
                 + "); fetch fresh collateral");
       }
     }
@@ -471,8 +573,12 @@ public final class QuoteVerifier {
       if (!crl.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
         throw new VerificationException(
             check,
-            what + " is issued by '" + commonName(crl.getIssuerX500Principal()) + "', expected '"
-                + name(issuer) + "'");
+            what
+                + " is issued by '"
+                + commonName(crl.getIssuerX500Principal())
+                + "', expected '"
+                + name(issuer)
+                + "'");
       }
       if (checkSignature) {
         try {
@@ -496,8 +602,15 @@ public final class QuoteVerifier {
       if (entry != null) {
         throw new VerificationException(
             check,
-            role + " certificate '" + name(cert) + "' (serial " + cert.getSerialNumber().toString(16)
-                + ") is revoked by the " + what + " since " + entry.getRevocationDate().toInstant());
+            role
+                + " certificate '"
+                + name(cert)
+                + "' (serial "
+                + cert.getSerialNumber().toString(16)
+                + ") is revoked by the "
+                + what
+                + " since "
+                + entry.getRevocationDate().toInstant());
       }
     }
 
@@ -511,7 +624,9 @@ public final class QuoteVerifier {
       if (issuerChain.size() != 2) {
         throw new VerificationException(
             check,
-            what + " issuer chain has " + issuerChain.size()
+            what
+                + " issuer chain has "
+                + issuerChain.size()
                 + " certificates, expected 2 (TCB signing certificate, root)");
       }
       X509Certificate signer = issuerChain.get(0);
@@ -525,7 +640,9 @@ public final class QuoteVerifier {
           && !verifyRaw(signer.getPublicKey(), signed.signedBytes(), signed.signature())) {
         throw new VerificationException(
             check,
-            what + " signature does not verify with '" + name(signer)
+            what
+                + " signature does not verify with '"
+                + name(signer)
                 + "' over the exact bytes of the signed JSON value");
       }
     }
@@ -659,5 +776,4 @@ public final class QuoteVerifier {
       throw new IllegalStateException("the JDK lacks P-256", e);
     }
   }
-
 }

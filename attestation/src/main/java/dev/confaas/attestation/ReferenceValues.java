@@ -11,9 +11,9 @@ import java.util.stream.Collectors;
 
 /**
  * What a TD must measure to be admitted (ARCHITECTURE.md, "Pool boot"): allowed MRTD and RTMR0..2
- * values, MRCONFIGID/MROWNER/MROWNERCONFIG where set, the expected REPORTDATA, the RTMR3 log, whether
- * debug TDs are allowed (not by default) and the worst TCB status accepted (UpToDate by default).
- * A value left unset is not checked; {@link Appraisal#checked()} says what was.
+ * values, MRCONFIGID/MROWNER/MROWNERCONFIG where set, the expected REPORTDATA, the RTMR3 log,
+ * whether debug TDs are allowed (not by default) and the worst TCB status accepted (UpToDate by
+ * default). A value left unset is not checked; {@link Appraisal#checked()} says what was.
  */
 public final class ReferenceValues {
   private final Set<ByteBuffer> mrTd;
@@ -59,8 +59,10 @@ public final class ReferenceValues {
     return b;
   }
 
-  /** Appraises a verification result; an unverified quote fails {@code QUOTE_VERIFICATION}, and its
-   * claimed measurements are still compared so the report is complete. */
+  /**
+   * Appraises a verification result; an unverified quote fails {@code QUOTE_VERIFICATION}, and its
+   * claimed measurements are still compared so the report is complete.
+   */
   public Appraisal appraise(QuoteVerification v) {
     List<Appraisal.Failure> failures = new ArrayList<>();
     List<Appraisal.Check> checked = new ArrayList<>();
@@ -78,7 +80,10 @@ public final class ReferenceValues {
         failures.add(
             new Appraisal.Failure(
                 Appraisal.Check.TCB_STATUS,
-                "TCB status " + s.pcsName() + " is worse than the accepted " + worstTcbStatus.pcsName()
+                "TCB status "
+                    + s.pcsName()
+                    + " is worse than the accepted "
+                    + worstTcbStatus.pcsName()
                     + (v.advisoryIds().isEmpty() ? "" : " (advisories " + v.advisoryIds() + ")")));
       }
     }
@@ -88,7 +93,13 @@ public final class ReferenceValues {
     }
     oneOf(Appraisal.Check.MRTD, "MRTD", r.mrTd(), mrTd, failures, checked);
     for (int i = 0; i < 3; i++) {
-      oneOf(Appraisal.Check.valueOf("RTMR" + i), "RTMR" + i, r.rtmr(i), rtmrs.get(i), failures, checked);
+      oneOf(
+          Appraisal.Check.valueOf("RTMR" + i),
+          "RTMR" + i,
+          r.rtmr(i),
+          rtmrs.get(i),
+          failures,
+          checked);
     }
     if (rtmr3Log != null) {
       checked.add(Appraisal.Check.RTMR3);
@@ -99,20 +110,28 @@ public final class ReferenceValues {
     } else {
       oneOf(Appraisal.Check.RTMR3, "RTMR3", r.rtmr(3), rtmrs.get(3), failures, checked);
     }
-    exactly(Appraisal.Check.MRCONFIGID, "MRCONFIGID", r.mrConfigId(), mrConfigId, failures, checked);
+    exactly(
+        Appraisal.Check.MRCONFIGID, "MRCONFIGID", r.mrConfigId(), mrConfigId, failures, checked);
     exactly(Appraisal.Check.MROWNER, "MROWNER", r.mrOwner(), mrOwner, failures, checked);
     exactly(
-        Appraisal.Check.MROWNERCONFIG, "MROWNERCONFIG", r.mrOwnerConfig(), mrOwnerConfig, failures,
+        Appraisal.Check.MROWNERCONFIG,
+        "MROWNERCONFIG",
+        r.mrOwnerConfig(),
+        mrOwnerConfig,
+        failures,
         checked);
     checked.add(Appraisal.Check.DEBUG);
     if (r.debug() && !allowDebug) {
       failures.add(
           new Appraisal.Failure(
               Appraisal.Check.DEBUG,
-              "the TD is a debug TD (TDATTRIBUTES " + hex(r.tdAttributes())
-                  + ", bit 0 set): the host can read and modify its memory; debug TDs are forbidden"));
+              "the TD is a debug TD (TDATTRIBUTES "
+                  + hex(r.tdAttributes())
+                  + ", bit 0 set): the host can read and modify its memory; debug TDs are"
+                  + " forbidden"));
     }
-    exactly(Appraisal.Check.REPORT_DATA, "REPORTDATA", r.reportData(), reportData, failures, checked);
+    exactly(
+        Appraisal.Check.REPORT_DATA, "REPORTDATA", r.reportData(), reportData, failures, checked);
     return new Appraisal(failures, checked);
   }
 
@@ -131,7 +150,12 @@ public final class ReferenceValues {
       failures.add(
           new Appraisal.Failure(
               check,
-              name + " " + hex(actual) + " is not among the " + allowed.size() + " allowed value(s) "
+              name
+                  + " "
+                  + hex(actual)
+                  + " is not among the "
+                  + allowed.size()
+                  + " allowed value(s) "
                   + allowed.stream().map(b -> hex(b.array())).collect(Collectors.joining(", "))));
     }
   }
@@ -161,7 +185,11 @@ public final class ReferenceValues {
   public static final class Builder {
     private final Set<ByteBuffer> mrTd = new LinkedHashSet<>();
     private final List<Set<ByteBuffer>> rtmrs =
-        List.of(new LinkedHashSet<>(), new LinkedHashSet<>(), new LinkedHashSet<>(), new LinkedHashSet<>());
+        List.of(
+            new LinkedHashSet<>(),
+            new LinkedHashSet<>(),
+            new LinkedHashSet<>(),
+            new LinkedHashSet<>());
     private byte[] mrConfigId;
     private byte[] mrOwner;
     private byte[] mrOwnerConfig;

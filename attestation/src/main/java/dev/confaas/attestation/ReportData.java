@@ -5,12 +5,13 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 
 /**
- * The 64-byte REPORTDATA a TD puts into its quote to bind a key to it (ARCHITECTURE.md, "Pool boot").
+ * The 64-byte REPORTDATA a TD puts into its quote to bind a key to it (ARCHITECTURE.md, "Pool
+ * boot").
  *
- * <p>Construction, exactly: {@code REPORTDATA = SHA-384(publicKey || nonce) || 16 zero bytes}, where
- * {@code publicKey} is the encoded identity key (use a self-delimiting encoding such as the DER
- * SubjectPublicKeyInfo, {@code PublicKey.getEncoded()}, so that key and nonce cannot be re-split) and
- * {@code nonce} is the verifier's fresh challenge, as raw bytes.
+ * <p>Construction, exactly: {@code REPORTDATA = SHA-384(publicKey || nonce) || 16 zero bytes},
+ * where {@code publicKey} is the encoded identity key (use a self-delimiting encoding such as the
+ * DER SubjectPublicKeyInfo, {@code PublicKey.getEncoded()}, so that key and nonce cannot be
+ * re-split) and {@code nonce} is the verifier's fresh challenge, as raw bytes.
  */
 public final class ReportData {
   public static final int SIZE = 64;

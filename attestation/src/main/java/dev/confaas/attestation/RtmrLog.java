@@ -10,11 +10,11 @@ import java.util.Objects;
 import java.util.OptionalInt;
 
 /**
- * An RTMR event log in ACON's format (ARCHITECTURE.md "RTMR3 log"; acond {@code utils.rs}): each entry
- * is one ASCII line, the value extended is SHA-384(line) and RTMR = SHA-384(RTMR || value), starting
- * from 48 zero bytes. acond writes {@value #INIT_PREFIX}{@code 0…0} (96 zeros) before its first entry,
- * then {@code github.com/intel/ACON AddManifest <IMAGE_ID>} per image and {@code github.com/intel/ACON
- * Finalize}. An empty log (a fresh TD) replays to 48 zero bytes.
+ * An RTMR event log in ACON's format (ARCHITECTURE.md "RTMR3 log"; acond {@code utils.rs}): each
+ * entry is one ASCII line, the value extended is SHA-384(line) and RTMR = SHA-384(RTMR || value),
+ * starting from 48 zero bytes. acond writes {@value #INIT_PREFIX}{@code 0…0} (96 zeros) before its
+ * first entry, then {@code github.com/intel/ACON AddManifest <IMAGE_ID>} per image and {@code
+ * github.com/intel/ACON Finalize}. An empty log (a fresh TD) replays to 48 zero bytes.
  *
  * <p>Instances are immutable; {@link #append} returns a new log.
  */
@@ -72,8 +72,13 @@ public final class RtmrLog {
       char c = line.charAt(i);
       if (c < 0x20 || c > 0x7e) {
         throw new IllegalArgumentException(
-            "RTMR log line " + index + " has a non-printable or non-ASCII character at column " + i
-                + " (code " + (int) c + "); entries are single lines of ASCII");
+            "RTMR log line "
+                + index
+                + " has a non-printable or non-ASCII character at column "
+                + i
+                + " (code "
+                + (int) c
+                + "); entries are single lines of ASCII");
       }
     }
   }
@@ -135,9 +140,9 @@ public final class RtmrLog {
   }
 
   /**
-   * Compares this log with the RTMR a quote reports. If they differ but the quote's value equals the
-   * value after some prefix of this log, the quote was taken before the later lines were extended
-   * (or the log claims lines that never happened); the result says which.
+   * Compares this log with the RTMR a quote reports. If they differ but the quote's value equals
+   * the value after some prefix of this log, the quote was taken before the later lines were
+   * extended (or the log claims lines that never happened); the result says which.
    */
   public Comparison compareTo(byte[] quotedRtmr) {
     if (matches(quotedRtmr)) {
@@ -148,20 +153,30 @@ public final class RtmrLog {
         return new Comparison(
             false,
             n,
-            "the quoted RTMR equals the log's value after " + n + " of " + lines.size()
-                + " lines: line " + n + " ('" + lines.get(n) + "') and after are not in the quote");
+            "the quoted RTMR equals the log's value after "
+                + n
+                + " of "
+                + lines.size()
+                + " lines: line "
+                + n
+                + " ('"
+                + lines.get(n)
+                + "') and after are not in the quote");
       }
     }
     return new Comparison(
         false,
         -1,
-        "log replays to " + valueHex() + " but the quote has " + HexFormat.of().formatHex(quotedRtmr)
+        "log replays to "
+            + valueHex()
+            + " but the quote has "
+            + HexFormat.of().formatHex(quotedRtmr)
             + "; no prefix of the log matches, so the log and the TD diverged");
   }
 
   /**
-   * Index of the first line where this log and {@code other} differ (by content), or empty if they are
-   * equal. If one is a prefix of the other, the index is the shorter one's length.
+   * Index of the first line where this log and {@code other} differ (by content), or empty if they
+   * are equal. If one is a prefix of the other, the index is the shorter one's length.
    */
   public OptionalInt firstDivergence(RtmrLog other) {
     int n = Math.min(lines.size(), other.lines.size());
@@ -230,5 +245,4 @@ public final class RtmrLog {
    * covers (the full size when it matches, -1 when no prefix matches) and an explanation.
    */
   public record Comparison(boolean matches, int linesCovered, String message) {}
-
 }

@@ -8,9 +8,9 @@ import java.io.IOException;
 import java.util.Arrays;
 
 /**
- * A PCS collateral response body {@code {"<field>":{...},"signature":"<hex r||s>"}}. Intel signs the
- * exact bytes of the inner value as they appear in the body, so they are cut out of the body by the
- * parser's byte offsets rather than re-serialized (key order and spacing would change them).
+ * A PCS collateral response body {@code {"<field>":{...},"signature":"<hex r||s>"}}. Intel signs
+ * the exact bytes of the inner value as they appear in the body, so they are cut out of the body by
+ * the parser's byte offsets rather than re-serialized (key order and spacing would change them).
  */
 record SignedJson(byte[] body, byte[] signedBytes, byte[] signature, JsonNode value) {
   static final ObjectMapper MAPPER = new ObjectMapper();

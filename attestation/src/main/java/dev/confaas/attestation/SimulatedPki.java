@@ -48,31 +48,37 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * The dev PKI behind {@link SimulatedTdxModule}: a locally generated root CA (subject {@value
- * #ROOT_SUBJECT}), a PCK CA, one PCK certificate carrying Intel's SGX extensions (FMSPC, PCE ID, TCB
- * component SVNs, PCESVN) and a TCB signing certificate, all P-256 — the same shapes as Intel's PKI, so
- * the same {@link QuoteVerifier} path verifies simulated quotes against {@link #collateral} when told to
- * trust {@link #rootCertificate()}, and refuses them otherwise.
+ * #ROOT_SUBJECT}), a PCK CA, one PCK certificate carrying Intel's SGX extensions (FMSPC, PCE ID,
+ * TCB component SVNs, PCESVN) and a TCB signing certificate, all P-256 — the same shapes as Intel's
+ * PKI, so the same {@link QuoteVerifier} path verifies simulated quotes against {@link #collateral}
+ * when told to trust {@link #rootCertificate()}, and refuses them otherwise.
  *
  * <p>{@link #save}/{@link #load} persist it to a directory so that a pool and its TDs share it. The
- * private keys are stored unencrypted (mode 600): this PKI protects nothing, it only exercises code.
+ * private keys are stored unencrypted (mode 600): this PKI protects nothing, it only exercises
+ * code.
  */
 public final class SimulatedPki {
   public static final String ROOT_SUBJECT =
       "CN=ConFaaS " + QuoteVerifier.SIMULATED_ROOT_MARKER + ",O=ConFaaS";
   static final String PCK_CA_SUBJECT = "CN=ConFaaS SIMULATED PCK Platform CA - NOT INTEL,O=ConFaaS";
   static final String PCK_SUBJECT = "CN=ConFaaS SIMULATED PCK Certificate - NOT INTEL,O=ConFaaS";
-  static final String TCB_SIGNING_SUBJECT = "CN=ConFaaS SIMULATED TCB Signing - NOT INTEL,O=ConFaaS";
+  static final String TCB_SIGNING_SUBJECT =
+      "CN=ConFaaS SIMULATED TCB Signing - NOT INTEL,O=ConFaaS";
 
   /** The simulated platform's FMSPC, PCE ID and SVNs (chosen to look like a current SPR part). */
   static final byte[] FMSPC = HexFormat.of().parseHex("c0ffee000000");
+
   static final byte[] PCE_ID = {0, 0};
   static final int[] SGX_TCB_COMPONENTS = {3, 3, 2, 2, 4, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0};
   static final int PCE_SVN = 13;
+
   /** TEE_TCB_SVN of the simulated TDX module: SVN 3 of module major version 1 (TDX_01). */
   static final byte[] TEE_TCB_SVN = HexFormat.of().parseHex("03010300000000000000000000000000");
+
   /** MRSIGNER of the simulated TD quoting enclave (SHA-256 of a label, not Intel's). */
   static final byte[] QE_MRSIGNER =
       QuoteVerifier.sha256("ConFaaS SIMULATED TD_QE signer".getBytes(StandardCharsets.US_ASCII));
+
   static final int QE_ISVPRODID = 2;
   static final int QE_ISVSVN = 8;
 
@@ -98,7 +104,9 @@ public final class SimulatedPki {
     this.tcbSigningKey = keys[3];
   }
 
-  /** Generates a fresh PKI whose certificates are valid from a day before {@code now} for 10 years. */
+  /**
+   * Generates a fresh PKI whose certificates are valid from a day before {@code now} for 10 years.
+   */
   public static SimulatedPki generate(Instant now) {
     try {
       Instant from = now.minus(1, ChronoUnit.DAYS);
@@ -107,19 +115,31 @@ public final class SimulatedPki {
       KeyPair caKp = newKey();
       KeyPair pckKp = newKey();
       KeyPair tcbKp = newKey();
-      X509Certificate root = cert(ROOT_SUBJECT, rootKp, ROOT_SUBJECT, rootKp.getPrivate(), from, to, true, null);
-      X509Certificate ca = cert(PCK_CA_SUBJECT, caKp, ROOT_SUBJECT, rootKp.getPrivate(), from, to, true, null);
+      X509Certificate root =
+          cert(ROOT_SUBJECT, rootKp, ROOT_SUBJECT, rootKp.getPrivate(), from, to, true, null);
+      X509Certificate ca =
+          cert(PCK_CA_SUBJECT, caKp, ROOT_SUBJECT, rootKp.getPrivate(), from, to, true, null);
       X509Certificate pck =
-          cert(PCK_SUBJECT, pckKp, PCK_CA_SUBJECT, caKp.getPrivate(), from, to, false, sgxExtensions());
+          cert(
+              PCK_SUBJECT,
+              pckKp,
+              PCK_CA_SUBJECT,
+              caKp.getPrivate(),
+              from,
+              to,
+              false,
+              sgxExtensions());
       X509Certificate tcb =
-          cert(TCB_SIGNING_SUBJECT, tcbKp, ROOT_SUBJECT, rootKp.getPrivate(), from, to, false, null);
+          cert(
+              TCB_SIGNING_SUBJECT, tcbKp, ROOT_SUBJECT, rootKp.getPrivate(), from, to, false, null);
       return new SimulatedPki(
           new X509Certificate[] {root, ca, pck, tcb},
           new PrivateKey[] {
             rootKp.getPrivate(), caKp.getPrivate(), pckKp.getPrivate(), tcbKp.getPrivate()
           });
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
-      throw new IllegalStateException("cannot generate the simulated TDX PKI: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot generate the simulated TDX PKI: " + e.getMessage(), e);
     }
   }
 
@@ -140,17 +160,21 @@ public final class SimulatedPki {
       Path cert = dir.resolve(NAMES[i] + ".pem");
       Path key = dir.resolve(NAMES[i] + ".key");
       try {
-        certs[i] = Pem.chain(Files.readString(cert, StandardCharsets.US_ASCII), cert.toString()).get(0);
+        certs[i] =
+            Pem.chain(Files.readString(cert, StandardCharsets.US_ASCII), cert.toString()).get(0);
         try (PEMParser p = new PEMParser(new StringReader(Files.readString(key)))) {
           Object o = p.readObject();
           keys[i] =
-              new JcaPEMKeyConverter()
-                  .getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) o);
+              new JcaPEMKeyConverter().getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) o);
         }
       } catch (IOException | ClassCastException e) {
         throw new IllegalArgumentException(
-            "simulated TDX PKI in " + dir + " is incomplete or unreadable at " + NAMES[i]
-                + " (delete the directory to regenerate it): " + e.getMessage(),
+            "simulated TDX PKI in "
+                + dir
+                + " is incomplete or unreadable at "
+                + NAMES[i]
+                + " (delete the directory to regenerate it): "
+                + e.getMessage(),
             e);
       }
     }
@@ -205,14 +229,17 @@ public final class SimulatedPki {
 
   /**
    * Collateral for the simulated platform, issued at the clock's instant and valid for {@code
-   * validity}: TCB Info and TD_QE identity signed over their exact bytes by the TCB signing key, empty
-   * CRLs, the issuer chains and the dev root.
+   * validity}: TCB Info and TD_QE identity signed over their exact bytes by the TCB signing key,
+   * empty CRLs, the issuer chains and the dev root.
    */
   public Collateral collateral(Clock clock, Duration validity) {
     return collateral(clock, validity, false);
   }
 
-  /** As {@link #collateral(Clock, Duration)}; {@code revokePck} puts the PCK certificate on the PCK CRL. */
+  /**
+   * As {@link #collateral(Clock, Duration)}; {@code revokePck} puts the PCK certificate on the PCK
+   * CRL.
+   */
   Collateral collateral(Clock clock, Duration validity, boolean revokePck) {
     Instant issue = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     Instant next = issue.plus(validity);
@@ -240,8 +267,13 @@ public final class SimulatedPki {
     String sig = HexFormat.of().formatHex(signRaw(tcbSigningKey, innerBytes));
     // Built by hand so the signed bytes appear in the body exactly as signed.
     String body =
-        "{\"" + field + "\":" + new String(innerBytes, StandardCharsets.UTF_8) + ",\"signature\":\""
-            + sig + "\"}";
+        "{\""
+            + field
+            + "\":"
+            + new String(innerBytes, StandardCharsets.UTF_8)
+            + ",\"signature\":\""
+            + sig
+            + "\"}";
     return body.getBytes(StandardCharsets.UTF_8);
   }
 
@@ -274,7 +306,9 @@ public final class SimulatedPki {
     for (byte svn : TEE_TCB_SVN) {
       tdx.addObject().put("svn", svn & 0xff);
     }
-    level.put("tcbDate", issue.truncatedTo(ChronoUnit.DAYS).toString()).put("tcbStatus", "UpToDate");
+    level
+        .put("tcbDate", issue.truncatedTo(ChronoUnit.DAYS).toString())
+        .put("tcbStatus", "UpToDate");
     return n;
   }
 
@@ -290,7 +324,9 @@ public final class SimulatedPki {
     n.put("isvprodid", QE_ISVPRODID);
     ObjectNode level = n.putArray("tcbLevels").addObject();
     level.putObject("tcb").put("isvsvn", QE_ISVSVN);
-    level.put("tcbDate", issue.truncatedTo(ChronoUnit.DAYS).toString()).put("tcbStatus", "UpToDate");
+    level
+        .put("tcbDate", issue.truncatedTo(ChronoUnit.DAYS).toString())
+        .put("tcbStatus", "UpToDate");
     return n;
   }
 
@@ -369,7 +405,8 @@ public final class SimulatedPki {
     }
     tcb[16] = pair(base + ".2.17", new ASN1Integer(PCE_SVN));
     tcb[17] = pair(base + ".2.18", new DEROctetString(cpuSvn));
-    byte[] ppid = QuoteVerifier.sha256("ConFaaS simulated PPID".getBytes(StandardCharsets.US_ASCII));
+    byte[] ppid =
+        QuoteVerifier.sha256("ConFaaS simulated PPID".getBytes(StandardCharsets.US_ASCII));
     return new DERSequence(
         new ASN1Encodable[] {
           pair(base + ".1", new DEROctetString(java.util.Arrays.copyOf(ppid, 16))),

@@ -13,19 +13,21 @@ import java.util.List;
 
 /**
  * A TDX module and quoting enclave simulated in software, for the process and qemu backends on
- * machines without TDX. It keeps MRTD and RTMR0..3 with real SHA-384 extend semantics and emits quotes
- * in the exact v4 layout with a complete signature section (attestation key, QE report signed by a PCK
- * key, PCK chain), all under a {@link SimulatedPki} dev root — so the production {@link QuoteVerifier}
- * path verifies them when, and only when, told to trust that root.
+ * machines without TDX. It keeps MRTD and RTMR0..3 with real SHA-384 extend semantics and emits
+ * quotes in the exact v4 layout with a complete signature section (attestation key, QE report
+ * signed by a PCK key, PCK chain), all under a {@link SimulatedPki} dev root — so the production
+ * {@link QuoteVerifier} path verifies them when, and only when, told to trust that root.
  *
  * <p>Its quotes prove nothing about hardware: anyone holding the dev PKI directory can forge them.
  */
 public final class SimulatedTdxModule implements TdxGuest {
   /** Intel's QE vendor ID, as real quotes carry it. */
   static final byte[] QE_VENDOR_ID = HexFormat.of().parseHex("939a7233f79c4ca9940a0db3957f0607");
+
   /** MRSEAM of the simulated TDX module: SHA-384 of a label. */
   static final byte[] MR_SEAM =
       RtmrLog.sha384("ConFaaS SIMULATED TDX module".getBytes(StandardCharsets.US_ASCII));
+
   /** XFAM as a typical Linux TD sets it (x87, SSE, AVX, AVX-512, PK, AMX state components). */
   static final byte[] XFAM = HexFormat.of().parseHex("e702060000000000");
 
@@ -40,8 +42,8 @@ public final class SimulatedTdxModule implements TdxGuest {
   private final byte[] qeReportSignature;
 
   /**
-   * A TD whose MRTD is SHA-384 over {@code measuredArtifacts} in order (e.g. the agent's jar and its
-   * configuration), standing in for the TD's initial memory image.
+   * A TD whose MRTD is SHA-384 over {@code measuredArtifacts} in order (e.g. the agent's jar and
+   * its configuration), standing in for the TD's initial memory image.
    */
   public SimulatedTdxModule(SimulatedPki pki, byte[]... measuredArtifacts) {
     this(pki, false, measuredArtifacts);
@@ -76,9 +78,15 @@ public final class SimulatedTdxModule implements TdxGuest {
 
   private QeReport buildQeReport() {
     byte[] raw = new byte[QeReport.SIZE];
-    System.arraycopy(QuoteVerifier.sha256("ConFaaS SIMULATED CPUSVN".getBytes(StandardCharsets.US_ASCII)), 0, raw, 0, 16);
+    System.arraycopy(
+        QuoteVerifier.sha256("ConFaaS SIMULATED CPUSVN".getBytes(StandardCharsets.US_ASCII)),
+        0,
+        raw,
+        0,
+        16);
     raw[48] = 0x11; // ATTRIBUTES: INIT | MODE64BIT
-    byte[] mrEnclave = QuoteVerifier.sha256("ConFaaS SIMULATED TD_QE".getBytes(StandardCharsets.US_ASCII));
+    byte[] mrEnclave =
+        QuoteVerifier.sha256("ConFaaS SIMULATED TD_QE".getBytes(StandardCharsets.US_ASCII));
     System.arraycopy(mrEnclave, 0, raw, 64, 32);
     System.arraycopy(SimulatedPki.QE_MRSIGNER, 0, raw, 128, 32);
     raw[256] = (byte) SimulatedPki.QE_ISVPRODID;
@@ -189,5 +197,4 @@ public final class SimulatedTdxModule implements TdxGuest {
   public String toString() {
     return "SimulatedTdxModule[MRTD " + HexFormat.of().formatHex(mrTd) + "]";
   }
-
 }

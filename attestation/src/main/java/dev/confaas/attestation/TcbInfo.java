@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * TDX TCB Info (Intel PCS v4 {@code /tdx/certification/v4/tcb}, TCB Info version 3): the TCB levels of
- * one platform family (FMSPC) and the identities of the TDX modules.
+ * TDX TCB Info (Intel PCS v4 {@code /tdx/certification/v4/tcb}, TCB Info version 3): the TCB levels
+ * of one platform family (FMSPC) and the identities of the TDX modules.
  */
 record TcbInfo(
     String id,
@@ -23,7 +23,11 @@ record TcbInfo(
 
   /** A TDX module identity; {@code tcbLevels} is empty for the legacy {@code tdxModule} object. */
   record ModuleIdentity(
-      String id, byte[] mrSigner, byte[] attributes, byte[] attributesMask, List<ModuleLevel> tcbLevels) {}
+      String id,
+      byte[] mrSigner,
+      byte[] attributes,
+      byte[] attributesMask,
+      List<ModuleLevel> tcbLevels) {}
 
   record ModuleLevel(int isvSvn, String tcbDate, TcbStatus status, List<String> advisoryIds) {}
 

@@ -1,8 +1,8 @@
 package dev.confaas.attestation;
 
 /**
- * TCB status of a platform as Intel's collateral states it (PCS TCB Info v3 {@code tcbStatus} values),
- * ordered from best to worst so that a policy can name the worst status it still accepts.
+ * TCB status of a platform as Intel's collateral states it (PCS TCB Info v3 {@code tcbStatus}
+ * values), ordered from best to worst so that a policy can name the worst status it still accepts.
  */
 public enum TcbStatus {
   UP_TO_DATE("UpToDate"),
@@ -37,7 +37,9 @@ public enum TcbStatus {
       }
     }
     throw new IllegalArgumentException(
-        "unknown TCB status '" + name + "'; expected one of UpToDate, SWHardeningNeeded,"
+        "unknown TCB status '"
+            + name
+            + "'; expected one of UpToDate, SWHardeningNeeded,"
             + " ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,"
             + " OutOfDateConfigurationNeeded, Revoked");
   }

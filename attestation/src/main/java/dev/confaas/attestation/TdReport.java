@@ -3,9 +3,9 @@ package dev.confaas.attestation;
 import java.util.List;
 
 /**
- * The TD report body of a quote: the measurements of the trust domain. Body type 2 (TDX 1.0, 584 bytes,
- * the only body of a v4 quote) or type 3 (TDX 1.5, 648 bytes: adds TEE_TCB_SVN2 and MRSERVICETD). For
- * type 2, {@link #teeTcbSvn2()} and {@link #mrServiceTd()} are null.
+ * The TD report body of a quote: the measurements of the trust domain. Body type 2 (TDX 1.0, 584
+ * bytes, the only body of a v4 quote) or type 3 (TDX 1.5, 648 bytes: adds TEE_TCB_SVN2 and
+ * MRSERVICETD). For type 2, {@link #teeTcbSvn2()} and {@link #mrServiceTd()} are null.
  *
  * <p>Layout: Intel TDX DCAP Quote Generation Library, "TD Quote Body" (little-endian fields).
  */
@@ -77,8 +77,21 @@ public record TdReport(
       mrServiceTd = r.bytes(48, "body.mrservicetd");
     }
     return new TdReport(
-        bodyType, teeTcbSvn, mrSeam, mrSignerSeam, seamAttributes, tdAttributes, xfam, mrTd,
-        mrConfigId, mrOwner, mrOwnerConfig, rtmrs, reportData, teeTcbSvn2, mrServiceTd);
+        bodyType,
+        teeTcbSvn,
+        mrSeam,
+        mrSignerSeam,
+        seamAttributes,
+        tdAttributes,
+        xfam,
+        mrTd,
+        mrConfigId,
+        mrOwner,
+        mrOwnerConfig,
+        rtmrs,
+        reportData,
+        teeTcbSvn2,
+        mrServiceTd);
   }
 
   void write(LeWriter w) {

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What a trust domain's agent asks of its TDX module: a quote over 64 bytes of REPORTDATA, RTMR
- * extension and the current RTMR values. Implemented by {@link SimulatedTdxModule} (process and qemu
- * backends) and by the Linux guest interfaces on TDX hardware ({@link TdxGuests#detect}).
+ * extension and the current RTMR values. Implemented by {@link SimulatedTdxModule} (process and
+ * qemu backends) and by the Linux guest interfaces on TDX hardware ({@link TdxGuests#detect}).
  */
 public interface TdxGuest {
 

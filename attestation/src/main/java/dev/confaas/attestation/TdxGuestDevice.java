@@ -1,7 +1,7 @@
 package dev.confaas.attestation;
 
-import com.sun.jna.Library;
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Structure;
@@ -10,9 +10,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code /dev/tdx_guest} through JNA: TDX_CMD_GET_REPORT0 returns the TD's 1024-byte TDREPORT over 64
- * bytes of REPORTDATA (Linux {@code include/uapi/linux/tdx-guest.h}). Works only inside a TDX guest;
- * the struct layout and ioctl number are unit-tested anywhere.
+ * {@code /dev/tdx_guest} through JNA: TDX_CMD_GET_REPORT0 returns the TD's 1024-byte TDREPORT over
+ * 64 bytes of REPORTDATA (Linux {@code include/uapi/linux/tdx-guest.h}). Works only inside a TDX
+ * guest; the struct layout and ioctl number are unit-tested anywhere.
  */
 final class TdxGuestDevice {
   static final int REPORT_DATA_LEN = 64;
@@ -47,7 +47,10 @@ final class TdxGuestDevice {
   /** Offset of TDINFO in a TDREPORT (after REPORTMACSTRUCT 256, TEE_TCB_INFO 239, reserved 17). */
   static final int TDINFO_OFFSET = 512;
 
-  /** Offset of RTMR0 in a TDREPORT: TDINFO + ATTRIBUTES 8 + XFAM 8 + MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG. */
+  /**
+   * Offset of RTMR0 in a TDREPORT: TDINFO + ATTRIBUTES 8 + XFAM 8 + MRTD, MRCONFIGID, MROWNER,
+   * MROWNERCONFIG.
+   */
   static final int RTMR0_OFFSET = TDINFO_OFFSET + 8 + 8 + 4 * 48;
 
   interface LibC extends Library {
@@ -79,7 +82,12 @@ final class TdxGuestDevice {
       fd = libc.open(device.toString(), LibC.O_RDWR);
     } catch (LastErrorException e) {
       throw new IllegalStateException(
-          "cannot open " + device + " (errno " + e.getErrorCode() + "): not a TDX guest, or no permission", e);
+          "cannot open "
+              + device
+              + " (errno "
+              + e.getErrorCode()
+              + "): not a TDX guest, or no permission",
+          e);
     }
     try {
       libc.ioctl(fd, new NativeLong(TDX_CMD_GET_REPORT0), req);

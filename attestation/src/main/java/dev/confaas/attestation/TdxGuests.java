@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Finds the TDX interfaces of the Linux guest this process runs in and builds a {@link TdxGuest} on
- * them: quotes through configfs-tsm ({@code sys/kernel/config/tsm/report}), TDREPORTs through {@code
- * dev/tdx_guest}, RTMR values and extension through {@code
+ * them: quotes through configfs-tsm ({@code sys/kernel/config/tsm/report}), TDREPORTs through
+ * {@code dev/tdx_guest}, RTMR values and extension through {@code
  * sys/class/misc/tdx_guest/measurements/rtmr<i>:sha384} where the kernel offers it. All paths are
  * resolved under an injectable root (normally {@code /}) so tests can use a fake tree.
  *
@@ -55,12 +55,18 @@ public final class TdxGuests {
         Files.isDirectory(root.resolve(MEASUREMENTS)));
   }
 
-  /** A guest on the interfaces under {@code root}; fails with what is missing if it cannot quote. */
+  /**
+   * A guest on the interfaces under {@code root}; fails with what is missing if it cannot quote.
+   */
   public static TdxGuest open(Path root) {
     Detection d = detect(root);
     if (!d.canQuote()) {
       throw new IllegalStateException(
-          "no configfs-tsm under " + root.resolve(TSM_REPORT) + " (found: " + d + "): this is not a"
+          "no configfs-tsm under "
+              + root.resolve(TSM_REPORT)
+              + " (found: "
+              + d
+              + "): this is not a"
               + " TDX guest with a quote-capable kernel; use the simulated TDX module instead");
     }
     AtomicLong counter = new AtomicLong();
@@ -103,13 +109,16 @@ public final class TdxGuests {
       }
       if (!detection.rtmrSysfs()) {
         throw new UnsupportedOperationException(
-            "this kernel has no " + root.resolve(MEASUREMENTS) + ": RTMR extension from user space"
+            "this kernel has no "
+                + root.resolve(MEASUREMENTS)
+                + ": RTMR extension from user space"
                 + " needs Linux 6.16+ (tdx_guest measurements sysfs)");
       }
       try {
         Files.write(rtmrFile(index), digest);
       } catch (IOException e) {
-        throw new UncheckedIOException("extending RTMR" + index + " through " + rtmrFile(index) + " failed", e);
+        throw new UncheckedIOException(
+            "extending RTMR" + index + " through " + rtmrFile(index) + " failed", e);
       }
     }
 
@@ -130,7 +139,8 @@ public final class TdxGuests {
         return TdxGuestDevice.rtmrs(
             new TdxGuestDevice(root.resolve(TDX_GUEST_DEVICE)).tdReport(new byte[64]));
       }
-      throw new UnsupportedOperationException("neither RTMR sysfs nor /dev/tdx_guest under " + root);
+      throw new UnsupportedOperationException(
+          "neither RTMR sysfs nor /dev/tdx_guest under " + root);
     }
   }
 }

@@ -4,11 +4,12 @@ import java.util.Arrays;
 
 /**
  * An Intel TDX quote, version 4 or 5, parsed by its declared lengths (bytes after the declared end,
- * such as the zero padding some quote providers add, are ignored). {@link #toBytes()} writes the exact
- * layout back, so a parsed quote re-serializes byte for byte and the simulator emits real-format quotes.
+ * such as the zero padding some quote providers add, are ignored). {@link #toBytes()} writes the
+ * exact layout back, so a parsed quote re-serializes byte for byte and the simulator emits
+ * real-format quotes.
  *
- * <p>Layout: Intel TDX DCAP Quote Generation Library and Quote Verification Library ("Quote Format",
- * v4 and v5); summarized in testdata/tdx/README.md.
+ * <p>Layout: Intel TDX DCAP Quote Generation Library and Quote Verification Library ("Quote
+ * Format", v4 and v5); summarized in testdata/tdx/README.md.
  */
 public final class TdxQuote {
   private final QuoteHeader header;
@@ -44,7 +45,9 @@ public final class TdxQuote {
     QuoteHeader header = QuoteHeader.read(r);
     if (header.version() != 4 && header.version() != 5) {
       throw new QuoteFormatException(
-          0, "header.version", "is " + header.version() + ", only TDX quotes v4 and v5 are supported");
+          0,
+          "header.version",
+          "is " + header.version() + ", only TDX quotes v4 and v5 are supported");
     }
     if (header.teeType() != QuoteHeader.TEE_TYPE_TDX) {
       throw new QuoteFormatException(
@@ -116,7 +119,9 @@ public final class TdxQuote {
     return encoded.clone();
   }
 
-  /** Length of the region the attestation key signs: header and body (descriptor included in v5). */
+  /**
+   * Length of the region the attestation key signs: header and body (descriptor included in v5).
+   */
   public int signedLength() {
     return signedLength;
   }

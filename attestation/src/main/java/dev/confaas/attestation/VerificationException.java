@@ -1,6 +1,8 @@
 package dev.confaas.attestation;
 
-/** One failed check inside {@link QuoteVerifier}; turned into a failed {@link QuoteVerification}. */
+/**
+ * One failed check inside {@link QuoteVerifier}; turned into a failed {@link QuoteVerification}.
+ */
 final class VerificationException extends Exception {
   private static final long serialVersionUID = 1L;
   final QuoteCheck check;

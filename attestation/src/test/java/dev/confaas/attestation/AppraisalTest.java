@@ -44,7 +44,10 @@ class AppraisalTest {
             .build();
     Appraisal a = ref.appraise(v);
     assertTrue(a.accepted(), a.toString());
-    assertTrue(a.checked().containsAll(Set.of(Appraisal.Check.MRTD, Appraisal.Check.RTMR2, Appraisal.Check.REPORT_DATA)));
+    assertTrue(
+        a.checked()
+            .containsAll(
+                Set.of(Appraisal.Check.MRTD, Appraisal.Check.RTMR2, Appraisal.Check.REPORT_DATA)));
   }
 
   @Test

@@ -65,12 +65,24 @@ class PcsCollateralSourceTest {
         Pem.strictChain(quote.signatureData().pckCertChain(), "chain");
     String pckCrlChain = Pem.encode(chain.subList(1, 3));
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    route("/tdx/certification/v4/tcb", dir.resolve("tcb_info.json"), "TCB-Info-Issuer-Chain",
-        Files.readString(dir.resolve("tcb_info_issuer_chain.pem")), "fmspc=50806f000000");
-    route("/tdx/certification/v4/qe/identity", dir.resolve("qe_identity.json"),
-        "SGX-Enclave-Identity-Issuer-Chain", Files.readString(dir.resolve("qe_identity_issuer_chain.pem")), null);
-    route("/sgx/certification/v4/pckcrl", dir.resolve("pck_crl.der"), "SGX-PCK-CRL-Issuer-Chain",
-        pckCrlChain, "ca=platform&encoding=der");
+    route(
+        "/tdx/certification/v4/tcb",
+        dir.resolve("tcb_info.json"),
+        "TCB-Info-Issuer-Chain",
+        Files.readString(dir.resolve("tcb_info_issuer_chain.pem")),
+        "fmspc=50806f000000");
+    route(
+        "/tdx/certification/v4/qe/identity",
+        dir.resolve("qe_identity.json"),
+        "SGX-Enclave-Identity-Issuer-Chain",
+        Files.readString(dir.resolve("qe_identity_issuer_chain.pem")),
+        null);
+    route(
+        "/sgx/certification/v4/pckcrl",
+        dir.resolve("pck_crl.der"),
+        "SGX-PCK-CRL-Issuer-Chain",
+        pckCrlChain,
+        "ca=platform&encoding=der");
     route("/sgx/certification/v4/rootcacrl", dir.resolve("root_ca_crl.der"), null, null, null);
     server.start();
     base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
@@ -82,7 +94,8 @@ class PcsCollateralSourceTest {
         (HttpExchange ex) -> {
           hits.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
           if (query != null && !query.equals(ex.getRequestURI().getQuery())) {
-            ex.getResponseHeaders().add("Error-Message", "no collateral for " + ex.getRequestURI().getQuery());
+            ex.getResponseHeaders()
+                .add("Error-Message", "no collateral for " + ex.getRequestURI().getQuery());
             ex.sendResponseHeaders(404, -1);
             ex.close();
             return;
@@ -123,10 +136,13 @@ class PcsCollateralSourceTest {
 
   @Test
   void serviceErrorsNameTheUrlAndStatus() {
-    PcsCollateralSource pcs = new PcsCollateralSource(base, Clock.fixed(TestVectors.LUNAL_TIME, ZoneOffset.UTC));
+    PcsCollateralSource pcs =
+        new PcsCollateralSource(base, Clock.fixed(TestVectors.LUNAL_TIME, ZoneOffset.UTC));
     IllegalStateException e =
         assertThrows(IllegalStateException.class, () -> pcs.collateral("90c06f000000", "platform"));
-    assertTrue(e.getMessage().contains("404") && e.getMessage().contains("fmspc=90c06f000000"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("404") && e.getMessage().contains("fmspc=90c06f000000"),
+        e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> pcs.collateral("xyz", "platform"));
   }
 }

@@ -1,7 +1,6 @@
 package dev.confaas.attestation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -30,8 +29,8 @@ class QuoteVerifierTest {
 
   /**
    * The go-tdx-guest v4 quote and the lunal v5 quote pass every cryptographic and collateral check,
-   * but their PCKs' SGX SVNs are below every TCB level of the TCB Info shipped with them: Intel's QVL
-   * reports that as "TCB not supported", and so does this verifier.
+   * but their PCKs' SGX SVNs are below every TCB level of the TCB Info shipped with them: Intel's
+   * QVL reports that as "TCB not supported", and so does this verifier.
    */
   @ParameterizedTest
   @CsvSource({"go-tdx-guest-v4,2023-07-01T01:00:00Z", "lunal-v5,2026-04-01T00:00:00Z"})
@@ -43,7 +42,8 @@ class QuoteVerifierTest {
 
   /**
    * Upstream ships no Root CA CRL, PCK CRL or QE Identity that is valid at the time its v5 TCB Info
-   * is (2026-02-01..03-03), so a complete verification at 2026-02-03 stops at the expired Root CA CRL.
+   * is (2026-02-01..03-03), so a complete verification at 2026-02-03 stops at the expired Root CA
+   * CRL.
    */
   @Test
   void goTdxGuestV5CollateralIsIncompleteAndTheExpiredItemIsNamed() {
@@ -73,7 +73,8 @@ class QuoteVerifierTest {
 
   @Test
   void tcbSigningCertificateExpiryIsNamed() {
-    // go-tdx-guest's TCB signing certificate expired 2025-05-21; pair its TCB Info with CRLs that are
+    // go-tdx-guest's TCB signing certificate expired 2025-05-21; pair its TCB Info with CRLs that
+    // are
     // still valid after that date to reach the certificate check.
     var go = TestVectors.dir("go-tdx-guest-v4");
     var lunal = TestVectors.dir("lunal-v4");
@@ -91,7 +92,9 @@ class QuoteVerifierTest {
         QuoteVerifier.intel(TestVectors.at(TestVectors.LUNAL_TIME))
             .verify(TestVectors.quote("lunal-v4"), mixed);
     assertEquals(Optional.of(QuoteCheck.TCB_INFO_SIGNATURE), v.failedCheck(), v.toString());
-    assertTrue(v.message().contains("TCB Info signing certificate 'CN=Intel SGX TCB Signing"), v.message());
+    assertTrue(
+        v.message().contains("TCB Info signing certificate 'CN=Intel SGX TCB Signing"),
+        v.message());
     assertTrue(v.message().contains("expired 2025-05-21T10:50:10Z"), v.message());
   }
 
@@ -147,14 +150,16 @@ class QuoteVerifierTest {
       byte[] bad = good.clone();
       bad[i] ^= 1;
       QuoteVerification v = verifier.verify(bad, collateral);
-      assertEquals(Optional.of(QuoteCheck.QUOTE_SIGNATURE), v.failedCheck(), "offset " + i + ": " + v);
+      assertEquals(
+          Optional.of(QuoteCheck.QUOTE_SIGNATURE), v.failedCheck(), "offset " + i + ": " + v);
     }
   }
 
   @Test
   void collateralSignaturesCoverTheExactBytesAsServed() {
     var dir = TestVectors.dir("lunal-v4");
-    String body = new String(read(dir.resolve("tcb_info.json")), java.nio.charset.StandardCharsets.UTF_8);
+    String body =
+        new String(read(dir.resolve("tcb_info.json")), java.nio.charset.StandardCharsets.UTF_8);
     // Same JSON value, one more space: a verifier that re-serialized would not notice.
     String spaced = body.replaceFirst("\"id\":\"TDX\"", "\"id\": \"TDX\"");
     Collateral c =
@@ -168,7 +173,8 @@ class QuoteVerifierTest {
             read(dir.resolve("root_ca_crl.der")),
             null);
     QuoteVerification v =
-        QuoteVerifier.intel(TestVectors.at(TestVectors.LUNAL_TIME)).verify(TestVectors.quote("lunal-v4"), c);
+        QuoteVerifier.intel(TestVectors.at(TestVectors.LUNAL_TIME))
+            .verify(TestVectors.quote("lunal-v4"), c);
     assertEquals(Optional.of(QuoteCheck.TCB_INFO_SIGNATURE), v.failedCheck(), v.toString());
   }
 

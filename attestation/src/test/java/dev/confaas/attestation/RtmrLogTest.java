@@ -59,9 +59,11 @@ class RtmrLogTest {
     RtmrLog b = RtmrLog.empty().appendManifest("sha384/A/1").appendManifest("sha384/C/3");
     assertEquals(OptionalInt.of(2), a.firstDivergence(b));
     assertEquals(OptionalInt.empty(), a.firstDivergence(a));
-    assertEquals(OptionalInt.of(3), a.firstDivergence(a.append("x")), "a prefix diverges at its length");
     assertEquals(
-        OptionalInt.of(2), a.firstDivergence(List.of(b.valueAfter(1), b.valueAfter(2), b.valueAfter(3))));
+        OptionalInt.of(3), a.firstDivergence(a.append("x")), "a prefix diverges at its length");
+    assertEquals(
+        OptionalInt.of(2),
+        a.firstDivergence(List.of(b.valueAfter(1), b.valueAfter(2), b.valueAfter(3))));
   }
 
   @Test

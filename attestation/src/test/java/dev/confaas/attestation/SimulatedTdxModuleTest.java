@@ -44,7 +44,8 @@ class SimulatedTdxModuleTest {
     }
     byte[] quote = td.getQuote(ReportData.bind(key, nonce));
 
-    QuoteVerification v = QuoteVerifier.trusting(pki.rootCertificate(), CLOCK).verify(quote, collateral);
+    QuoteVerification v =
+        QuoteVerifier.trusting(pki.rootCertificate(), CLOCK).verify(quote, collateral);
     assertTrue(v.verified(), v.toString());
     assertEquals(Optional.of(TcbStatus.UP_TO_DATE), v.tcbStatus());
     assertEquals(Optional.of("c0ffee000000"), v.fmspc());
@@ -132,7 +133,8 @@ class SimulatedTdxModuleTest {
   void aRevokedPckIsRefused() {
     byte[] quote = new SimulatedTdxModule(pki, agent()).getQuote(new byte[64]);
     Collateral revoking = pki.collateral(CLOCK, Duration.ofDays(30), true);
-    QuoteVerification v = QuoteVerifier.trusting(pki.rootCertificate(), CLOCK).verify(quote, revoking);
+    QuoteVerification v =
+        QuoteVerifier.trusting(pki.rootCertificate(), CLOCK).verify(quote, revoking);
     assertEquals(Optional.of(QuoteCheck.PCK_CRL), v.failedCheck(), v.toString());
     assertTrue(v.message().contains("is revoked by the PCK CRL"), v.message());
   }

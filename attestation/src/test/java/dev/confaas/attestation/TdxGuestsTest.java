@@ -63,12 +63,14 @@ class TdxGuestsTest {
     Files.write(report.resolve("outblob"), quote);
     Files.createDirectories(root.resolve(TdxGuests.MEASUREMENTS));
     for (int i = 0; i < 4; i++) {
-      Files.write(root.resolve(TdxGuests.MEASUREMENTS).resolve("rtmr" + i + ":sha384"), new byte[48]);
+      Files.write(
+          root.resolve(TdxGuests.MEASUREMENTS).resolve("rtmr" + i + ":sha384"), new byte[48]);
     }
     TdxGuests.Detection d = TdxGuests.detect(root);
     assertTrue(d.configfsTsm() && d.rtmrSysfs() && !d.tdxGuestDevice(), d.toString());
 
-    ConfigfsTsmQuotes quotes = new ConfigfsTsmQuotes(root.resolve(TdxGuests.TSM_REPORT), () -> "r1");
+    ConfigfsTsmQuotes quotes =
+        new ConfigfsTsmQuotes(root.resolve(TdxGuests.TSM_REPORT), () -> "r1");
     assertArrayEquals(quote, quotes.quote(reportData));
     assertArrayEquals(reportData, Files.readAllBytes(report.resolve("inblob")), "inblob written");
 
@@ -77,7 +79,8 @@ class TdxGuestsTest {
     assertTrue(wrong.getMessage().contains("different REPORTDATA"), wrong.getMessage());
 
     Files.writeString(report.resolve("provider"), "sev_guest\n");
-    IllegalStateException sev = assertThrows(IllegalStateException.class, () -> quotes.quote(reportData));
+    IllegalStateException sev =
+        assertThrows(IllegalStateException.class, () -> quotes.quote(reportData));
     assertTrue(sev.getMessage().contains("not tdx_guest"), sev.getMessage());
   }
 
@@ -91,7 +94,10 @@ class TdxGuestsTest {
     TdxGuest guest = TdxGuests.open(root);
     byte[] digest = RtmrLog.sha384("x".getBytes());
     guest.extendRtmr(3, digest);
-    assertArrayEquals(digest, Files.readAllBytes(m.resolve("rtmr3:sha384")), "the kernel extends; we write the digest");
+    assertArrayEquals(
+        digest,
+        Files.readAllBytes(m.resolve("rtmr3:sha384")),
+        "the kernel extends; we write the digest");
     assertEquals(4, guest.rtmrs().size());
   }
 }

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class TdxQuoteTest {
 
@@ -42,8 +42,7 @@ class TdxQuoteTest {
     assertArrayEquals(Arrays.copyOfRange(raw, 48 + 520, 632), r.reportData(), "REPORTDATA last");
     assertArrayEquals(Arrays.copyOfRange(raw, 48 + 472, 48 + 520), r.rtmr(3));
     assertNull(r.mrServiceTd());
-    assertEquals(
-        "03000400000000000000000000000000", HexFormat.of().formatHex(r.teeTcbSvn()));
+    assertEquals("03000400000000000000000000000000", HexFormat.of().formatHex(r.teeTcbSvn()));
     assertEquals(32, q.signatureData().qeAuthData().length);
   }
 
@@ -74,11 +73,14 @@ class TdxQuoteTest {
     byte[] raw = TestVectors.quote("go-tdx-guest-v4");
     byte[] badBody = raw.clone();
     badBody[0] = 3;
-    assertEquals("header.version", assertThrows(QuoteFormatException.class, () -> TdxQuote.parse(badBody)).field());
+    assertEquals(
+        "header.version",
+        assertThrows(QuoteFormatException.class, () -> TdxQuote.parse(badBody)).field());
     byte[] v5 = TestVectors.quote("lunal-v5");
     byte[] badSize = v5.clone();
     badSize[50] = (byte) 0x49; // 584+1
-    QuoteFormatException e = assertThrows(QuoteFormatException.class, () -> TdxQuote.parse(badSize));
+    QuoteFormatException e =
+        assertThrows(QuoteFormatException.class, () -> TdxQuote.parse(badSize));
     assertEquals("body_descriptor.size", e.field());
     assertEquals(50, e.offset());
     byte[] badCert = raw.clone();
@@ -93,7 +95,8 @@ class TdxQuoteTest {
     TdxQuote v4 = TdxQuote.parse(TestVectors.quote("lunal-v4"));
     QuoteHeader h = v4.header();
     QuoteHeader v5Header =
-        new QuoteHeader(5, h.attestationKeyType(), h.teeType(), h.reserved(), h.qeVendorId(), h.userData());
+        new QuoteHeader(
+            5, h.attestationKeyType(), h.teeType(), h.reserved(), h.qeVendorId(), h.userData());
     TdxQuote v5 = new TdxQuote(v5Header, v4.report(), v4.signatureData());
     byte[] bytes = v5.toBytes();
     assertEquals(2, bytes[48], "body type 2 follows the header");

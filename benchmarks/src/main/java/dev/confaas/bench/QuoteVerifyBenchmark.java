@@ -34,9 +34,9 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * Full DCAP verification of a real TDX quote (lunal v4, Intel-signed) against parsed collateral —
- * parse, PCK chain, CRLs and validity windows, QE report, attestation-key binding, quote signature, QE
- * identity and TCB level — versus its baseline: one bare {@code Signature.verify} of the same quote
- * signature, the least any verifier must do.
+ * parse, PCK chain, CRLs and validity windows, QE report, attestation-key binding, quote signature,
+ * QE identity and TCB level — versus its baseline: one bare {@code Signature.verify} of the same
+ * quote signature, the least any verifier must do.
  *
  * <p>Test data is read from {@code attestation/src/test/resources/tdx/lunal-v4}, found from the
  * working directory upward (or {@code -Dconfaas.tdx.dir=...}).
@@ -46,6 +46,7 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class QuoteVerifyBenchmark {
   static final Instant AT = Instant.parse("2026-04-01T00:00:00Z");
+
   /** The provider QuoteVerifier uses, so the baseline is the same primitive. */
   static final Provider BC = new BouncyCastleProvider();
 

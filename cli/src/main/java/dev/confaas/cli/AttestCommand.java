@@ -109,7 +109,8 @@ final class AttestCommand implements Runnable {
     @Option(
         names = "--trust-root",
         paramLabel = "PEM",
-        description = "Trust this root instead of Intel's SGX Root CA (e.g. a simulator's dev root).")
+        description =
+            "Trust this root instead of Intel's SGX Root CA (e.g. a simulator's dev root).")
     Path trustRoot;
 
     @Option(
@@ -132,7 +133,8 @@ final class AttestCommand implements Runnable {
       try {
         worst = TcbStatus.fromPcs(minTcb);
       } catch (IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--min-tcb: " + e.getMessage());
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--min-tcb: " + e.getMessage());
       }
       byte[] quoteBytes = readFile(quote, "quote");
       Collateral c;
@@ -147,7 +149,11 @@ final class AttestCommand implements Runnable {
               : QuoteVerifier.trusting(readRoot(trustRoot), clock);
       QuoteVerification v = verifier.verify(quoteBytes, c);
       Appraisal a =
-          ReferenceValues.builder().allowDebug(allowDebug).worstTcbStatus(worst).build().appraise(v);
+          ReferenceValues.builder()
+              .allowDebug(allowDebug)
+              .worstTcbStatus(worst)
+              .build()
+              .appraise(v);
       PrintWriter out = spec.commandLine().getOut();
       if (json) {
         printJson(out, toJson(v, a));
@@ -173,7 +179,8 @@ final class AttestCommand implements Runnable {
         return Clock.fixed(Instant.parse(at), ZoneOffset.UTC);
       } catch (DateTimeParseException e) {
         throw new CommandLine.ParameterException(
-            spec.commandLine(), "--at: '" + at + "' is not an ISO-8601 instant like 2026-04-01T00:00:00Z");
+            spec.commandLine(),
+            "--at: '" + at + "' is not an ISO-8601 instant like 2026-04-01T00:00:00Z");
       }
     }
 
@@ -181,13 +188,15 @@ final class AttestCommand implements Runnable {
       try {
         var certs =
             java.security.cert.CertificateFactory.getInstance("X.509")
-                .generateCertificates(new java.io.ByteArrayInputStream(readFile(pem, "trust root")));
+                .generateCertificates(
+                    new java.io.ByteArrayInputStream(readFile(pem, "trust root")));
         if (certs.isEmpty()) {
           throw new Main.CliException("trust root " + pem + " holds no PEM certificate");
         }
         return (X509Certificate) certs.iterator().next();
       } catch (java.security.cert.CertificateException e) {
-        throw new Main.CliException("trust root " + pem + " is not a PEM certificate: " + e.getMessage(), e);
+        throw new Main.CliException(
+            "trust root " + pem + " is not a PEM certificate: " + e.getMessage(), e);
       }
     }
 
@@ -206,7 +215,9 @@ final class AttestCommand implements Runnable {
       v.measurements().ifPresent(r -> m.put("measurements", measurements(r)));
       m.put(
           "appraisalFailures",
-          a.failures().stream().map(f -> Map.of("check", f.check().name(), "message", f.message())).toList());
+          a.failures().stream()
+              .map(f -> Map.of("check", f.check().name(), "message", f.message()))
+              .toList());
       return m;
     }
 
@@ -236,7 +247,9 @@ final class AttestCommand implements Runnable {
     private static void printText(PrintWriter out, QuoteVerification v, Appraisal a) {
       if (v.verified()) {
         out.println("verified: TCB status " + v.tcbStatus().orElseThrow().pcsName());
-        out.println("advisories: " + (v.advisoryIds().isEmpty() ? "none" : String.join(", ", v.advisoryIds())));
+        out.println(
+            "advisories: "
+                + (v.advisoryIds().isEmpty() ? "none" : String.join(", ", v.advisoryIds())));
         out.println("fmspc: " + v.fmspc().orElse("?"));
         out.println("root: " + v.rootSubject().orElse("?"));
       } else {
@@ -266,10 +279,16 @@ final class AttestCommand implements Runnable {
   static final class ReplayRtmr implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "LOG", description = "Log file (LF- or NUL-separated lines).")
+    @Parameters(
+        index = "0",
+        paramLabel = "LOG",
+        description = "Log file (LF- or NUL-separated lines).")
     Path log;
 
-    @Option(names = "--quote", paramLabel = "QUOTE", description = "Compare with this quote's RTMR3.")
+    @Option(
+        names = "--quote",
+        paramLabel = "QUOTE",
+        description = "Compare with this quote's RTMR3.")
     Path quote;
 
     @Option(names = "--json", description = "Print the result as JSON.")

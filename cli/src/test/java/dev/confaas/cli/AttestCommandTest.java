@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AttestCommandTest {
   /** The real lunal quotes and collateral kept with the attestation module's tests. */
   static final Path LUNAL_V4 = Path.of("../attestation/src/test/resources/tdx/lunal-v4");
+
   static final Path LUNAL_V5 = Path.of("../attestation/src/test/resources/tdx/lunal-v5");
   static final String LUNAL_TIME = "2026-04-01T00:00:00Z";
 
@@ -37,7 +38,8 @@ class AttestCommandTest {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
       int exit = Main.run(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new Run(
+          exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(oldOut);
       System.setErr(oldErr);
@@ -46,19 +48,38 @@ class AttestCommandTest {
 
   @BeforeAll
   static void testDataIsThere() {
-    assertTrue(Files.isRegularFile(LUNAL_V4.resolve("quote.dat")), "missing " + LUNAL_V4.toAbsolutePath());
+    assertTrue(
+        Files.isRegularFile(LUNAL_V4.resolve("quote.dat")), "missing " + LUNAL_V4.toAbsolutePath());
   }
 
   @Test
   void realDebugQuoteVerifiesButIsRefusedUnlessDebugIsAllowed() {
     String quote = LUNAL_V4.resolve("quote.dat").toString();
-    Run refused = run("attest", "verify-quote", quote, "--collateral", LUNAL_V4.toString(), "--at", LUNAL_TIME);
+    Run refused =
+        run(
+            "attest",
+            "verify-quote",
+            quote,
+            "--collateral",
+            LUNAL_V4.toString(),
+            "--at",
+            LUNAL_TIME);
     assertEquals(1, refused.exit(), refused.toString());
-    assertTrue(refused.err().contains("appraisal failed") && refused.err().contains("DEBUG"), refused.err());
+    assertTrue(
+        refused.err().contains("appraisal failed") && refused.err().contains("DEBUG"),
+        refused.err());
     assertEquals(1, refused.err().strip().lines().count(), "one-line reason: " + refused.err());
 
     Run allowed =
-        run("attest", "verify-quote", quote, "--collateral", LUNAL_V4.toString(), "--at", LUNAL_TIME, "--allow-debug");
+        run(
+            "attest",
+            "verify-quote",
+            quote,
+            "--collateral",
+            LUNAL_V4.toString(),
+            "--at",
+            LUNAL_TIME,
+            "--allow-debug");
     assertEquals(0, allowed.exit(), allowed.toString());
     assertTrue(allowed.out().contains("verified: TCB status OutOfDate"), allowed.out());
     assertTrue(allowed.out().contains("INTEL-SA-"), allowed.out());
@@ -68,8 +89,16 @@ class AttestCommandTest {
   @Test
   void jsonOutputCarriesStatusAdvisoriesAndMeasurements() throws IOException {
     Run r =
-        run("attest", "verify-quote", LUNAL_V4.resolve("quote.dat").toString(), "--collateral",
-            LUNAL_V4.toString(), "--at", LUNAL_TIME, "--allow-debug", "--json");
+        run(
+            "attest",
+            "verify-quote",
+            LUNAL_V4.resolve("quote.dat").toString(),
+            "--collateral",
+            LUNAL_V4.toString(),
+            "--at",
+            LUNAL_TIME,
+            "--allow-debug",
+            "--json");
     assertEquals(0, r.exit(), r.toString());
     var json = AttestCommand.JSON.readTree(r.out());
     assertEquals("OutOfDate", json.get("tcbStatus").asText());
@@ -80,8 +109,14 @@ class AttestCommandTest {
   @Test
   void expiredCollateralFailsNamingTheCheck() {
     Run r =
-        run("attest", "verify-quote", LUNAL_V5.resolve("quote.dat").toString(), "--collateral",
-            LUNAL_V5.toString(), "--at", "2026-05-01T00:00:00Z");
+        run(
+            "attest",
+            "verify-quote",
+            LUNAL_V5.resolve("quote.dat").toString(),
+            "--collateral",
+            LUNAL_V5.toString(),
+            "--at",
+            "2026-05-01T00:00:00Z");
     assertEquals(1, r.exit(), r.toString());
     assertTrue(r.err().contains("quote rejected: PCK_CRL: PCK CRL expired"), r.err());
   }
@@ -91,8 +126,14 @@ class AttestCommandTest {
     assertEquals(2, run("attest", "verify-quote", "q.dat").exit(), "--collateral is required");
     assertEquals(
         2,
-        run("attest", "verify-quote", LUNAL_V4.resolve("quote.dat").toString(), "--collateral",
-                LUNAL_V4.toString(), "--at", "yesterday")
+        run(
+                "attest",
+                "verify-quote",
+                LUNAL_V4.resolve("quote.dat").toString(),
+                "--collateral",
+                LUNAL_V4.toString(),
+                "--at",
+                "yesterday")
             .exit());
   }
 
@@ -103,17 +144,34 @@ class AttestCommandTest {
     SimulatedPki pki = SimulatedPki.loadOrCreate(dir.resolve("pki"), clock);
     pki.collateral(clock, Duration.ofDays(30)).writeTo(dir.resolve("collateral"));
     Path quote = dir.resolve("quote.dat");
-    Files.write(quote, new SimulatedTdxModule(pki, "agent".getBytes(StandardCharsets.UTF_8)).getQuote(new byte[64]));
+    Files.write(
+        quote,
+        new SimulatedTdxModule(pki, "agent".getBytes(StandardCharsets.UTF_8))
+            .getQuote(new byte[64]));
 
     Run refused =
-        run("attest", "verify-quote", quote.toString(), "--collateral", dir.resolve("collateral").toString(),
-            "--at", now.toString());
+        run(
+            "attest",
+            "verify-quote",
+            quote.toString(),
+            "--collateral",
+            dir.resolve("collateral").toString(),
+            "--at",
+            now.toString());
     assertEquals(1, refused.exit(), refused.toString());
     assertTrue(refused.err().contains("SIMULATED"), refused.err());
 
     Run trusted =
-        run("attest", "verify-quote", quote.toString(), "--collateral", dir.resolve("collateral").toString(),
-            "--at", now.toString(), "--trust-root", dir.resolve("pki/root.pem").toString());
+        run(
+            "attest",
+            "verify-quote",
+            quote.toString(),
+            "--collateral",
+            dir.resolve("collateral").toString(),
+            "--at",
+            now.toString(),
+            "--trust-root",
+            dir.resolve("pki/root.pem").toString());
     assertEquals(0, trusted.exit(), trusted.toString());
     assertTrue(trusted.out().contains("verified: TCB status UpToDate"), trusted.out());
   }
@@ -131,7 +189,12 @@ class AttestCommandTest {
     assertEquals(log.valueHex(), AttestCommand.JSON.readTree(json.out()).get("rtmr").asText());
 
     Run mismatch =
-        run("attest", "replay-rtmr", file.toString(), "--quote", LUNAL_V4.resolve("quote.dat").toString());
+        run(
+            "attest",
+            "replay-rtmr",
+            file.toString(),
+            "--quote",
+            LUNAL_V4.resolve("quote.dat").toString());
     assertEquals(1, mismatch.exit(), mismatch.toString());
     assertTrue(mismatch.err().contains("RTMR3 mismatch"), mismatch.err());
   }
