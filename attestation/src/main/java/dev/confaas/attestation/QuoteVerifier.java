@@ -261,9 +261,9 @@ public final class QuoteVerifier {
                 + " key");
       }
 
-      TcbStatus qeStatus = checkQeIdentity(sig.qeReport());
-      List<String> advisories = new ArrayList<>(qeAdvisories);
-      TcbStatus platform = checkTcb(pck, quote.report(), advisories);
+      List<String> advisories = new ArrayList<>();
+      TcbStatus qeStatus = checkQeIdentity(c.qeIdentity, sig.qeReport(), advisories);
+      TcbStatus platform = checkTcb(c.tcbInfo, pck, quote.report(), advisories);
       status = converge(platform, qeStatus);
       if (status == TcbStatus.REVOKED) {
         throw new VerificationException(
@@ -276,179 +276,6 @@ public final class QuoteVerifier {
           Hex.of(pck.fmspc()),
           name(trustedRoot),
           now);
-    }
-
-    List<String> qeAdvisories = new ArrayList<>();
-
-    TcbStatus checkQeIdentity(QeReport qe) throws VerificationException {
-      QeIdentity id = c.qeIdentity;
-      QuoteCheck k = QuoteCheck.QE_IDENTITY;
-      if (!"TD_QE".equals(id.id()) || id.version() != 2) {
-        throw new VerificationException(
-            k, "QE Identity is '" + id.id() + "' v" + id.version() + ", expected TD_QE v2");
-      }
-      if (!Arrays.equals(qe.mrSigner(), id.mrSigner())) {
-        throw new VerificationException(
-            k,
-            "QE MRSIGNER "
-                + Hex.of(qe.mrSigner())
-                + " is not the TD_QE's "
-                + Hex.of(id.mrSigner()));
-      }
-      if (qe.isvProdId() != id.isvProdId()) {
-        throw new VerificationException(
-            k, "QE ISVPRODID " + qe.isvProdId() + " is not the TD_QE's " + id.isvProdId());
-      }
-      byte[] misc = Arrays.copyOfRange(qe.raw(), 16, 20);
-      if (!maskedEquals(misc, id.miscSelectMask(), id.miscSelect())) {
-        throw new VerificationException(
-            k,
-            "QE MISCSELECT "
-                + Hex.of(misc)
-                + " under mask "
-                + Hex.of(id.miscSelectMask())
-                + " is not "
-                + Hex.of(id.miscSelect()));
-      }
-      if (!maskedEquals(qe.attributes(), id.attributesMask(), id.attributes())) {
-        throw new VerificationException(
-            k,
-            "QE ATTRIBUTES "
-                + Hex.of(qe.attributes())
-                + " under mask "
-                + Hex.of(id.attributesMask())
-                + " is not "
-                + Hex.of(id.attributes()));
-      }
-      List<QeIdentity.Level> levels = new ArrayList<>(id.tcbLevels());
-      levels.sort(Comparator.comparingInt(QeIdentity.Level::isvSvn).reversed());
-      for (QeIdentity.Level l : levels) {
-        if (qe.isvSvn() >= l.isvSvn()) {
-          qeAdvisories.addAll(l.advisoryIds());
-          return l.status();
-        }
-      }
-      throw new VerificationException(
-          k, "QE ISVSVN " + qe.isvSvn() + " is below every TD_QE TCB level: not supported");
-    }
-
-    TcbStatus checkTcb(PckExtensions pck, TdReport td, List<String> advisories)
-        throws VerificationException {
-      TcbInfo t = c.tcbInfo;
-      if (!"TDX".equals(t.id()) || t.version() != 3) {
-        throw new VerificationException(
-            QuoteCheck.TCB_INFO_MATCH,
-            "TCB Info is '" + t.id() + "' version " + t.version() + ", expected TDX version 3");
-      }
-      if (!Arrays.equals(pck.fmspc(), t.fmspc())) {
-        throw new VerificationException(
-            QuoteCheck.TCB_INFO_MATCH,
-            "TCB Info is for FMSPC "
-                + Hex.of(t.fmspc())
-                + " but the PCK certificate's FMSPC is "
-                + Hex.of(pck.fmspc())
-                + "; fetch TCB Info for that FMSPC");
-      }
-      if (!Arrays.equals(pck.pceId(), t.pceId())) {
-        throw new VerificationException(
-            QuoteCheck.TCB_INFO_MATCH,
-            "TCB Info is for PCE ID "
-                + Hex.of(t.pceId())
-                + " but the PCK certificate's is "
-                + Hex.of(pck.pceId()));
-      }
-
-      // TDX module: identity by TEE_TCB_SVN[1] (major version), TCB level by TEE_TCB_SVN[0].
-      byte[] svn = td.teeTcbSvn();
-      int moduleVersion = svn[1] & 0xff;
-      TcbInfo.ModuleIdentity module;
-      if (moduleVersion == 0) {
-        module = t.tdxModule();
-        if (module == null) {
-          throw new VerificationException(QuoteCheck.TDX_MODULE, "TCB Info has no tdxModule");
-        }
-      } else {
-        String wanted = String.format(Locale.ROOT, "TDX_%02X", moduleVersion);
-        module =
-            t.tdxModuleIdentities().stream()
-                .filter(m -> m.id().toUpperCase(Locale.ROOT).equals(wanted))
-                .findFirst()
-                .orElseThrow(
-                    () ->
-                        new VerificationException(
-                            QuoteCheck.TDX_MODULE,
-                            "TCB Info has no TDX module identity "
-                                + wanted
-                                + " for TEE_TCB_SVN major version "
-                                + moduleVersion));
-      }
-      if (!Arrays.equals(td.mrSignerSeam(), module.mrSigner())) {
-        throw new VerificationException(
-            QuoteCheck.TDX_MODULE,
-            "MRSIGNERSEAM "
-                + Hex.of(td.mrSignerSeam())
-                + " is not the signer of TDX module "
-                + module.id()
-                + " ("
-                + Hex.of(module.mrSigner())
-                + ")");
-      }
-      if (!maskedEquals(td.seamAttributes(), module.attributesMask(), module.attributes())) {
-        throw new VerificationException(
-            QuoteCheck.TDX_MODULE,
-            "SEAMATTRIBUTES "
-                + Hex.of(td.seamAttributes())
-                + " do not match TDX module "
-                + module.id()
-                + " attributes "
-                + Hex.of(module.attributes()));
-      }
-      TcbStatus moduleStatus = null;
-      if (moduleVersion != 0) {
-        int isvSvn = svn[0] & 0xff;
-        TcbInfo.ModuleLevel level =
-            module.tcbLevels().stream()
-                .filter(l -> isvSvn >= l.isvSvn())
-                .findFirst()
-                .orElseThrow(
-                    () ->
-                        new VerificationException(
-                            QuoteCheck.TDX_MODULE,
-                            "TDX module "
-                                + module.id()
-                                + " SVN "
-                                + isvSvn
-                                + " is below every module TCB level: not supported"));
-        moduleStatus = level.status();
-        advisories.addAll(level.advisoryIds());
-      }
-
-      // Platform TCB level: first level the PCK's SGX SVNs + PCESVN and the TD's TEE_TCB_SVN reach.
-      int from = moduleVersion > 0 ? 2 : 0;
-      for (TcbInfo.Level l : t.tcbLevels()) {
-        if (!atLeast(pck.sgxTcbComponents(), l.sgxComponents(), 0) || pck.pceSvn() < l.pceSvn()) {
-          continue;
-        }
-        int[] tee = new int[16];
-        for (int i = 0; i < 16; i++) {
-          tee[i] = svn[i] & 0xff;
-        }
-        if (atLeast(tee, l.tdxComponents(), from)) {
-          advisories.addAll(0, l.advisoryIds());
-          return convergeModule(l.status(), moduleStatus);
-        }
-      }
-      throw new VerificationException(
-          QuoteCheck.TCB_LEVEL,
-          "no TCB level of FMSPC "
-              + Hex.of(t.fmspc())
-              + " is reached by PCK SVNs "
-              + Arrays.toString(pck.sgxTcbComponents())
-              + " PCESVN "
-              + pck.pceSvn()
-              + " and TEE_TCB_SVN "
-              + Hex.of(svn)
-              + ": TCB not supported");
     }
 
     void requireTrustedRoot(X509Certificate root, QuoteCheck check, String what)
@@ -646,6 +473,179 @@ public final class QuoteVerifier {
                 + "' over the exact bytes of the signed JSON value");
       }
     }
+  }
+
+  /** QE report against the TD_QE identity; returns the QE's TCB status and adds its advisories. */
+  static TcbStatus checkQeIdentity(QeIdentity id, QeReport qe, List<String> advisories)
+      throws VerificationException {
+    QuoteCheck k = QuoteCheck.QE_IDENTITY;
+    if (!"TD_QE".equals(id.id()) || id.version() != 2) {
+      throw new VerificationException(
+          k, "QE Identity is '" + id.id() + "' v" + id.version() + ", expected TD_QE v2");
+    }
+    if (!Arrays.equals(qe.mrSigner(), id.mrSigner())) {
+      throw new VerificationException(
+          k,
+          "QE MRSIGNER " + Hex.of(qe.mrSigner()) + " is not the TD_QE's " + Hex.of(id.mrSigner()));
+    }
+    if (qe.isvProdId() != id.isvProdId()) {
+      throw new VerificationException(
+          k, "QE ISVPRODID " + qe.isvProdId() + " is not the TD_QE's " + id.isvProdId());
+    }
+    byte[] misc = Arrays.copyOfRange(qe.raw(), 16, 20);
+    if (!maskedEquals(misc, id.miscSelectMask(), id.miscSelect())) {
+      throw new VerificationException(
+          k,
+          "QE MISCSELECT "
+              + Hex.of(misc)
+              + " under mask "
+              + Hex.of(id.miscSelectMask())
+              + " is not "
+              + Hex.of(id.miscSelect()));
+    }
+    if (!maskedEquals(qe.attributes(), id.attributesMask(), id.attributes())) {
+      throw new VerificationException(
+          k,
+          "QE ATTRIBUTES "
+              + Hex.of(qe.attributes())
+              + " under mask "
+              + Hex.of(id.attributesMask())
+              + " is not "
+              + Hex.of(id.attributes()));
+    }
+    List<QeIdentity.Level> levels = new ArrayList<>(id.tcbLevels());
+    levels.sort(Comparator.comparingInt(QeIdentity.Level::isvSvn).reversed());
+    for (QeIdentity.Level l : levels) {
+      if (qe.isvSvn() >= l.isvSvn()) {
+        advisories.addAll(l.advisoryIds());
+        return l.status();
+      }
+    }
+    throw new VerificationException(
+        k, "QE ISVSVN " + qe.isvSvn() + " is below every TD_QE TCB level: not supported");
+  }
+
+  /**
+   * The platform's TDX TCB status from TCB Info (QVL {@code checkTcbLevel}): TCB Info identity, TDX
+   * module identity and module TCB level, then the first TCB level reached by the PCK's SGX SVNs
+   * and PCESVN and the TD's TEE_TCB_SVN, converged with the module status. Adds advisories.
+   */
+  static TcbStatus checkTcb(TcbInfo t, PckExtensions pck, TdReport td, List<String> advisories)
+      throws VerificationException {
+    if (!"TDX".equals(t.id()) || t.version() != 3) {
+      throw new VerificationException(
+          QuoteCheck.TCB_INFO_MATCH,
+          "TCB Info is '" + t.id() + "' version " + t.version() + ", expected TDX version 3");
+    }
+    if (!Arrays.equals(pck.fmspc(), t.fmspc())) {
+      throw new VerificationException(
+          QuoteCheck.TCB_INFO_MATCH,
+          "TCB Info is for FMSPC "
+              + Hex.of(t.fmspc())
+              + " but the PCK certificate's FMSPC is "
+              + Hex.of(pck.fmspc())
+              + "; fetch TCB Info for that FMSPC");
+    }
+    if (!Arrays.equals(pck.pceId(), t.pceId())) {
+      throw new VerificationException(
+          QuoteCheck.TCB_INFO_MATCH,
+          "TCB Info is for PCE ID "
+              + Hex.of(t.pceId())
+              + " but the PCK certificate's is "
+              + Hex.of(pck.pceId()));
+    }
+
+    // TDX module: identity by TEE_TCB_SVN[1] (major version), TCB level by TEE_TCB_SVN[0].
+    byte[] svn = td.teeTcbSvn();
+    int moduleVersion = svn[1] & 0xff;
+    TcbInfo.ModuleIdentity module;
+    if (moduleVersion == 0) {
+      module = t.tdxModule();
+      if (module == null) {
+        throw new VerificationException(QuoteCheck.TDX_MODULE, "TCB Info has no tdxModule");
+      }
+    } else {
+      String wanted = String.format(Locale.ROOT, "TDX_%02X", moduleVersion);
+      module =
+          t.tdxModuleIdentities().stream()
+              .filter(m -> m.id().toUpperCase(Locale.ROOT).equals(wanted))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new VerificationException(
+                          QuoteCheck.TDX_MODULE,
+                          "TCB Info has no TDX module identity "
+                              + wanted
+                              + " for TEE_TCB_SVN major version "
+                              + moduleVersion));
+    }
+    if (!Arrays.equals(td.mrSignerSeam(), module.mrSigner())) {
+      throw new VerificationException(
+          QuoteCheck.TDX_MODULE,
+          "MRSIGNERSEAM "
+              + Hex.of(td.mrSignerSeam())
+              + " is not the signer of TDX module "
+              + module.id()
+              + " ("
+              + Hex.of(module.mrSigner())
+              + ")");
+    }
+    if (!maskedEquals(td.seamAttributes(), module.attributesMask(), module.attributes())) {
+      throw new VerificationException(
+          QuoteCheck.TDX_MODULE,
+          "SEAMATTRIBUTES "
+              + Hex.of(td.seamAttributes())
+              + " do not match TDX module "
+              + module.id()
+              + " attributes "
+              + Hex.of(module.attributes()));
+    }
+    TcbStatus moduleStatus = null;
+    if (moduleVersion != 0) {
+      int isvSvn = svn[0] & 0xff;
+      TcbInfo.ModuleLevel level =
+          module.tcbLevels().stream()
+              .filter(l -> isvSvn >= l.isvSvn())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new VerificationException(
+                          QuoteCheck.TDX_MODULE,
+                          "TDX module "
+                              + module.id()
+                              + " SVN "
+                              + isvSvn
+                              + " is below every module TCB level: not supported"));
+      moduleStatus = level.status();
+      advisories.addAll(level.advisoryIds());
+    }
+
+    // Platform TCB level: first level the PCK's SGX SVNs + PCESVN and the TD's TEE_TCB_SVN reach.
+    int from = moduleVersion > 0 ? 2 : 0;
+    for (TcbInfo.Level l : t.tcbLevels()) {
+      if (!atLeast(pck.sgxTcbComponents(), l.sgxComponents(), 0) || pck.pceSvn() < l.pceSvn()) {
+        continue;
+      }
+      int[] tee = new int[16];
+      for (int i = 0; i < 16; i++) {
+        tee[i] = svn[i] & 0xff;
+      }
+      if (atLeast(tee, l.tdxComponents(), from)) {
+        advisories.addAll(0, l.advisoryIds());
+        return convergeModule(l.status(), moduleStatus);
+      }
+    }
+    throw new VerificationException(
+        QuoteCheck.TCB_LEVEL,
+        "no TCB level of FMSPC "
+            + Hex.of(t.fmspc())
+            + " is reached by PCK SVNs "
+            + Arrays.toString(pck.sgxTcbComponents())
+            + " PCESVN "
+            + pck.pceSvn()
+            + " and TEE_TCB_SVN "
+            + Hex.of(svn)
+            + ": TCB not supported");
   }
 
   static TcbStatus convergeModule(TcbStatus platform, TcbStatus module) {

@@ -52,6 +52,48 @@ class QuoteVerifierTest {
     assertTrue(v.message().contains("Root CA CRL expired"), v.message());
   }
 
+  /**
+   * What can be checked of the go-tdx-guest v5 set: the signature of its TCB Info and the TCB
+   * evaluation.
+   */
+  @Test
+  void goTdxGuestV5TcbInfoIsIntelSignedAndEvaluatesTheTdx15Quote() throws Exception {
+    Collateral c = TestVectors.collateral("go-tdx-guest-v5");
+    assertTrue(
+        QuoteVerifier.verifyRaw(
+            c.tcbInfoIssuerChain.get(0).getPublicKey(),
+            c.tcbInfoSigned.signedBytes(),
+            c.tcbInfoSigned.signature()),
+        "TCB Info signed by the 2025 Intel SGX TCB Signing key over its exact bytes");
+    TdxQuote q = TdxQuote.parse(TestVectors.quote("go-tdx-guest-v5"));
+    PckExtensions pck =
+        PckExtensions.of(Pem.strictChain(q.signatureData().pckCertChain(), "PCK chain").get(0));
+    java.util.List<String> advisories = new java.util.ArrayList<>();
+    TcbStatus status = QuoteVerifier.checkTcb(c.tcbInfo, pck, q.report(), advisories);
+    assertEquals(1, q.report().teeTcbSvn()[1], "TDX module major version 1: TDX_01 identity path");
+    assertEquals(TcbStatus.UP_TO_DATE, status, "TEE_TCB_SVN 0b0104.. reaches the UpToDate level");
+
+    // The time-independent signatures of the quote itself.
+    var sig = q.signatureData();
+    var leaf = Pem.strictChain(sig.pckCertChain(), "PCK chain").get(0);
+    assertTrue(
+        QuoteVerifier.verifyRaw(
+            leaf.getPublicKey(), sig.qeReport().raw(), sig.qeReportSignature()));
+    assertTrue(
+        java.util.Arrays.equals(
+            QuoteVerifier.sha256(sig.attestationKey(), sig.qeAuthData()),
+            java.util.Arrays.copyOf(sig.qeReport().reportData(), 32)));
+    byte[] bytes = q.toBytes();
+    assertTrue(
+        QuoteVerifier.verifyRaw(
+            QuoteVerifier.p256Key(sig.attestationKey()),
+            bytes,
+            0,
+            q.signedLength(),
+            sig.quoteSignature()),
+        "v5 quote signature covers header, body descriptor and the 648-byte body");
+  }
+
   @ParameterizedTest
   @CsvSource({
     "go-tdx-guest-v4, 2023-06-17T00:00:00Z, TCB_INFO_VALIDITY, TCB Info is not valid before",
