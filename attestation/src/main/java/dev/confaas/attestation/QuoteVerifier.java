@@ -62,7 +62,7 @@ public final class QuoteVerifier {
   /**
    * PCK chains (by their exact bytes) whose signatures already verified to {@link #trustedRoot}.
    */
-  private final Cache<ByteBuffer, List<X509Certificate>> verifiedChains =
+  private final Cache<ByteBuffer, PckChain> verifiedChains =
       Caffeine.newBuilder().maximumSize(1024).build();
 
   private QuoteVerifier(X509Certificate trustedRoot, Clock clock) {
@@ -120,6 +120,9 @@ public final class QuoteVerifier {
     }
   }
 
+  /** A PCK chain whose signatures verified to the trusted root, with the PCK's SGX extensions. */
+  private record PckChain(X509Certificate leaf, X509Certificate ca, PckExtensions extensions) {}
+
   /** One verification; holds the intermediate results so failures can report what was reached. */
   private final class Run {
     final TdxQuote quote;
@@ -147,8 +150,9 @@ public final class QuoteVerifier {
 
       // PCK certificate chain carried in the quote: leaf, PCK CA, root.
       ByteBuffer chainKey = ByteBuffer.wrap(sig.pckCertChain());
-      List<X509Certificate> chain = verifiedChains.getIfPresent(chainKey);
-      if (chain == null) {
+      PckChain known = verifiedChains.getIfPresent(chainKey);
+      if (known == null) {
+        List<X509Certificate> chain;
         try {
           chain = Pem.strictChain(sig.pckCertChain(), "PCK certificate chain");
         } catch (IllegalArgumentException e) {
@@ -164,20 +168,23 @@ public final class QuoteVerifier {
         requireTrustedRoot(chain.get(2), QuoteCheck.TRUSTED_ROOT, "PCK certificate chain");
         requireIssued(chain.get(1), trustedRoot, "PCK CA", QuoteCheck.PCK_CHAIN);
         requireIssued(chain.get(0), chain.get(1), "PCK", QuoteCheck.PCK_CHAIN);
-        // Signatures and names never change; windows and revocation are checked on every call.
-        verifiedChains.put(ByteBuffer.wrap(sig.pckCertChain().clone()), chain);
+        PckExtensions extensions;
+        try {
+          extensions = PckExtensions.of(chain.get(0));
+        } catch (IllegalArgumentException e) {
+          throw new VerificationException(QuoteCheck.PCK_CHAIN, e.getMessage(), e);
+        }
+        // Signatures, names and extensions never change; windows and revocation are checked on
+        // every call.
+        known = new PckChain(chain.get(0), chain.get(1), extensions);
+        verifiedChains.put(ByteBuffer.wrap(sig.pckCertChain().clone()), known);
       }
-      X509Certificate leaf = chain.get(0);
-      X509Certificate pckCa = chain.get(1);
+      X509Certificate leaf = known.leaf();
+      X509Certificate pckCa = known.ca();
+      PckExtensions pck = known.extensions();
       requireValid(trustedRoot, "root CA", QuoteCheck.PCK_CHAIN);
       requireValid(pckCa, "PCK CA", QuoteCheck.PCK_CHAIN);
       requireValid(leaf, "PCK", QuoteCheck.PCK_CHAIN);
-      PckExtensions pck;
-      try {
-        pck = PckExtensions.of(leaf);
-      } catch (IllegalArgumentException e) {
-        throw new VerificationException(QuoteCheck.PCK_CHAIN, e.getMessage(), e);
-      }
 
       // CRLs. Signatures (root CRL, collateral) are checked once per collateral object and root.
       boolean signaturesKnown = c.signaturesVerifiedUnder.contains(trustedRoot);
@@ -253,7 +260,7 @@ public final class QuoteVerifier {
             "attestation key is not a P-256 point: " + e.getMessage(),
             e);
       }
-      byte[] encoded = quote.toBytes();
+      byte[] encoded = quote.encoded();
       if (!verifyRaw(attestationKey, encoded, 0, quote.signedLength(), sig.quoteSignature())) {
         throw new VerificationException(
             QuoteCheck.QUOTE_SIGNATURE,

@@ -119,6 +119,11 @@ public final class TdxQuote {
     return encoded.clone();
   }
 
+  /** The encoding without a defensive copy, for the verifier; never modified. */
+  byte[] encoded() {
+    return encoded;
+  }
+
   /**
    * Length of the region the attestation key signs: header and body (descriptor included in v5).
    */
