@@ -9,6 +9,12 @@ public interface CollateralSource {
    */
   Collateral collateral(String fmspc, String pckCa);
 
+  /** A source that always answers with {@code collateral} (e.g. from a directory or a simulator). */
+  static CollateralSource of(Collateral collateral) {
+    java.util.Objects.requireNonNull(collateral, "collateral");
+    return (fmspc, pckCa) -> collateral;
+  }
+
   /** Collateral for the platform that produced {@code quote} (FMSPC and CA read from its PCK). */
   default Collateral collateralFor(TdxQuote quote) {
     var chain =

@@ -43,6 +43,9 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * 44:A0:19:6B:...:74:D3). Quotes from {@link SimulatedTdxModule} chain to a locally generated root
  * and are refused unless a verifier is built with {@link #trusting} that root.
  *
+ * <p>Not done (yet): QVL's TD relaunch advice for TDX 1.5 bodies (TEE_TCB_SVN2, statuses
+ * TDRelaunchAdvised*); a v5 type-3 quote gets the status of its TCB level as for TDX 1.0.
+ *
  * <p>References: Intel SGX/TDX DCAP QVL ({@code QuoteVerifier.cpp}, {@code TcbLevelCheck.cpp},
  * {@code TdxModuleCheck.cpp}) and the Intel PCS API v4 documentation.
  */

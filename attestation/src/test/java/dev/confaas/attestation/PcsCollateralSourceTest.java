@@ -135,6 +135,14 @@ class PcsCollateralSourceTest {
   }
 
   @Test
+  void aFixedSourceAnswersWithItsCollateral() {
+    Collateral c = TestVectors.collateral("lunal-v4");
+    TdxQuote quote = TdxQuote.parse(TestVectors.quote("lunal-v4"));
+    assertEquals(c, CollateralSource.of(c).collateralFor(quote));
+    assertEquals("50806f000000", c.fmspc());
+  }
+
+  @Test
   void serviceErrorsNameTheUrlAndStatus() {
     PcsCollateralSource pcs =
         new PcsCollateralSource(base, Clock.fixed(TestVectors.LUNAL_TIME, ZoneOffset.UTC));
