@@ -108,6 +108,14 @@ public final class QuoteVerification {
     return Optional.ofNullable(rootSubject);
   }
 
+  /**
+   * True if the quote verified under a simulator's dev root ({@link SimulatedPki}): it then proves
+   * only that the code path works, nothing about hardware.
+   */
+  public boolean simulated() {
+    return rootSubject != null && rootSubject.contains(QuoteVerifier.SIMULATED_ROOT_MARKER);
+  }
+
   /** The instant (from the verifier's clock) all validity windows were checked against. */
   public Instant verifiedAt() {
     return verifiedAt;

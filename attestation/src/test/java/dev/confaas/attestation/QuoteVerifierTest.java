@@ -1,6 +1,7 @@
 package dev.confaas.attestation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -24,6 +25,7 @@ class QuoteVerifierTest {
     assertEquals(Optional.of(TcbStatus.OUT_OF_DATE), v.tcbStatus(), "TCB evaluation 18 vs SVN 5");
     assertTrue(v.advisoryIds().contains("INTEL-SA-00837"), "advisories: " + v.advisoryIds());
     assertEquals(Optional.of("50806f000000"), v.fmspc());
+    assertFalse(v.simulated());
     assertTrue(v.measurements().orElseThrow().debug(), "the lunal v4 TD is a debug TD");
   }
 

@@ -49,6 +49,7 @@ class SimulatedTdxModuleTest {
     assertTrue(v.verified(), v.toString());
     assertEquals(Optional.of(TcbStatus.UP_TO_DATE), v.tcbStatus());
     assertEquals(Optional.of("c0ffee000000"), v.fmspc());
+    assertTrue(v.simulated(), "verified under the dev root: " + v.rootSubject());
 
     Appraisal a =
         ReferenceValues.builder()

@@ -210,6 +210,7 @@ final class AttestCommand implements Runnable {
       m.put("advisoryIds", v.advisoryIds());
       v.fmspc().ifPresent(f -> m.put("fmspc", f));
       v.rootSubject().ifPresent(r -> m.put("root", r));
+      m.put("simulated", v.simulated());
       m.put("verifiedAt", v.verifiedAt().toString());
       v.quote().ifPresent(q -> m.put("quoteVersion", q.version()));
       v.measurements().ifPresent(r -> m.put("measurements", measurements(r)));
@@ -252,6 +253,9 @@ final class AttestCommand implements Runnable {
                 + (v.advisoryIds().isEmpty() ? "none" : String.join(", ", v.advisoryIds())));
         out.println("fmspc: " + v.fmspc().orElse("?"));
         out.println("root: " + v.rootSubject().orElse("?"));
+        if (v.simulated()) {
+          out.println("WARNING: SIMULATED TDX quote: it proves nothing about hardware");
+        }
       } else {
         out.println("NOT verified: " + v.failedCheck().orElseThrow() + ": " + v.message());
       }

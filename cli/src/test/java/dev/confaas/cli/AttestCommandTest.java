@@ -174,6 +174,7 @@ class AttestCommandTest {
             dir.resolve("pki/root.pem").toString());
     assertEquals(0, trusted.exit(), trusted.toString());
     assertTrue(trusted.out().contains("verified: TCB status UpToDate"), trusted.out());
+    assertTrue(trusted.out().contains("WARNING: SIMULATED"), trusted.out());
   }
 
   @Test
