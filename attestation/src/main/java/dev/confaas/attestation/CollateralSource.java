@@ -9,7 +9,9 @@ public interface CollateralSource {
    */
   Collateral collateral(String fmspc, String pckCa);
 
-  /** A source that always answers with {@code collateral} (e.g. from a directory or a simulator). */
+  /**
+   * A source that always answers with {@code collateral} (e.g. from a directory or a simulator).
+   */
   static CollateralSource of(Collateral collateral) {
     java.util.Objects.requireNonNull(collateral, "collateral");
     return (fmspc, pckCa) -> collateral;

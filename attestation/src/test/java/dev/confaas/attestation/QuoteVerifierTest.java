@@ -222,6 +222,17 @@ class QuoteVerifierTest {
     assertEquals(Optional.of(QuoteCheck.TCB_INFO_SIGNATURE), v.failedCheck(), v.toString());
   }
 
+  @Test
+  void incompleteCollateralDirectoriesNameTheMissingFile(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+    java.nio.file.Files.write(
+        dir.resolve("tcb_info.json"), read(TestVectors.dir("lunal-v4").resolve("tcb_info.json")));
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> Collateral.load(dir));
+    assertTrue(e.getMessage().contains("missing qe_identity.json"), e.getMessage());
+  }
+
   static byte[] read(java.nio.file.Path p) {
     try {
       return java.nio.file.Files.readAllBytes(p);

@@ -106,4 +106,13 @@ class TdxQuoteTest {
     assertEquals(48 + 6 + 584, parsed.signedLength());
     assertArrayEquals(bytes, parsed.toBytes());
   }
+
+  @Test
+  void unsupportedBodyTypeIsNamed() {
+    byte[] v5 = TestVectors.quote("lunal-v5");
+    v5[48] = 4;
+    QuoteFormatException e = assertThrows(QuoteFormatException.class, () -> TdxQuote.parse(v5));
+    assertEquals("body_descriptor.type", e.field());
+    assertTrue(e.getMessage().contains("only 2 (TDX 1.0) and 3 (TDX 1.5)"), e.getMessage());
+  }
 }
