@@ -1,5 +1,6 @@
 package dev.confaas.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -32,6 +33,19 @@ public final class Main implements Runnable {
   /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
   public static int run(String... args) {
     return newCommandLine().execute(args);
+  }
+
+  /** Runs the CLI writing to {@code out} and {@code err} (flushed) and returns its exit code. */
+  public static int run(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cl = newCommandLine();
+    cl.setOut(out);
+    cl.setErr(err);
+    try {
+      return cl.execute(args);
+    } finally {
+      out.flush();
+      err.flush();
+    }
   }
 
   static CommandLine newCommandLine() {
