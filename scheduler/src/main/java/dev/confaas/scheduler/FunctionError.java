@@ -1,0 +1,28 @@
+package dev.confaas.scheduler;
+
+/**
+ * A function ran but produced no response. Mirrors the agent's {@code FunctionError}.
+ *
+ * @param kind what went wrong
+ * @param type the function's {@code errorType} for {@link Kind#HANDLED}, else a {@code Runtime.*} name
+ * @param message human-readable detail
+ * @param exitStatus 0..255 exit code, 128+N killed by signal N, -1 when not applicable
+ */
+public record FunctionError(Kind kind, String type, String message, int exitStatus) {
+
+  /** Kinds of function failure; see the agent's contract ({@code agent.proto}). */
+  public enum Kind {
+    /** The function reported an error through the Runtime API; its instance stays warm. */
+    HANDLED,
+    /** The instance exited during the invocation. */
+    CRASHED,
+    /** The function's timeout passed; the instance was killed and is replaced. */
+    TIMED_OUT,
+    /** The instance failed to initialise. */
+    INIT_FAILED,
+    /** The response exceeded the size limit. */
+    RESPONSE_TOO_LARGE,
+    /** The TD running the invocation died or stopped answering mid-invocation. */
+    TD_LOST
+  }
+}
