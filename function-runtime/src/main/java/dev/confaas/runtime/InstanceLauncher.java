@@ -37,6 +37,9 @@ final class InstanceLauncher {
           "ro=ro; [ \"$writable\" = true ] && ro=rw",
           "if [ \"$layout\" = FULL_ROOTFS ]; then",
           "  root=$dir/root; mkdir \"$root\" \"$dir/upper\" \"$dir/work\"",
+          // The instance's own layer is its user's: it may create files at its root, while
+          // everything from the image keeps the image's owners.
+          "  [ \"$writable\" = true ] && chown \"$uid:$gid\" \"$dir/upper\"",
           "  if ! mount -t overlay overlay -o \"lowerdir=$src,upperdir=$dir/upper,workdir=$dir/work\""
               + " \"$root\" 2>/dev/null; then",
           "    mount --rbind \"$src\" \"$root\"; ro=ro",
