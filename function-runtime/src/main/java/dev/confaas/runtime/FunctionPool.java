@@ -43,12 +43,12 @@ final class FunctionPool implements FunctionInstance.Owner {
    * Starts an instance with the caller's environment.
    *
    * @throws IllegalArgumentException when the env rules refuse {@code env}
-   * @throws IllegalStateException when maxInstances instances already run
+   * @throws CapacityExceededException when maxInstances instances already run
    */
   synchronized FunctionInstance start(List<String> env) {
     spec.envRules().resolve(env); // a refused env is the caller's error, whatever the capacity
     if (!hasRoom()) {
-      throw new IllegalStateException(
+      throw new CapacityExceededException(
           "image " + spec.imageId() + " already runs " + live.size()
               + " instance(s), its manifest's maxInstances; kill one or wait");
     }
@@ -97,7 +97,7 @@ final class FunctionPool implements FunctionInstance.Owner {
 
   private void enqueue(Queued q) {
     if (queue.size() >= maxQueued) {
-      throw new IllegalStateException(
+      throw new CapacityExceededException(
           "image " + spec.imageId() + " has " + queue.size()
               + " invocations waiting for an instance (the limit); retry later");
     }

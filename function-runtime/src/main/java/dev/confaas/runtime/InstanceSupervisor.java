@@ -141,7 +141,7 @@ public final class InstanceSupervisor implements AutoCloseable {
    *
    * @return the instance ID
    * @throws IllegalArgumentException when the spec's env rules refuse {@code env} (the message says which entry and why)
-   * @throws IllegalStateException when the image already runs maxInstances instances
+   * @throws CapacityExceededException when the image already runs maxInstances instances
    */
   public String startInstance(FunctionSpec spec, List<String> env) {
     FunctionInstance instance = pool(spec).start(env);
@@ -149,7 +149,11 @@ public final class InstanceSupervisor implements AutoCloseable {
     return instance.id;
   }
 
-  /** Runs an invocation on any instance of {@code spec}'s image, starting one if needed. */
+  /**
+   * Runs an invocation on any instance of {@code spec}'s image, starting one if needed.
+   *
+   * @throws CapacityExceededException when too many invocations already wait for an instance
+   */
   public CompletableFuture<InvocationResult> invoke(FunctionSpec spec, Invocation invocation) {
     FunctionPool pool = pool(spec);
     CompletableFuture<InvocationResult> r = pool.invoke(invocation, null);
