@@ -139,6 +139,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     String arn = "arn:aws:lambda:td:000000000000:function:" + spec.name();
     return LambdaRuntimeApi.bind(
         new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
+        ctx.runtimeApiLoop(),
         ctx.clock(),
         ctx.maxResponseBytes(),
         arn,

@@ -1,5 +1,7 @@
 package dev.confaas.runtime;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -84,6 +87,7 @@ public final class InstanceSupervisor implements AutoCloseable {
   private final InstanceLauncher launcher;
   private final ExecutorService workers;
   private final ScheduledExecutorService scheduler;
+  private final NioEventLoopGroup runtimeApiLoop;
   private final ThreadFactory threads;
   private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
   private final Map<String, FunctionInstance> instances = new ConcurrentHashMap<>();
@@ -121,6 +125,7 @@ public final class InstanceSupervisor implements AutoCloseable {
         };
     this.workers = Executors.newCachedThreadPool(threads);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(threads);
+    this.runtimeApiLoop = new NioEventLoopGroup(2, threads);
     this.ctx = new Context();
     log.info("function instance isolation on this host:\n{}", isolation.describe());
   }
@@ -254,6 +259,7 @@ public final class InstanceSupervisor implements AutoCloseable {
     pools.values().forEach(FunctionPool::stopAll);
     workers.shutdown();
     scheduler.shutdownNow();
+    runtimeApiLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     netns.ifPresent(NetNamespace::close);
   }
 
@@ -291,6 +297,11 @@ public final class InstanceSupervisor implements AutoCloseable {
     @Override
     public ExecutorService workers() {
       return workers;
+    }
+
+    @Override
+    public EventLoopGroup runtimeApiLoop() {
+      return runtimeApiLoop;
     }
 
     @Override

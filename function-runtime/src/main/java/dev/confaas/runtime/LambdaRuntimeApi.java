@@ -2,13 +2,35 @@ package dev.confaas.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -26,14 +48,13 @@ import java.util.regex.Pattern;
  * Where the host allows, the socket is created inside the instance's own network namespace (see
  * {@link NetNamespace}) and the function reaches it as {@code 127.0.0.1:9001}, as in Lambda.
  *
- * <p>It is the JDK's {@code HttpServer} rather than Vert.x because its listening socket is bound on
- * the calling thread, which is what lets the agent create it inside another network namespace;
- * Vert.x binds on its event loop. The load is one request at a time per instance, so the JDK
- * server's dispatcher thread runs the handlers itself; none of them waits: {@code next} is parked
- * and answered later by {@link #deliver}.
+ * <p>Netty, on a listening socket the agent binds itself on the calling thread (which is what puts
+ * it in the instance's namespace) and then hands to a shared event loop; Vert.x would bind on its
+ * event loop, in the wrong namespace. Handlers never block: {@code next} is parked and answered
+ * later by {@link #deliver}. Header names go out exactly as AWS spells them.
  */
 final class LambdaRuntimeApi implements AutoCloseable {
-  /** Callbacks into the instance that owns this endpoint. Called on the server's thread. */
+  /** Callbacks into the instance that owns this endpoint. Called on the event loop: be quick. */
   interface Listener {
     /** The runtime asked for an event ({@code GET invocation/next}). */
     void nextRequested();
@@ -59,28 +80,40 @@ final class LambdaRuntimeApi implements AutoCloseable {
       Pattern.compile(VERSION_PREFIX + "/invocation/([^/]+)/(response|error)");
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final HttpServer server;
+  private final NioServerSocketChannel serverChannel;
+  private final EventLoopGroup loop;
   private final Clock clock;
   private final int maxResponseBytes;
   private final Listener listener;
   private final String functionArn;
+  private final int port;
 
   private final Object lock = new Object();
-  private HttpExchange parkedNext; // guarded by lock
+  private Parked parkedNext; // guarded by lock
   private Event pending; // guarded by lock: delivered, waiting for a next
   private String currentRequestId; // guarded by lock: handed out, not yet answered
 
   /** An event as the function will see it. */
   private record Event(Invocation invocation, long deadlineEpochMs) {}
 
+  /** A {@code next} request waiting for an event. */
+  private record Parked(Channel channel, boolean keepAlive) {}
+
   private LambdaRuntimeApi(
-      HttpServer server, Clock clock, int maxResponseBytes, String functionArn, Listener listener) {
-    this.server = server;
+      ServerSocketChannel socket,
+      EventLoopGroup loop,
+      Clock clock,
+      int maxResponseBytes,
+      String functionArn,
+      Listener listener)
+      throws IOException {
+    this.port = ((InetSocketAddress) socket.getLocalAddress()).getPort();
+    this.serverChannel = new NioServerSocketChannel(socket);
+    this.loop = loop;
     this.clock = clock;
     this.maxResponseBytes = maxResponseBytes;
     this.functionArn = functionArn;
     this.listener = listener;
-    server.createContext("/", this::handle);
   }
 
   /**
@@ -89,22 +122,40 @@ final class LambdaRuntimeApi implements AutoCloseable {
    */
   static LambdaRuntimeApi bind(
       InetSocketAddress address,
+      EventLoopGroup loop,
       Clock clock,
       int maxResponseBytes,
       String functionArn,
       Listener listener)
       throws IOException {
-    return new LambdaRuntimeApi(
-        HttpServer.create(address, 16), clock, maxResponseBytes, functionArn, listener);
+    ServerSocketChannel socket = ServerSocketChannel.open();
+    try {
+      socket.bind(address, 16);
+      return new LambdaRuntimeApi(socket, loop, clock, maxResponseBytes, functionArn, listener);
+    } catch (IOException | RuntimeException e) {
+      socket.close();
+      throw e;
+    }
   }
 
-  /** Starts serving; the dispatcher thread is created by (and in the namespace of) the caller. */
+  /** Starts serving on the event loop; connections queued since bind are accepted then. */
   void start() {
-    server.start();
+    new ServerBootstrap()
+        .group(loop)
+        .channelFactory(() -> serverChannel)
+        .childHandler(
+            new ChannelInitializer<SocketChannel>() {
+              @Override
+              protected void initChannel(SocketChannel ch) {
+                ch.pipeline().addLast(new HttpServerCodec(), new Connection());
+              }
+            })
+        .register()
+        .syncUninterruptibly();
   }
 
   int port() {
-    return server.getAddress().getPort();
+    return port;
   }
 
   /**
@@ -115,7 +166,7 @@ final class LambdaRuntimeApi implements AutoCloseable {
    */
   long deliver(Invocation invocation) {
     Event event = new Event(invocation, clock.millis() + invocation.timeout().toMillis());
-    HttpExchange next;
+    Parked next;
     synchronized (lock) {
       if (currentRequestId != null) {
         throw new IllegalStateException(
@@ -124,7 +175,8 @@ final class LambdaRuntimeApi implements AutoCloseable {
       currentRequestId = invocation.requestId();
       next = parkedNext;
       parkedNext = null;
-      if (next == null) {
+      if (next == null || !next.channel().isActive()) {
+        next = null;
         pending = event;
       }
     }
@@ -144,76 +196,23 @@ final class LambdaRuntimeApi implements AutoCloseable {
 
   @Override
   public void close() {
-    server.stop(0);
-  }
-
-  private void handle(HttpExchange exchange) throws IOException {
-    try {
-      String path = exchange.getRequestURI().getPath();
-      String method = exchange.getRequestMethod();
-      if (path.equals(VERSION_PREFIX + "/invocation/next")) {
-        if (!method.equals("GET")) {
-          reply(exchange, 405, "MethodNotAllowed", "invocation/next takes GET");
-          return;
-        }
-        onNext(exchange);
-        return;
-      }
-      if (path.equals(VERSION_PREFIX + "/init/error")) {
-        if (!method.equals("POST")) {
-          reply(exchange, 405, "MethodNotAllowed", "init/error takes POST");
-          return;
-        }
-        byte[] body = readBody(exchange, MAX_ERROR_BODY_BYTES);
-        if (body == null) {
-          return;
-        }
-        String[] error = parseError(exchange, body);
-        listener.initFailed(error[0], error[1]);
-        accepted(exchange);
-        return;
-      }
-      Matcher m = INVOCATION_PATH.matcher(path);
-      if (!m.matches()) {
-        reply(exchange, 404, "NotFound", "no Runtime API resource at " + path);
-        return;
-      }
-      if (!method.equals("POST")) {
-        reply(exchange, 405, "MethodNotAllowed", "invocation/{id}/" + m.group(2) + " takes POST");
-        return;
-      }
-      onAnswer(exchange, m.group(1), m.group(2).equals("response"));
-    } catch (IOException e) {
-      // The function closed its connection mid-request: nothing to answer, and not the agent's fault.
-      exchange.close();
-    }
-  }
-
-  private void onNext(HttpExchange exchange) {
-    Event event;
-    HttpExchange replaced;
+    Parked parked;
     synchronized (lock) {
-      event = pending;
-      pending = null;
-      replaced = null;
-      if (event == null) {
-        // A runtime that retries next after losing its connection leaves the old one parked.
-        replaced = parkedNext;
-        parkedNext = exchange;
-      }
+      parked = parkedNext;
+      parkedNext = null;
     }
-    if (replaced != null) {
-      replaced.close();
+    if (parked != null) {
+      parked.channel().close();
     }
-    if (event != null) {
-      send(exchange, event);
-    }
-    listener.nextRequested();
+    serverChannel.close();
   }
 
-  private void send(HttpExchange exchange, Event event) {
+  private void send(Parked next, Event event) {
     Invocation inv = event.invocation();
-    var h = exchange.getResponseHeaders();
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(inv.payload()));
+    var h = r.headers();
     h.set("Content-Type", "application/json");
     h.set("Lambda-Runtime-Aws-Request-Id", inv.requestId());
     h.set("Lambda-Runtime-Deadline-Ms", Long.toString(event.deadlineEpochMs()));
@@ -229,29 +228,157 @@ final class LambdaRuntimeApi implements AutoCloseable {
     if (!inv.cognitoIdentity().isEmpty()) {
       h.set("Lambda-Runtime-Cognito-Identity", inv.cognitoIdentity());
     }
-    byte[] body = inv.payload();
-    try {
-      exchange.sendResponseHeaders(200, body.length == 0 ? -1 : body.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
+    write(next.channel(), r, next.keepAlive())
+        .addListener(
+            f -> {
+              if (!f.isSuccess()) {
+                // The runtime hung up while parked; keep the event for its next call to next.
+                synchronized (lock) {
+                  if (inv.requestId().equals(currentRequestId) && pending == null) {
+                    pending = event;
+                  }
+                }
+              }
+            });
+  }
+
+  /** One HTTP connection from the function; requests on it come one after another. */
+  private final class Connection extends SimpleChannelInboundHandler<HttpObject> {
+    private HttpRequest request;
+    private ByteArrayOutputStream body;
+    private long limit;
+    private long received;
+    private boolean tooLarge;
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+      if (msg instanceof HttpRequest req) {
+        request = req;
+        body = new ByteArrayOutputStream();
+        received = 0;
+        tooLarge = false;
+        limit =
+            INVOCATION_PATH.matcher(path(req)).matches() && path(req).endsWith("/response")
+                ? maxResponseBytes
+                : MAX_ERROR_BODY_BYTES;
+        if (HttpUtil.getContentLength(req, -1L) > limit) {
+          tooLarge = true;
+        }
       }
-    } catch (IOException e) {
-      // The runtime hung up while parked; keep the event for its next call to next.
-      exchange.close();
-      synchronized (lock) {
-        if (inv.requestId().equals(currentRequestId) && pending == null) {
-          pending = event;
+      if (msg instanceof HttpContent content && request != null) {
+        ByteBuf buf = content.content();
+        received += buf.readableBytes();
+        if (!tooLarge && received > limit) {
+          tooLarge = true;
+          body = null;
+        }
+        if (!tooLarge) {
+          byte[] bytes = new byte[buf.readableBytes()];
+          buf.readBytes(bytes);
+          body.writeBytes(bytes);
+        }
+        if (content instanceof LastHttpContent) {
+          HttpRequest req = request;
+          request = null;
+          handle(ctx.channel(), req, tooLarge ? null : body.toByteArray(), Math.max(received, HttpUtil.getContentLength(req, 0L)));
         }
       }
     }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      synchronized (lock) {
+        if (parkedNext != null && parkedNext.channel() == ctx.channel()) {
+          parkedNext = null;
+        }
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // A malformed request or a reset connection from the function: drop that connection only.
+      ctx.close();
+    }
   }
 
-  private void onAnswer(HttpExchange exchange, String requestId, boolean isResponse)
-      throws IOException {
+  private static String path(HttpRequest req) {
+    return new QueryStringDecoder(req.uri()).path();
+  }
+
+  /** Dispatches a complete request; {@code body} is null when it was over its limit. */
+  private void handle(Channel ch, HttpRequest req, byte[] body, long size) {
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    String path = path(req);
+    HttpMethod method = req.method();
+    if (path.equals(VERSION_PREFIX + "/invocation/next")) {
+      if (!method.equals(HttpMethod.GET)) {
+        reply(ch, keepAlive, 405, "MethodNotAllowed", "invocation/next takes GET");
+        return;
+      }
+      onNext(ch, keepAlive);
+      return;
+    }
+    if (path.equals(VERSION_PREFIX + "/init/error")) {
+      if (!method.equals(HttpMethod.POST)) {
+        reply(ch, keepAlive, 405, "MethodNotAllowed", "init/error takes POST");
+        return;
+      }
+      if (body == null) {
+        reply(ch, false, 413, "RequestEntityTooLarge", "the error is larger than " + MAX_ERROR_BODY_BYTES + " bytes");
+        return;
+      }
+      String[] error = parseError(req, body);
+      listener.initFailed(error[0], error[1]);
+      accepted(ch, keepAlive);
+      return;
+    }
+    Matcher m = INVOCATION_PATH.matcher(path);
+    if (!m.matches()) {
+      reply(ch, keepAlive, 404, "NotFound", "no Runtime API resource at " + path);
+      return;
+    }
+    if (!method.equals(HttpMethod.POST)) {
+      reply(ch, keepAlive, 405, "MethodNotAllowed", "invocation/{id}/" + m.group(2) + " takes POST");
+      return;
+    }
+    onAnswer(ch, keepAlive, req, m.group(1), m.group(2).equals("response"), body, size);
+  }
+
+  private void onNext(Channel ch, boolean keepAlive) {
+    Event event;
+    Parked replaced;
+    synchronized (lock) {
+      event = pending;
+      pending = null;
+      replaced = null;
+      if (event == null) {
+        // A runtime that retries next after losing its connection leaves the old one parked.
+        replaced = parkedNext;
+        parkedNext = new Parked(ch, keepAlive);
+      }
+    }
+    if (replaced != null && replaced.channel() != ch) {
+      replaced.channel().close();
+    }
+    if (event != null) {
+      send(new Parked(ch, keepAlive), event);
+    }
+    listener.nextRequested();
+  }
+
+  private void onAnswer(
+      Channel ch,
+      boolean keepAlive,
+      HttpRequest req,
+      String requestId,
+      boolean isResponse,
+      byte[] body,
+      long size) {
     synchronized (lock) {
       if (!requestId.equals(currentRequestId) || pending != null) {
         reply(
-            exchange,
+            ch,
+            keepAlive,
             400,
             "InvalidRequestID",
             "request ID " + requestId + " is not an invocation in progress on this instance");
@@ -259,15 +386,13 @@ final class LambdaRuntimeApi implements AutoCloseable {
       }
     }
     long limit = isResponse ? maxResponseBytes : MAX_ERROR_BODY_BYTES;
-    long declared = contentLength(exchange);
-    byte[] body = declared > limit ? null : readBody(exchange, (int) limit);
     if (body == null) {
       if (claim(requestId)) {
-        listener.responseTooLarge(requestId, Math.max(declared, limit + 1), limit);
+        listener.responseTooLarge(requestId, size, limit);
       }
-      exchange.getResponseHeaders().set("Connection", "close");
       reply(
-          exchange,
+          ch,
+          keepAlive,
           413,
           "RequestEntityTooLarge",
           "the " + (isResponse ? "response" : "error") + " is larger than the " + limit
@@ -275,16 +400,16 @@ final class LambdaRuntimeApi implements AutoCloseable {
       return;
     }
     if (!claim(requestId)) {
-      reply(exchange, 400, "InvalidRequestID", "request ID " + requestId + " was already answered");
+      reply(ch, keepAlive, 400, "InvalidRequestID", "request ID " + requestId + " was already answered");
       return;
     }
     if (isResponse) {
       listener.responded(requestId, body);
     } else {
-      String[] error = parseError(exchange, body);
+      String[] error = parseError(req, body);
       listener.failed(requestId, error[0], error[1]);
     }
-    accepted(exchange);
+    accepted(ch, keepAlive);
   }
 
   /** Ends the current invocation if it is still {@code requestId}; false if it already ended. */
@@ -298,34 +423,9 @@ final class LambdaRuntimeApi implements AutoCloseable {
     }
   }
 
-  private static long contentLength(HttpExchange exchange) {
-    String v = exchange.getRequestHeaders().getFirst("Content-Length");
-    try {
-      return v == null ? -1 : Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  /** Reads at most {@code limit} bytes; null if the body is longer. */
-  private static byte[] readBody(HttpExchange exchange, int limit) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    byte[] buf = new byte[64 * 1024];
-    try (InputStream in = exchange.getRequestBody()) {
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        if (out.size() + n > limit) {
-          return null;
-        }
-        out.write(buf, 0, n);
-      }
-    }
-    return out.toByteArray();
-  }
-
   /** Returns {errorType, errorMessage} from Lambda's error body and error-type header. */
-  private static String[] parseError(HttpExchange exchange, byte[] body) {
-    String type = exchange.getRequestHeaders().getFirst("Lambda-Runtime-Function-Error-Type");
+  private static String[] parseError(HttpRequest req, byte[] body) {
+    String type = req.headers().get("Lambda-Runtime-Function-Error-Type");
     String message = null;
     try {
       JsonNode node = JSON.readTree(body);
@@ -355,25 +455,41 @@ final class LambdaRuntimeApi implements AutoCloseable {
     return new String[] {type, message};
   }
 
-  private static void accepted(HttpExchange exchange) throws IOException {
-    writeJson(exchange, 202, Map.of("status", "OK"));
+  private static void accepted(Channel ch, boolean keepAlive) {
+    writeJson(ch, keepAlive, 202, Map.of("status", "OK"));
   }
 
-  private static void reply(HttpExchange exchange, int status, String type, String message)
-      throws IOException {
+  private static void reply(Channel ch, boolean keepAlive, int status, String type, String message) {
     Map<String, String> body = new LinkedHashMap<>();
     body.put("errorMessage", message);
     body.put("errorType", type);
-    writeJson(exchange, status, body);
+    // After a refused upload the rest of the body may still be arriving: close rather than reuse.
+    writeJson(ch, keepAlive && status != 413, status, body);
   }
 
-  private static void writeJson(HttpExchange exchange, int status, Map<String, String> body)
-      throws IOException {
-    byte[] bytes = JSON.writeValueAsBytes(body);
-    exchange.getResponseHeaders().set("Content-Type", "application/json");
-    exchange.sendResponseHeaders(status, bytes.length);
-    try (OutputStream out = exchange.getResponseBody()) {
-      out.write(bytes);
+  private static void writeJson(Channel ch, boolean keepAlive, int status, Map<String, String> body) {
+    byte[] bytes;
+    try {
+      bytes = JSON.writeValueAsBytes(body);
+    } catch (IOException e) {
+      throw new IllegalStateException("a map of strings always serialises", e);
     }
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
+    r.headers().set("Content-Type", "application/json");
+    write(ch, r, keepAlive);
+  }
+
+  private static io.netty.channel.ChannelFuture write(Channel ch, FullHttpResponse r, boolean keepAlive) {
+    HttpUtil.setContentLength(r, r.content().readableBytes());
+    if (!keepAlive) {
+      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    io.netty.channel.ChannelFuture f = ch.writeAndFlush(r);
+    if (!keepAlive) {
+      f.addListener(ChannelFutureListener.CLOSE);
+    }
+    return f;
   }
 }

@@ -24,6 +24,9 @@ interface SupervisorContext {
   /** Blocking work: process starts, event delivery. */
   ExecutorService workers();
 
+  /** The event loop every instance's Runtime API endpoint is served on. */
+  io.netty.channel.EventLoopGroup runtimeApiLoop();
+
   /** Deadlines and init timeouts. */
   ScheduledExecutorService scheduler();
 

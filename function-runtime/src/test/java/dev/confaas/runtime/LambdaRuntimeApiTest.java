@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.channel.nio.NioEventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -30,6 +31,7 @@ class LambdaRuntimeApiTest {
   private final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
   private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
   private final HttpClient http = HttpClient.newHttpClient();
+  private final NioEventLoopGroup loop = new NioEventLoopGroup(1);
   private LambdaRuntimeApi api;
   private String base;
 
@@ -65,6 +67,7 @@ class LambdaRuntimeApiTest {
     api =
         LambdaRuntimeApi.bind(
             new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+            loop,
             clock,
             1024,
             "arn:aws:lambda:td:000000000000:function:upper",
@@ -76,6 +79,7 @@ class LambdaRuntimeApiTest {
   @AfterEach
   void stop() {
     api.close();
+    loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 
   private CompletableFuture<HttpResponse<String>> next() {
@@ -209,5 +213,21 @@ class LambdaRuntimeApiTest {
             HttpRequest.newBuilder(URI.create(base + "/invocation/next")).GET().build(),
             HttpResponse.BodyHandlers.ofByteArray());
     assertArrayEquals(new byte[0], r.body());
+  }
+
+  @Test
+  void headerNamesGoOutAsAwsSpellsThem() throws Exception {
+    api.deliver(new Invocation(new byte[] {'x'}, Duration.ofSeconds(1), "case-1", "", "t", "", ""));
+    try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), api.port())) {
+      s.getOutputStream()
+          .write(
+              "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      String raw = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      assertTrue(raw.contains("\r\nLambda-Runtime-Aws-Request-Id: case-1\r\n"), raw);
+      assertTrue(raw.contains("\r\nLambda-Runtime-Deadline-Ms: " + (NOW.toEpochMilli() + 1000) + "\r\n"), raw);
+      assertTrue(raw.contains("\r\nLambda-Runtime-Trace-Id: t\r\n"), raw);
+      assertTrue(raw.endsWith("\r\n\r\nx"), raw);
+    }
   }
 }
