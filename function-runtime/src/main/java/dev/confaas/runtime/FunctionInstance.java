@@ -86,6 +86,9 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   /** Starts the process; blocking (filesystem, fork), so called on a worker. */
   void launch() {
     try {
+      if (!Files.isDirectory(spec.root())) {
+        throw new IOException("the function's root " + spec.root() + " is not a directory");
+      }
       dir = Files.createDirectories(ctx.stateDir().resolve(id));
       cgroup = ctx.launcher().createCgroup(spec, id);
       boolean ownNetwork = ctx.netns().isPresent() && ctx.isolation().namespaces() && !spec.network();
@@ -162,6 +165,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
 
   /** Hands an invocation to this instance if it is idle; false if it is not. */
   boolean tryInvoke(Invocation invocation, CompletableFuture<InvocationResult> result) {
+    LambdaRuntimeApi endpoint;
     synchronized (lock) {
       if (state != InstanceStatus.State.IDLE) {
         return false;
@@ -174,8 +178,8 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                   invocation.timeout().toMillis(),
                   TimeUnit.MILLISECONDS);
       current = new InFlight(invocation, result, ctx.clock().instant(), deadline);
+      endpoint = api;
     }
-    LambdaRuntimeApi endpoint = api;
     // Writing the event may block on a slow reader; never under a lock or on the caller's thread.
     ctx.workers().execute(() -> endpoint.deliver(invocation));
     return true;
@@ -455,6 +459,15 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   }
 
   static String describeStatus(int status) {
+    if (status == InstanceLauncher.SETUP_FAILED) {
+      return "exit status 125: the agent could not build the instance's sandbox";
+    }
+    if (status == 126) {
+      return "exit status 126: the entrypoint is not executable";
+    }
+    if (status == 127) {
+      return "exit status 127: the entrypoint or its interpreter was not found inside the instance's root";
+    }
     if (status > 128 && status <= 128 + 64) {
       return "signal " + (status - 128) + " (exit status " + status + ")";
     }

@@ -22,12 +22,16 @@ import java.util.Optional;
 final class InstanceLauncher {
   /** Port the Runtime API has inside an instance's own network namespace, as in Lambda. */
   static final int NAMESPACED_API_PORT = 9001;
+  /** Exit status of an instance whose sandbox could not be built (as docker/podman use 125). */
+  static final int SETUP_FAILED = 125;
 
   // $1 layout, $2 source root, $3 instance dir, $4 working dir, $5 uid, $6 gid, $7 writable,
   // $8 cgroup dir or "", $9 hostname, then the entrypoint argv.
   private static final String SETUP =
       String.join(
           "\n",
+          // Any failure before the final exec ends with SETUP_FAILED; after exec the trap is gone.
+          "trap 'exit " + SETUP_FAILED + "' EXIT",
           "set -eu",
           "layout=$1 src=$2 dir=$3 wd=$4 uid=$5 gid=$6 writable=$7 cg=$8 host=$9",
           "shift 9",

@@ -277,4 +277,54 @@ class InstanceSupervisorTest {
           "stderr is not in logFDs and must never be streamed");
     }
   }
+
+  @Test
+  void aMissingEntrypointIsAnInitFailureThatSaysSo() throws Exception {
+    Path dir = ShellRuntime.writeExecutable(tmp, "missing", "#!/bin/sh\nexit 0\n");
+    FunctionSpec spec = FunctionSpec.builder("missing", dir, List.of("/var/task/no-such-bootstrap")).build();
+    InvocationResult r = call(spec, "x", Duration.ofSeconds(10));
+    assertEquals(FunctionFailure.Kind.INIT_FAILED, r.failure().kind(), String.valueOf(r.failure()));
+    assertEquals(127, r.failure().exitStatus(), String.valueOf(r.failure()));
+    assertTrue(r.failure().message().contains("not found"), r.failure().message());
+  }
+
+  @Test
+  void aSignalTheManifestAllowsReachesTheWholeProcessGroup() throws Exception {
+    FunctionSpec spec =
+        FunctionSpec.builder(
+                "signals",
+                ShellRuntime.writeExecutable(
+                    tmp,
+                    "signals",
+                    "#!/bin/sh\ntrap 'exit 42' TERM\n"
+                        + "while :; do curl -sS -o /dev/null \"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next\"; done\n"),
+                List.of("/var/task/bootstrap"))
+            .signals(List.of(-15))
+            .build();
+    String id = supervisor.startInstance(spec, List.of());
+    IllegalArgumentException notAllowed =
+        assertThrows(IllegalArgumentException.class, () -> supervisor.signal(id, 9));
+    assertTrue(notAllowed.getMessage().contains("[-15]"), notAllowed.getMessage());
+    // Wait until it is parked in next, so the signal meets curl and the trap.
+    while (state(id) == InstanceStatus.State.STARTING) {
+      Thread.onSpinWait();
+    }
+    assertEquals(InstanceStatus.State.IDLE, state(id), "the instance did not come up");
+    supervisor.signal(id, -15);
+    try {
+      InvocationResult r =
+          supervisor.invokeInstance(id, Invocation.of(new byte[0], Duration.ofSeconds(10))).get(60, TimeUnit.SECONDS);
+      assertEquals(42, r.failure().exitStatus(), "the TERM trap must have run: " + r.failure());
+    } catch (IllegalStateException alreadyGone) {
+      assertTrue(alreadyGone.getMessage().contains("status 42"), alreadyGone.getMessage());
+    }
+  }
+
+  private static InstanceStatus.State state(String instanceId) {
+    return supervisor.instances().stream()
+        .filter(i -> i.instanceId().equals(instanceId))
+        .findFirst()
+        .orElseThrow()
+        .state();
+  }
 }
