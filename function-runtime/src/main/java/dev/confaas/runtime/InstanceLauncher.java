@@ -24,6 +24,8 @@ final class InstanceLauncher {
   static final int NAMESPACED_API_PORT = 9001;
   /** Exit status of an instance whose sandbox could not be built (as docker/podman use 125). */
   static final int SETUP_FAILED = 125;
+  /** RLIMIT_NPROC of the functions' user, shared by all instances. */
+  static final int MAX_FUNCTION_PROCESSES = 4096;
 
   // $1 layout, $2 source root, $3 instance dir, $4 working dir, $5 uid, $6 gid, $7 writable,
   // $8 cgroup dir or "", $9 hostname, then the entrypoint argv.
@@ -69,7 +71,11 @@ final class InstanceLauncher {
           "ln -s /proc/self/fd \"$root/dev/fd\"",
           "hostname \"$host\"",
           "if [ \"$layout\" = FULL_ROOTFS ]; then mount -o remount,bind,$ro,nosuid,nodev \"$root\"; fi",
-          "exec setsid " + IsolationProbe.UNSHARE + " --root=\"$root\" --wd=\"$wd\""
+          // A fork bomb must not exhaust the TD's PIDs: RLIMIT_NPROC binds once the uid changes.
+          // It counts per user, so it caps all instances together, never the agent (root).
+          "lim=''; if command -v prlimit >/dev/null; then lim='prlimit --nproc="
+              + MAX_FUNCTION_PROCESSES + ":" + MAX_FUNCTION_PROCESSES + "'; fi",
+          "exec setsid $lim " + IsolationProbe.UNSHARE + " --root=\"$root\" --wd=\"$wd\""
               + " --setuid \"$uid\" --setgid \"$gid\" -- \"$@\"");
 
   private final IsolationReport isolation;

@@ -186,7 +186,8 @@ class InstanceSupervisorTest {
                     "  OUT=\"$AWS_LAMBDA_FUNCTION_NAME|$AWS_LAMBDA_FUNCTION_VERSION|$_HANDLER|"
                         + "$LAMBDA_TASK_ROOT|$AWS_LAMBDA_FUNCTION_MEMORY_SIZE|$GREETING|$(pwd)|"
                         + "$(id -u)|$(hostname)|$(tr '\\0' ' ' < /proc/1/cmdline)|"
-                        + "$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ,)\""),
+                        + "$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ,)|"
+                        + "$(grep 'Max processes' /proc/self/limits | tr -s ' ' | cut -d' ' -f3)\""),
                 List.of("/var/task/bootstrap"))
             .name("greeter")
             .version("7")
@@ -207,6 +208,7 @@ class InstanceSupervisorTest {
       assertEquals("65534", f[7], "functions run unprivileged");
       assertEquals(id, f[8], "own UTS namespace, named after the instance");
       assertEquals("/bin/sh /var/task/bootstrap ", f[9], "own PID namespace: the entrypoint is PID 1");
+      assertEquals(Integer.toString(InstanceLauncher.MAX_FUNCTION_PROCESSES), f[11], "process limit");
     }
     if (supervisor.isolation().networkNamespace()) {
       assertEquals("lo,", f[10], "own network namespace with loopback only");
