@@ -72,6 +72,8 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   private Cause cause = Cause.NONE;
   private FunctionFailure initError;
   private ScheduledFuture<?> initTimer;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
+  private boolean stoppedBeforeLaunch;
 
   FunctionInstance(
       String id, FunctionSpec spec, List<String> callerEnv, SupervisorContext ctx, Owner owner) {
@@ -85,6 +87,15 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
 
   /** Starts the process; blocking (filesystem, fork), so called on a worker. */
   void launch() {
+    synchronized (lock) {
+      if (cause == Cause.STOPPED) {
+        stoppedBeforeLaunch = true;
+      }
+    }
+    if (stoppedBeforeLaunch) {
+      processExited();
+      return;
+    }
     try {
       if (!Files.isDirectory(spec.root())) {
         throw new IOException("the function's root " + spec.root() + " is not a directory");
@@ -109,9 +120,14 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
         endpoint = bindEndpoint(0);
         p = startProcess(endpoint.port());
       }
+      boolean stopMeanwhile;
       synchronized (lock) {
         api = endpoint;
         process = p;
+        stopMeanwhile = cause == Cause.STOPPED;
+      }
+      if (stopMeanwhile) {
+        killTree(); // stop() ran while the process was being started
       }
       endpoint.start(); // after returning to the agent's namespace: see NetNamespace
       pump(p.getInputStream(), 1);
@@ -126,6 +142,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
       p.onExit().thenRunAsync(this::processExited, ctx.workers());
     } catch (Exception e) {
       log.warn("instance {} of {} could not be started: {}", id, spec.imageId(), e.toString());
+      Process started;
       synchronized (lock) {
         initError =
             new FunctionFailure(
@@ -133,8 +150,14 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                 "Runtime.StartFailed",
                 "the agent could not start instance " + id + ": " + e.getMessage(),
                 -1);
+        started = process;
       }
-      processExited();
+      if (started == null) {
+        processExited();
+      } else {
+        killTree();
+        started.onExit().thenRunAsync(this::processExited, ctx.workers());
+      }
     }
   }
 
@@ -455,7 +478,16 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
       }
     }
     boolean replace = !wasStarting && why != Cause.STOPPED && !spec.noRestart();
-    owner.exited(this, replace, initFailure);
+    try {
+      owner.exited(this, replace, initFailure);
+    } finally {
+      ended.complete(null);
+    }
+  }
+
+  /** Completes once the process has ended and the instance is cleaned up. */
+  CompletableFuture<Void> ended() {
+    return ended;
   }
 
   static String describeStatus(int status) {

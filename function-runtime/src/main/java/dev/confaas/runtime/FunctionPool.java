@@ -6,6 +6,7 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -24,14 +25,21 @@ final class FunctionPool implements FunctionInstance.Owner {
   private final FunctionSpec spec;
   private final SupervisorContext ctx;
   private final Supplier<String> newInstanceId;
+  private final Consumer<FunctionInstance> started;
   private final int maxQueued;
   private final List<FunctionInstance> live = new ArrayList<>();
   private final Deque<Queued> queue = new ArrayDeque<>();
 
-  FunctionPool(FunctionSpec spec, SupervisorContext ctx, Supplier<String> newInstanceId, int maxQueued) {
+  FunctionPool(
+      FunctionSpec spec,
+      SupervisorContext ctx,
+      Supplier<String> newInstanceId,
+      Consumer<FunctionInstance> started,
+      int maxQueued) {
     this.spec = spec;
     this.ctx = ctx;
     this.newInstanceId = newInstanceId;
+    this.started = started;
     this.maxQueued = maxQueued;
   }
 
@@ -58,6 +66,7 @@ final class FunctionPool implements FunctionInstance.Owner {
   private FunctionInstance startLocked(List<String> env) {
     FunctionInstance instance = new FunctionInstance(newInstanceId.get(), spec, env, ctx, this);
     live.add(instance);
+    started.accept(instance);
     ctx.workers().execute(instance::launch);
     return instance;
   }
@@ -180,8 +189,8 @@ final class FunctionPool implements FunctionInstance.Owner {
     return List.copyOf(live);
   }
 
-  /** Stops every instance and fails what waits. */
-  void stopAll() {
+  /** Stops every instance and fails what waits; the future completes when all have ended. */
+  CompletableFuture<Void> stopAll() {
     List<FunctionInstance> all;
     List<Queued> waiting;
     synchronized (this) {
@@ -193,5 +202,6 @@ final class FunctionPool implements FunctionInstance.Owner {
       q.result().completeExceptionally(new IllegalStateException("the agent is shutting down"));
     }
     all.forEach(FunctionInstance::stop);
+    return CompletableFuture.allOf(all.stream().map(FunctionInstance::ended).toArray(CompletableFuture[]::new));
   }
 }

@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class InstanceSupervisor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InstanceSupervisor.class);
+  private static final int MAX_REMEMBERED_INSTANCES = 1000;
 
   /**
    * Settings of the supervisor.
@@ -149,9 +150,7 @@ public final class InstanceSupervisor implements AutoCloseable {
    * @throws CapacityExceededException when the image already runs maxInstances instances
    */
   public String startInstance(FunctionSpec spec, List<String> env) {
-    FunctionInstance instance = pool(spec).start(env);
-    instances.put(instance.id, instance);
-    return instance.id;
+    return pool(spec).start(env).id;
   }
 
   /**
@@ -160,10 +159,7 @@ public final class InstanceSupervisor implements AutoCloseable {
    * @throws CapacityExceededException when too many invocations already wait for an instance
    */
   public CompletableFuture<InvocationResult> invoke(FunctionSpec spec, Invocation invocation) {
-    FunctionPool pool = pool(spec);
-    CompletableFuture<InvocationResult> r = pool.invoke(invocation, null);
-    pool.instances().forEach(i -> instances.putIfAbsent(i.id, i));
-    return r;
+    return pool(spec).invoke(invocation, null);
   }
 
   /**
@@ -174,10 +170,7 @@ public final class InstanceSupervisor implements AutoCloseable {
    */
   public CompletableFuture<InvocationResult> invokeInstance(String instanceId, Invocation invocation) {
     FunctionInstance instance = instance(instanceId);
-    FunctionPool pool = pools.get(instance.spec.imageId());
-    CompletableFuture<InvocationResult> r = pool.invoke(invocation, instance);
-    pool.instances().forEach(i -> instances.putIfAbsent(i.id, i));
-    return r;
+    return pools.get(instance.spec.imageId()).invoke(invocation, instance);
   }
 
   /**
@@ -203,7 +196,6 @@ public final class InstanceSupervisor implements AutoCloseable {
 
   /** Every instance this supervisor started, live or exited, in start order. */
   public List<InstanceStatus> instances() {
-    pools.values().forEach(p -> p.instances().forEach(i -> instances.putIfAbsent(i.id, i)));
     List<InstanceStatus> all = new ArrayList<>();
     instances.values().forEach(i -> all.add(i.status()));
     all.sort(
@@ -236,10 +228,6 @@ public final class InstanceSupervisor implements AutoCloseable {
   private FunctionInstance instance(String instanceId) {
     FunctionInstance instance = instances.get(instanceId);
     if (instance == null) {
-      pools.values().forEach(p -> p.instances().forEach(i -> instances.putIfAbsent(i.id, i)));
-      instance = instances.get(instanceId);
-    }
-    if (instance == null) {
       throw new NoSuchElementException("no instance " + instanceId + " in this agent");
     }
     return instance;
@@ -250,13 +238,32 @@ public final class InstanceSupervisor implements AutoCloseable {
         spec.imageId(),
         id ->
             new FunctionPool(
-                spec, ctx, () -> "i-" + nextInstance.getAndIncrement(), config.maxQueuedInvocations()));
+                spec,
+                ctx,
+                () -> "i-" + nextInstance.getAndIncrement(),
+                this::track,
+                config.maxQueuedInvocations()));
+  }
+
+  /** Remembers an instance for Inspect; exited ones are forgotten once there are many. */
+  private void track(FunctionInstance instance) {
+    instances.put(instance.id, instance);
+    if (instances.size() > MAX_REMEMBERED_INSTANCES) {
+      instances.values().removeIf(i -> !i.isLive());
+    }
   }
 
   /** Stops every instance and the supervisor's threads. */
   @Override
   public void close() {
-    pools.values().forEach(FunctionPool::stopAll);
+    CompletableFuture<?>[] stopping =
+        pools.values().stream().map(FunctionPool::stopAll).toArray(CompletableFuture[]::new);
+    try {
+      // Let exit handling (reaping, unmount points, cgroups) finish before the threads go.
+      CompletableFuture.allOf(stopping).get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("not every instance ended within 10 s of close: {}", e.toString());
+    }
     workers.shutdown();
     scheduler.shutdownNow();
     runtimeApiLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
