@@ -73,7 +73,6 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   private FunctionFailure initError;
   private ScheduledFuture<?> initTimer;
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
-  private boolean stoppedBeforeLaunch;
 
   FunctionInstance(
       String id, FunctionSpec spec, List<String> callerEnv, SupervisorContext ctx, Owner owner) {
@@ -87,10 +86,9 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
 
   /** Starts the process; blocking (filesystem, fork), so called on a worker. */
   void launch() {
+    boolean stoppedBeforeLaunch;
     synchronized (lock) {
-      if (cause == Cause.STOPPED) {
-        stoppedBeforeLaunch = true;
-      }
+      stoppedBeforeLaunch = cause == Cause.STOPPED;
     }
     if (stoppedBeforeLaunch) {
       processExited();

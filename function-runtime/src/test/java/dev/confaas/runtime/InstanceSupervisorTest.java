@@ -329,4 +329,29 @@ class InstanceSupervisorTest {
         .orElseThrow()
         .state();
   }
+
+  @Test
+  void anImageThatAsksForNetworkSharesTheAgentsInterfaces() throws Exception {
+    FunctionSpec spec =
+        FunctionSpec.builder(
+                "networked",
+                ShellRuntime.write(
+                    tmp,
+                    "networked",
+                    "  OUT=\"$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ,)|$AWS_LAMBDA_RUNTIME_API\""),
+                List.of("/var/task/bootstrap"))
+            .network(true)
+            .build();
+    String[] f = text(call(spec, "", Duration.ofSeconds(10))).split("\\|");
+    String agentInterfaces =
+        Files.readAllLines(Path.of("/proc/net/dev")).stream()
+            .skip(2)
+            .map(l -> l.substring(0, l.indexOf(':')).trim())
+            .sorted()
+            .map(n -> n + ",")
+            .collect(Collectors.joining());
+    assertEquals(agentInterfaces, f[0], "network: true means the TD's own network");
+    assertNotEquals("127.0.0.1:" + InstanceLauncher.NAMESPACED_API_PORT, f[1],
+        "in the agent's namespace the Runtime API needs a port of its own");
+  }
 }
