@@ -51,6 +51,8 @@ public final class InstanceSupervisor implements AutoCloseable {
    * @param runAsGid their group
    * @param maxResponseBytes largest response a function may post (Lambda: 6 MiB)
    * @param maxQueuedInvocations invocations that may wait for an instance, per image
+   * @param isolate use whatever isolation the host allows; false runs functions as plain child
+   *     processes (only for hosts where probing itself misbehaves, and to test that path)
    */
   public record Config(
       Clock clock,
@@ -58,7 +60,8 @@ public final class InstanceSupervisor implements AutoCloseable {
       int runAsUid,
       int runAsGid,
       int maxResponseBytes,
-      int maxQueuedInvocations) {
+      int maxQueuedInvocations,
+      boolean isolate) {
     public Config {
       Objects.requireNonNull(clock, "clock");
       Objects.requireNonNull(stateDir, "stateDir");
@@ -70,15 +73,25 @@ public final class InstanceSupervisor implements AutoCloseable {
     /** Lambda's limits, the system clock, and {@code nobody} as the functions' user. */
     public static Config defaults(Path stateDir) {
       return new Config(
-          Clock.systemUTC(), stateDir, 65534, 65534, LambdaRuntimeApi.DEFAULT_MAX_RESPONSE_BYTES, 1000);
+          Clock.systemUTC(),
+          stateDir,
+          65534,
+          65534,
+          LambdaRuntimeApi.DEFAULT_MAX_RESPONSE_BYTES,
+          1000,
+          true);
     }
 
     public Config withClock(Clock c) {
-      return new Config(c, stateDir, runAsUid, runAsGid, maxResponseBytes, maxQueuedInvocations);
+      return new Config(c, stateDir, runAsUid, runAsGid, maxResponseBytes, maxQueuedInvocations, isolate);
     }
 
     public Config withMaxResponseBytes(int n) {
-      return new Config(clock, stateDir, runAsUid, runAsGid, n, maxQueuedInvocations);
+      return new Config(clock, stateDir, runAsUid, runAsGid, n, maxQueuedInvocations, isolate);
+    }
+
+    public Config withIsolation(boolean on) {
+      return new Config(clock, stateDir, runAsUid, runAsGid, maxResponseBytes, maxQueuedInvocations, on);
     }
   }
 
@@ -100,16 +113,17 @@ public final class InstanceSupervisor implements AutoCloseable {
   private InstanceSupervisor(Config config) throws IOException {
     this.config = config;
     Files.createDirectories(config.stateDir());
-    Optional<NetNamespace> ns;
-    String nsFailure = "";
-    try {
-      ns = Optional.of(NetNamespace.open());
-    } catch (IllegalStateException | UnsatisfiedLinkError | NoClassDefFoundError e) {
-      ns = Optional.empty();
-      nsFailure = e.getMessage();
+    Optional<NetNamespace> ns = Optional.empty();
+    String nsFailure = "isolation is turned off in the agent's configuration";
+    if (config.isolate()) {
+      try {
+        ns = Optional.of(NetNamespace.open());
+      } catch (IllegalStateException | UnsatisfiedLinkError | NoClassDefFoundError e) {
+        nsFailure = e.getMessage();
+      }
     }
     this.netns = ns;
-    this.isolation = IsolationProbe.probe(ns, nsFailure);
+    this.isolation = config.isolate() ? IsolationProbe.probe(ns, nsFailure) : IsolationProbe.none();
     this.launcher = new InstanceLauncher(isolation, config.runAsUid(), config.runAsGid());
     AtomicLong threadNo = new AtomicLong();
     this.threads =

@@ -15,6 +15,17 @@ final class IsolationProbe {
 
   private IsolationProbe() {}
 
+  /** What instances get when isolation is turned off: nothing. */
+  static IsolationReport none() {
+    return new IsolationReport(
+        false,
+        false,
+        false,
+        Optional.empty(),
+        List.of("isolation is turned off in the agent's configuration: functions run as plain child"
+            + " processes of the agent, as its user, on its filesystem and network"));
+  }
+
   /**
    * Probes the host.
    *

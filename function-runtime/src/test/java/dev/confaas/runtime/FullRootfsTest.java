@@ -41,7 +41,7 @@ class FullRootfsTest {
                     + " mkdir -p \"$root/bin\"; cp -L \"$p\" \"$root/bin/$b\";"
                     + " ldd \"$p\" | grep -o '/[^ ]*' | while read -r lib; do"
                     + " mkdir -p \"$root$(dirname \"$lib\")\"; cp -L \"$lib\" \"$root$lib\"; done; done",
-                "mkroot", rootfs.toString(), "sh", "curl", "cat", "tr", "grep", "cut", "ls", "sleep")
+                "mkroot", rootfs.toString(), "sh", "curl", "cat", "tr", "grep", "cut", "ls", "sleep", "mktemp", "mkdir")
             .inheritIO()
             .start();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "could not build the test rootfs");
