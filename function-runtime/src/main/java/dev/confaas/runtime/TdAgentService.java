@@ -16,6 +16,7 @@ import dev.confaas.runtime.api.v1.InvokeRequest;
 import dev.confaas.runtime.api.v1.InvokeResponse;
 import dev.confaas.runtime.api.v1.KillRequest;
 import dev.confaas.runtime.api.v1.KillResponse;
+import dev.confaas.runtime.api.v1.MeasurementLog;
 import dev.confaas.runtime.api.v1.ReportRequest;
 import dev.confaas.runtime.api.v1.ReportResponse;
 import dev.confaas.runtime.api.v1.StartRequest;
@@ -47,47 +48,245 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   /** Inbound message limit the server must allow: the payload plus the request's other fields. */
   public static final int MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
 
-  private static final String NOT_YET =
-      " is not available in this build of the agent: it needs the image loader (signature, alias and"
-          + " launch-policy checks, RTMR3 measurement) and the attestation module, which are not"
-          + " wired in yet; only functions prepared by the agent's operator can run";
+  /** Largest manifest AddManifest accepts (agent.proto). */
+  static final int MAX_MANIFEST_BYTES = 64 * 1024;
+  static final int MAX_SIGNATURE_BYTES = 256;
+  static final int MAX_CERTIFICATE_BYTES = 16 * 1024;
+  /** Largest chunk of an AddBlob stream. */
+  static final int MAX_CHUNK_BYTES = 1024 * 1024;
+  /** Largest layer blob. */
+  static final long MAX_BLOB_BYTES = 4L * 1024 * 1024 * 1024;
+  private static final java.util.regex.Pattern LAYER_DIGEST =
+      java.util.regex.Pattern.compile("sha384/[0-9a-f]{96}");
+
+  private static final String NO_LOADER =
+      " is not available in this agent: it runs without an image loader (signature, alias and"
+          + " launch-policy checks, RTMR3 measurement); only functions prepared by the agent's"
+          + " operator can run";
+  private static final String NO_REPORTER =
+      "Report is not available in this agent: it runs without an attestation reporter (TDX quote"
+          + " and identity key)";
 
   private final InstanceSupervisor supervisor;
   private final FunctionCatalog catalog;
+  private final ImageLoader loader; // null: AddManifest, AddBlob, Finalize are UNIMPLEMENTED
+  private final AttestationReporter reporter; // null: Report is UNIMPLEMENTED
 
+  /** An agent that runs only prepared functions and cannot attest. */
   public TdAgentService(InstanceSupervisor supervisor, FunctionCatalog catalog) {
+    this(supervisor, catalog, null, null);
+  }
+
+  /**
+   * A full agent.
+   *
+   * @param reporter may be null, and then Report answers UNIMPLEMENTED
+   */
+  public TdAgentService(
+      InstanceSupervisor supervisor, ImageLoader loader, AttestationReporter reporter) {
+    this(supervisor, loader, loader, reporter);
+  }
+
+  private TdAgentService(
+      InstanceSupervisor supervisor,
+      FunctionCatalog catalog,
+      ImageLoader loader,
+      AttestationReporter reporter) {
     this.supervisor = supervisor;
     this.catalog = catalog;
+    this.loader = loader;
+    this.reporter = reporter;
   }
 
   @Override
   public void addManifest(AddManifestRequest request, StreamObserver<AddManifestResponse> out) {
-    out.onError(Status.UNIMPLEMENTED.withDescription("AddManifest" + NOT_YET).asRuntimeException());
+    if (loader == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("AddManifest" + NO_LOADER).asRuntimeException());
+      return;
+    }
+    try {
+      checkSize("manifest", request.getManifest().size(), MAX_MANIFEST_BYTES);
+      checkSize("signature", request.getSignature().size(), MAX_SIGNATURE_BYTES);
+      checkSize("certificate", request.getCertificate().size(), MAX_CERTIFICATE_BYTES);
+      ImageLoader.AddedManifest added =
+          loader.addManifest(
+              request.getManifest().toByteArray(),
+              request.getSignature().toByteArray(),
+              request.getCertificate().toByteArray());
+      out.onNext(
+          AddManifestResponse.newBuilder()
+              .setImageId(added.imageId())
+              .addAllMissingLayers(added.missingLayers())
+              .setAlreadyLoaded(added.alreadyLoaded())
+              .build());
+      out.onCompleted();
+    } catch (ImageRefusedException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    } catch (RuntimeException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    }
   }
 
   @Override
   public StreamObserver<AddBlobChunk> addBlob(StreamObserver<AddBlobResponse> out) {
-    out.onError(Status.UNIMPLEMENTED.withDescription("AddBlob" + NOT_YET).asRuntimeException());
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(AddBlobChunk chunk) {}
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onCompleted() {}
-    };
+    if (loader == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("AddBlob" + NO_LOADER).asRuntimeException());
+      return new BlobReceiver(null, out, true);
+    }
+    return new BlobReceiver(loader, out, false);
   }
 
   @Override
   public void finalize(FinalizeRequest request, StreamObserver<FinalizeResponse> out) {
-    out.onError(Status.UNIMPLEMENTED.withDescription("Finalize" + NOT_YET).asRuntimeException());
+    if (loader == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("Finalize" + NO_LOADER).asRuntimeException());
+      return;
+    }
+    try {
+      loader.finalizeImages();
+      out.onNext(FinalizeResponse.getDefaultInstance());
+      out.onCompleted();
+    } catch (ImageRefusedException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    }
   }
 
   @Override
   public void report(ReportRequest request, StreamObserver<ReportResponse> out) {
-    out.onError(Status.UNIMPLEMENTED.withDescription("Report" + NOT_YET).asRuntimeException());
+    if (reporter == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription(NO_REPORTER).asRuntimeException());
+      return;
+    }
+    int n = request.getNonce().size();
+    if (n < 16 || n > 64) {
+      out.onError(
+          Status.INVALID_ARGUMENT
+              .withDescription("nonce is " + n + " bytes; it must be 16 to 64 bytes")
+              .asRuntimeException());
+      return;
+    }
+    try {
+      AttestationReporter.Evidence e = reporter.report(request.getNonce().toByteArray());
+      ReportResponse.Builder b =
+          ReportResponse.newBuilder()
+              .setQuote(ByteString.copyFrom(e.quote()))
+              .setIdentityPublicKey(ByteString.copyFrom(e.identityPublicKey()))
+              .setAttestationData(ByteString.copyFrom(e.attestationData()));
+      e.rtmrLogs()
+          .forEach(
+              (rtmr, lines) ->
+                  b.putRtmrLogs(rtmr, MeasurementLog.newBuilder().addAllEntries(lines).build()));
+      out.onNext(b.build());
+      out.onCompleted();
+    } catch (Exception e) {
+      out.onError(
+          Status.INTERNAL.withDescription("the agent could not produce a quote: " + e.getMessage())
+              .asRuntimeException());
+    }
+  }
+
+  /**
+   * One AddBlob stream: the first chunk names the digest and size, the chunks must add up to it,
+   * and the loader checks the digest at the end. The first refusal ends the stream.
+   */
+  private static final class BlobReceiver implements StreamObserver<AddBlobChunk> {
+    private final ImageLoader loader;
+    private final StreamObserver<AddBlobResponse> out;
+    private boolean done;
+    private ImageLoader.BlobUpload upload;
+    private String digest;
+    private long total;
+    private long received;
+
+    BlobReceiver(ImageLoader loader, StreamObserver<AddBlobResponse> out, boolean done) {
+      this.loader = loader;
+      this.out = out;
+      this.done = done;
+    }
+
+    @Override
+    public synchronized void onNext(AddBlobChunk chunk) {
+      if (done) {
+        return;
+      }
+      try {
+        if (upload == null) {
+          digest = chunk.getDigest();
+          total = chunk.getTotalSize();
+          if (!LAYER_DIGEST.matcher(digest).matches()) {
+            throw new IllegalArgumentException(
+                "the first chunk's digest \"" + digest + "\" must be sha384/ and 96 lowercase hex digits");
+          }
+          if (total < 1 || total > MAX_BLOB_BYTES) {
+            throw new IllegalArgumentException(
+                "total_size " + total + " must be 1 to " + MAX_BLOB_BYTES + " bytes");
+          }
+          upload = loader.startBlob(digest, total);
+        } else if (!chunk.getDigest().isEmpty() && !chunk.getDigest().equals(digest)) {
+          throw new IllegalArgumentException(
+              "chunk at offset " + received + " names digest " + chunk.getDigest()
+                  + " but the stream is uploading " + digest);
+        }
+        int n = chunk.getData().size();
+        if (n < 1 || n > MAX_CHUNK_BYTES) {
+          throw new IllegalArgumentException(
+              "chunk at offset " + received + " has " + n + " bytes; chunks carry 1 to "
+                  + MAX_CHUNK_BYTES);
+        }
+        if (received + n > total) {
+          throw new IllegalArgumentException(
+              "chunks add up to more than total_size " + total + " (at offset " + received + ")");
+        }
+        upload.append(chunk.getData().toByteArray());
+        received += n;
+      } catch (ImageRefusedException | RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    @Override
+    public synchronized void onError(Throwable t) {
+      if (upload != null && !done) {
+        upload.abort();
+      }
+      done = true;
+    }
+
+    @Override
+    public synchronized void onCompleted() {
+      if (done) {
+        return;
+      }
+      try {
+        if (upload == null) {
+          throw new IllegalArgumentException("the stream carried no chunk");
+        }
+        if (received != total) {
+          throw new IllegalArgumentException(
+              "the stream ended after " + received + " of total_size " + total + " bytes");
+        }
+        String stored = upload.finish();
+        done = true;
+        out.onNext(AddBlobResponse.newBuilder().setDigest(stored).setSize(received).build());
+        out.onCompleted();
+      } catch (ImageRefusedException | RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void fail(Exception e) {
+      if (upload != null) {
+        upload.abort();
+      }
+      done = true;
+      out.onError(toStatus(e).asRuntimeException());
+    }
+  }
+
+  private static void checkSize(String field, int size, int max) {
+    if (size == 0 || size > max) {
+      throw new IllegalArgumentException(field + " is " + size + " bytes; it must be 1 to " + max);
+    }
   }
 
   @Override
@@ -280,6 +479,14 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
 
   private static Status toStatus(Throwable e) {
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (e instanceof ImageRefusedException refused) {
+      return switch (refused.reason()) {
+        case MALFORMED, DIGEST_MISMATCH -> Status.INVALID_ARGUMENT.withDescription(message);
+        case BAD_SIGNATURE -> Status.PERMISSION_DENIED.withDescription(message);
+        case POLICY_CONFLICT, FINALIZED, NOT_REFERENCED ->
+            Status.FAILED_PRECONDITION.withDescription(message);
+      };
+    }
     if (e instanceof NoSuchElementException) {
       return Status.NOT_FOUND.withDescription(message);
     }
