@@ -122,15 +122,13 @@ final class InstanceLauncher {
       argv.addAll(spec.entrypoint());
       cwd = new File("/");
     } else {
+      if (spec.layout() == FunctionSpec.RootLayout.FULL_ROOTFS) {
+        throw new IllegalStateException(
+            "image " + spec.imageId() + " is a full root filesystem, which needs mount namespaces"
+                + " and chroot; this host allows neither (see the agent's isolation report)");
+      }
       // No isolation available: run the entrypoint where it lies on the agent's own filesystem.
-      Path base =
-          spec.layout() == FunctionSpec.RootLayout.TASK_DIRECTORY
-              ? hostPathOfTaskRoot(spec)
-              : spec.root();
-      String program = spec.entrypoint().get(0);
-      argv.add(spec.layout() == FunctionSpec.RootLayout.TASK_DIRECTORY && program.startsWith(FunctionSpec.TASK_ROOT + "/")
-          ? base.resolve(program.substring(FunctionSpec.TASK_ROOT.length() + 1)).toString()
-          : spec.layout() == FunctionSpec.RootLayout.FULL_ROOTFS ? base.resolve(program.substring(1)).toString() : program);
+      argv.add(hostPath(spec, spec.entrypoint().get(0)));
       argv.addAll(spec.entrypoint().subList(1, spec.entrypoint().size()));
       cwd = new File(taskRoot(spec));
     }
@@ -141,8 +139,11 @@ final class InstanceLauncher {
     return pb;
   }
 
-  private static Path hostPathOfTaskRoot(FunctionSpec spec) {
-    return spec.root().toAbsolutePath();
+  /** Where a path inside the instance lies on the agent's filesystem, without a chroot. */
+  private static String hostPath(FunctionSpec spec, String program) {
+    Path root = spec.root().toAbsolutePath();
+    String prefix = FunctionSpec.TASK_ROOT + "/";
+    return program.startsWith(prefix) ? root.resolve(program.substring(prefix.length())).toString() : program;
   }
 
   /** Creates the instance's cgroup with limits derived from its memory size, if cgroups are usable. */
