@@ -1,0 +1,20 @@
+package dev.confaas.runtime;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The functions this agent can start, by image ID. The image loader (AddManifest/AddBlob: verify,
+ * resolve aliases, check policy, measure, merge layers) will be one implementation; {@link
+ * PreparedFunctionCatalog} serves functions prepared as directories until then.
+ */
+public interface FunctionCatalog {
+  /** The function with this image ID, if loaded and complete (all layers present). */
+  Optional<FunctionSpec> find(String imageId);
+
+  /** Every loaded function, in load order. */
+  List<FunctionSpec> loaded();
+
+  /** Whether the TD is closed to new images (ACON Finalize). */
+  boolean finalized();
+}

@@ -1,0 +1,504 @@
+package dev.confaas.runtime;
+
+import com.google.protobuf.ByteString;
+import dev.confaas.runtime.api.v1.AddBlobChunk;
+import dev.confaas.runtime.api.v1.AddBlobResponse;
+import dev.confaas.runtime.api.v1.AddManifestRequest;
+import dev.confaas.runtime.api.v1.AddManifestResponse;
+import dev.confaas.runtime.api.v1.FinalizeRequest;
+import dev.confaas.runtime.api.v1.FinalizeResponse;
+import dev.confaas.runtime.api.v1.FunctionError;
+import dev.confaas.runtime.api.v1.ImageInfo;
+import dev.confaas.runtime.api.v1.InspectRequest;
+import dev.confaas.runtime.api.v1.InspectResponse;
+import dev.confaas.runtime.api.v1.InstanceInfo;
+import dev.confaas.runtime.api.v1.InvokeRequest;
+import dev.confaas.runtime.api.v1.InvokeResponse;
+import dev.confaas.runtime.api.v1.KillRequest;
+import dev.confaas.runtime.api.v1.KillResponse;
+import dev.confaas.runtime.api.v1.MeasurementLog;
+import dev.confaas.runtime.api.v1.ReportRequest;
+import dev.confaas.runtime.api.v1.ReportResponse;
+import dev.confaas.runtime.api.v1.StartRequest;
+import dev.confaas.runtime.api.v1.StartResponse;
+import dev.confaas.runtime.api.v1.StreamLogsRequest;
+import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The agent's gRPC service (agent.proto) over an {@link InstanceSupervisor} and a {@link
+ * FunctionCatalog}. Each request is checked here, because the caller is the untrusted host; every
+ * refusal is a status whose description names the field or rule.
+ *
+ * <p>Servers must accept messages of {@link #MAX_MESSAGE_BYTES} (an Invoke carries up to 6 MiB):
+ * {@code NettyServerBuilder.maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)}.
+ */
+public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
+  /** Largest payload an Invoke may carry, as Lambda's synchronous limit. */
+  public static final int MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+  /** Inbound message limit the server must allow: the payload plus the request's other fields. */
+  public static final int MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
+
+  /** Largest manifest AddManifest accepts (agent.proto). */
+  static final int MAX_MANIFEST_BYTES = 64 * 1024;
+  static final int MAX_SIGNATURE_BYTES = 256;
+  static final int MAX_CERTIFICATE_BYTES = 16 * 1024;
+  /** Largest chunk of an AddBlob stream. */
+  static final int MAX_CHUNK_BYTES = 1024 * 1024;
+  /** Largest layer blob. */
+  static final long MAX_BLOB_BYTES = 4L * 1024 * 1024 * 1024;
+  private static final java.util.regex.Pattern LAYER_DIGEST =
+      java.util.regex.Pattern.compile("sha384/[0-9a-f]{96}");
+
+  private static final String NO_LOADER =
+      " is not available in this agent: it runs without an image loader (signature, alias and"
+          + " launch-policy checks, RTMR3 measurement); only functions prepared by the agent's"
+          + " operator can run";
+  private static final String NO_REPORTER =
+      "Report is not available in this agent: it runs without an attestation reporter (TDX quote"
+          + " and identity key)";
+
+  private final InstanceSupervisor supervisor;
+  private final FunctionCatalog catalog;
+  private final ImageLoader loader; // null: AddManifest, AddBlob, Finalize are UNIMPLEMENTED
+  private final AttestationReporter reporter; // null: Report is UNIMPLEMENTED
+
+  /** An agent that runs only prepared functions and cannot attest. */
+  public TdAgentService(InstanceSupervisor supervisor, FunctionCatalog catalog) {
+    this(supervisor, catalog, null, null);
+  }
+
+  /**
+   * A full agent.
+   *
+   * @param reporter may be null, and then Report answers UNIMPLEMENTED
+   */
+  public TdAgentService(
+      InstanceSupervisor supervisor, ImageLoader loader, AttestationReporter reporter) {
+    this(supervisor, loader, loader, reporter);
+  }
+
+  private TdAgentService(
+      InstanceSupervisor supervisor,
+      FunctionCatalog catalog,
+      ImageLoader loader,
+      AttestationReporter reporter) {
+    this.supervisor = supervisor;
+    this.catalog = catalog;
+    this.loader = loader;
+    this.reporter = reporter;
+  }
+
+  @Override
+  public void addManifest(AddManifestRequest request, StreamObserver<AddManifestResponse> out) {
+    if (loader == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("AddManifest" + NO_LOADER).asRuntimeException());
+      return;
+    }
+    try {
+      checkSize("manifest", request.getManifest().size(), MAX_MANIFEST_BYTES);
+      checkSize("signature", request.getSignature().size(), MAX_SIGNATURE_BYTES);
+      checkSize("certificate", request.getCertificate().size(), MAX_CERTIFICATE_BYTES);
+      ImageLoader.AddedManifest added =
+          loader.addManifest(
+              request.getManifest().toByteArray(),
+              request.getSignature().toByteArray(),
+              request.getCertificate().toByteArray());
+      out.onNext(
+          AddManifestResponse.newBuilder()
+              .setImageId(added.imageId())
+              .addAllMissingLayers(added.missingLayers())
+              .setAlreadyLoaded(added.alreadyLoaded())
+              .build());
+      out.onCompleted();
+    } catch (ImageRefusedException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    } catch (RuntimeException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    }
+  }
+
+  @Override
+  public StreamObserver<AddBlobChunk> addBlob(StreamObserver<AddBlobResponse> out) {
+    if (loader == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("AddBlob" + NO_LOADER).asRuntimeException());
+      return new BlobReceiver(null, out, true);
+    }
+    return new BlobReceiver(loader, out, false);
+  }
+
+  @Override
+  public void finalize(FinalizeRequest request, StreamObserver<FinalizeResponse> out) {
+    if (loader == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("Finalize" + NO_LOADER).asRuntimeException());
+      return;
+    }
+    try {
+      loader.finalizeImages();
+      out.onNext(FinalizeResponse.getDefaultInstance());
+      out.onCompleted();
+    } catch (ImageRefusedException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    }
+  }
+
+  @Override
+  public void report(ReportRequest request, StreamObserver<ReportResponse> out) {
+    if (reporter == null) {
+      out.onError(Status.UNIMPLEMENTED.withDescription(NO_REPORTER).asRuntimeException());
+      return;
+    }
+    int n = request.getNonce().size();
+    if (n < 16 || n > 64) {
+      out.onError(
+          Status.INVALID_ARGUMENT
+              .withDescription("nonce is " + n + " bytes; it must be 16 to 64 bytes")
+              .asRuntimeException());
+      return;
+    }
+    try {
+      AttestationReporter.Evidence e = reporter.report(request.getNonce().toByteArray());
+      ReportResponse.Builder b =
+          ReportResponse.newBuilder()
+              .setQuote(ByteString.copyFrom(e.quote()))
+              .setIdentityPublicKey(ByteString.copyFrom(e.identityPublicKey()))
+              .setAttestationData(ByteString.copyFrom(e.attestationData()));
+      e.rtmrLogs()
+          .forEach(
+              (rtmr, lines) ->
+                  b.putRtmrLogs(rtmr, MeasurementLog.newBuilder().addAllEntries(lines).build()));
+      out.onNext(b.build());
+      out.onCompleted();
+    } catch (Exception e) {
+      out.onError(
+          Status.INTERNAL.withDescription("the agent could not produce a quote: " + e.getMessage())
+              .asRuntimeException());
+    }
+  }
+
+  /**
+   * One AddBlob stream: the first chunk names the digest and size, the chunks must add up to it,
+   * and the loader checks the digest at the end. The first refusal ends the stream.
+   */
+  private static final class BlobReceiver implements StreamObserver<AddBlobChunk> {
+    private final ImageLoader loader;
+    private final StreamObserver<AddBlobResponse> out;
+    private boolean done;
+    private ImageLoader.BlobUpload upload;
+    private String digest;
+    private long total;
+    private long received;
+
+    BlobReceiver(ImageLoader loader, StreamObserver<AddBlobResponse> out, boolean done) {
+      this.loader = loader;
+      this.out = out;
+      this.done = done;
+    }
+
+    @Override
+    public synchronized void onNext(AddBlobChunk chunk) {
+      if (done) {
+        return;
+      }
+      try {
+        if (upload == null) {
+          digest = chunk.getDigest();
+          total = chunk.getTotalSize();
+          if (!LAYER_DIGEST.matcher(digest).matches()) {
+            throw new IllegalArgumentException(
+                "the first chunk's digest \"" + digest + "\" must be sha384/ and 96 lowercase hex digits");
+          }
+          if (total < 1 || total > MAX_BLOB_BYTES) {
+            throw new IllegalArgumentException(
+                "total_size " + total + " must be 1 to " + MAX_BLOB_BYTES + " bytes");
+          }
+          upload = loader.startBlob(digest, total);
+        } else if (!chunk.getDigest().isEmpty() && !chunk.getDigest().equals(digest)) {
+          throw new IllegalArgumentException(
+              "chunk at offset " + received + " names digest " + chunk.getDigest()
+                  + " but the stream is uploading " + digest);
+        }
+        int n = chunk.getData().size();
+        if (n < 1 || n > MAX_CHUNK_BYTES) {
+          throw new IllegalArgumentException(
+              "chunk at offset " + received + " has " + n + " bytes; chunks carry 1 to "
+                  + MAX_CHUNK_BYTES);
+        }
+        if (received + n > total) {
+          throw new IllegalArgumentException(
+              "chunks add up to more than total_size " + total + " (at offset " + received + ")");
+        }
+        upload.append(chunk.getData().toByteArray());
+        received += n;
+      } catch (ImageRefusedException | RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    @Override
+    public synchronized void onError(Throwable t) {
+      if (upload != null && !done) {
+        upload.abort();
+      }
+      done = true;
+    }
+
+    @Override
+    public synchronized void onCompleted() {
+      if (done) {
+        return;
+      }
+      try {
+        if (upload == null) {
+          throw new IllegalArgumentException("the stream carried no chunk");
+        }
+        if (received != total) {
+          throw new IllegalArgumentException(
+              "the stream ended after " + received + " of total_size " + total + " bytes");
+        }
+        String stored = upload.finish();
+        done = true;
+        out.onNext(AddBlobResponse.newBuilder().setDigest(stored).setSize(received).build());
+        out.onCompleted();
+      } catch (ImageRefusedException | RuntimeException e) {
+        fail(e);
+      }
+    }
+
+    private void fail(Exception e) {
+      if (upload != null) {
+        upload.abort();
+      }
+      done = true;
+      out.onError(toStatus(e).asRuntimeException());
+    }
+  }
+
+  private static void checkSize(String field, int size, int max) {
+    if (size == 0 || size > max) {
+      throw new IllegalArgumentException(field + " is " + size + " bytes; it must be 1 to " + max);
+    }
+  }
+
+  @Override
+  public void start(StartRequest request, StreamObserver<StartResponse> out) {
+    try {
+      FunctionSpec spec = spec(request.getImageId(), "image_id");
+      String id = supervisor.startInstance(spec, request.getEnvList());
+      out.onNext(StartResponse.newBuilder().setInstanceId(id).build());
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    }
+  }
+
+  @Override
+  public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> out) {
+    CompletableFuture<InvocationResult> result;
+    try {
+      Invocation invocation = invocation(request);
+      result =
+          switch (request.getTargetCase()) {
+            case INSTANCE_ID -> supervisor.invokeInstance(request.getInstanceId(), invocation);
+            case IMAGE_ID -> supervisor.invoke(spec(request.getImageId(), "image_id"), invocation);
+            case TARGET_NOT_SET -> throw new IllegalArgumentException(
+                "set instance_id or image_id to say where the invocation runs");
+          };
+    } catch (RuntimeException e) {
+      out.onError(toStatus(e).asRuntimeException());
+      return;
+    }
+    // A caller that gives up (deadline, cancel) frees its place in the queue.
+    if (out instanceof ServerCallStreamObserver<InvokeResponse> call) {
+      call.setOnCancelHandler(() -> result.cancel(false));
+    }
+    result.whenComplete(
+        (r, e) -> {
+          if (e != null) {
+            if (!(e instanceof CancellationException)) {
+              out.onError(toStatus(unwrap(e)).asRuntimeException());
+            }
+            return;
+          }
+          out.onNext(response(r));
+          out.onCompleted();
+        });
+  }
+
+  @Override
+  public void kill(KillRequest request, StreamObserver<KillResponse> out) {
+    try {
+      supervisor.signal(request.getInstanceId(), request.getSignal());
+      out.onNext(KillResponse.getDefaultInstance());
+      out.onCompleted();
+    } catch (IllegalArgumentException e) {
+      out.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+    } catch (RuntimeException e) {
+      out.onError(toStatus(e).asRuntimeException());
+    }
+  }
+
+  @Override
+  public void inspect(InspectRequest request, StreamObserver<InspectResponse> out) {
+    InspectResponse.Builder b = InspectResponse.newBuilder().setFinalized(catalog.finalized());
+    List<InstanceStatus> instances = supervisor.instances();
+    if (!request.getInstanceId().isEmpty()) {
+      instances =
+          instances.stream().filter(i -> i.instanceId().equals(request.getInstanceId())).toList();
+      if (instances.isEmpty()) {
+        out.onError(
+            Status.NOT_FOUND
+                .withDescription("no instance " + request.getInstanceId() + " in this agent")
+                .asRuntimeException());
+        return;
+      }
+    }
+    for (FunctionSpec spec : catalog.loaded()) {
+      if (request.getInstanceId().isEmpty() || spec.imageId().equals(instances.get(0).imageId())) {
+        b.addImages(
+            ImageInfo.newBuilder()
+                .setImageId(spec.imageId())
+                .setMaxInstances(spec.maxInstances()));
+      }
+    }
+    for (InstanceStatus s : instances) {
+      b.addInstances(
+          InstanceInfo.newBuilder()
+              .setInstanceId(s.instanceId())
+              .setImageId(s.imageId())
+              .setState(InstanceInfo.State.valueOf(s.state().name()))
+              .setExitStatus(s.exitStatus())
+              .setInvocations(s.invocations())
+              .setCurrentRequestId(s.currentRequestId()));
+    }
+    out.onNext(b.build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void streamLogs(
+      StreamLogsRequest request, StreamObserver<dev.confaas.runtime.api.v1.LogLine> out) {
+    ServerCallStreamObserver<dev.confaas.runtime.api.v1.LogLine> call =
+        (ServerCallStreamObserver<dev.confaas.runtime.api.v1.LogLine>) out;
+    String only = request.getInstanceId();
+    AutoCloseable subscription =
+        supervisor.onLog(
+            line -> {
+              if (!only.isEmpty() && !only.equals(line.instanceId())) {
+                return;
+              }
+              synchronized (call) {
+                // A reader slower than the function loses lines; LogLine.sequence shows the gap.
+                if (call.isCancelled() || !call.isReady()) {
+                  return;
+                }
+                call.onNext(
+                    dev.confaas.runtime.api.v1.LogLine.newBuilder()
+                        .setInstanceId(line.instanceId())
+                        .setImageId(line.imageId())
+                        .setFd(line.fd())
+                        .setLine(ByteString.copyFrom(line.line()))
+                        .setTimeEpochMs(line.timeEpochMs())
+                        .setSequence(line.sequence())
+                        .build());
+              }
+            });
+    call.setOnCancelHandler(
+        () -> {
+          try {
+            subscription.close();
+          } catch (Exception ignored) {
+            // Removing a listener cannot fail.
+          }
+        });
+  }
+
+  private FunctionSpec spec(String imageId, String field) {
+    if (imageId.isEmpty()) {
+      throw new IllegalArgumentException(field + " is empty; pass an image ID returned by AddManifest");
+    }
+    return catalog
+        .find(imageId)
+        .orElseThrow(() -> new NoSuchElementException("no image " + imageId + " is loaded in this TD"));
+  }
+
+  private static Invocation invocation(InvokeRequest r) {
+    if (r.getPayload().size() > MAX_PAYLOAD_BYTES) {
+      throw new IllegalArgumentException(
+          "payload is " + r.getPayload().size() + " bytes; at most " + MAX_PAYLOAD_BYTES + " are allowed");
+    }
+    int timeoutMs = r.getTimeoutMs();
+    if (timeoutMs > Invocation.MAX_TIMEOUT.toMillis()) {
+      throw new IllegalArgumentException(
+          "timeout_ms " + timeoutMs + " is over the maximum of " + Invocation.MAX_TIMEOUT.toMillis());
+    }
+    Duration timeout = timeoutMs == 0 ? Invocation.DEFAULT_TIMEOUT : Duration.ofMillis(timeoutMs);
+    String requestId = r.getRequestId().isEmpty() ? UUID.randomUUID().toString() : r.getRequestId();
+    return new Invocation(
+        r.getPayload().toByteArray(),
+        timeout,
+        requestId,
+        r.getInvokedFunctionArn(),
+        r.getTraceId(),
+        r.getClientContext(),
+        r.getCognitoIdentity());
+  }
+
+  private static InvokeResponse response(InvocationResult r) {
+    InvokeResponse.Builder b =
+        InvokeResponse.newBuilder()
+            .setRequestId(r.requestId())
+            .setInstanceId(r.instanceId())
+            .setDurationUs(r.duration().toNanos() / 1000);
+    if (r.succeeded()) {
+      b.setPayload(ByteString.copyFrom(r.payload()));
+    } else {
+      FunctionFailure f = r.failure();
+      b.setError(
+          FunctionError.newBuilder()
+              .setKind(FunctionError.Kind.valueOf(f.kind().name()))
+              .setType(f.type())
+              .setMessage(f.message())
+              .setExitStatus(f.exitStatus()));
+    }
+    return b.build();
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+  }
+
+  private static Status toStatus(Throwable e) {
+    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    if (e instanceof ImageRefusedException refused) {
+      return switch (refused.reason()) {
+        case MALFORMED, DIGEST_MISMATCH -> Status.INVALID_ARGUMENT.withDescription(message);
+        case BAD_SIGNATURE -> Status.PERMISSION_DENIED.withDescription(message);
+        case POLICY_CONFLICT, FINALIZED, NOT_REFERENCED ->
+            Status.FAILED_PRECONDITION.withDescription(message);
+      };
+    }
+    if (e instanceof NoSuchElementException) {
+      return Status.NOT_FOUND.withDescription(message);
+    }
+    if (e instanceof IllegalArgumentException) {
+      return Status.INVALID_ARGUMENT.withDescription(message);
+    }
+    if (e instanceof CapacityExceededException) {
+      return Status.RESOURCE_EXHAUSTED.withDescription(message);
+    }
+    if (e instanceof IllegalStateException) {
+      return Status.FAILED_PRECONDITION.withDescription(message);
+    }
+    return Status.INTERNAL.withDescription("the agent failed: " + message);
+  }
+}

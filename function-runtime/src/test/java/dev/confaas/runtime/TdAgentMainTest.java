@@ -1,0 +1,68 @@
+package dev.confaas.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.confaas.runtime.api.v1.InvokeRequest;
+import dev.confaas.runtime.api.v1.InvokeResponse;
+import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent as its own JVM process, as the process backend will launch it. */
+class TdAgentMainTest {
+  @TempDir Path tmp;
+
+  @Test
+  void theAgentProcessServesAPreparedFunctionAndStopsOnSigterm() throws Exception {
+    Path fn = ShellRuntime.write(tmp, "upper", "  OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')");
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process agent =
+        new ProcessBuilder(
+                java.toString(), "-cp", System.getProperty("java.class.path"),
+                TdAgentMain.class.getName(), "--listen", "127.0.0.1:0",
+                "--state-dir", tmp.resolve("state").toString(),
+                "--prepared", "upper=" + fn + ":/var/task/bootstrap")
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    ManagedChannel channel = null;
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8));
+      String line = out.readLine();
+      assertTrue(line != null && line.startsWith("confaas-agent listening on 127.0.0.1:"), "agent said: " + line);
+      int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+      channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+      InvokeResponse r =
+          TdAgentGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(60, TimeUnit.SECONDS)
+              .invoke(
+                  InvokeRequest.newBuilder()
+                      .setImageId("upper")
+                      .setPayload(ByteString.copyFromUtf8("from another jvm"))
+                      .setTimeoutMs(10_000)
+                      .build());
+      assertEquals("FROM ANOTHER JVM", r.getPayload().toStringUtf8(), r.toString());
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      agent.destroy(); // SIGTERM: the shutdown hook stops the instances
+      assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent did not exit on SIGTERM");
+    }
+    List<ProcessHandle> leftovers =
+        ProcessHandle.allProcesses()
+            .filter(p -> p.info().commandLine().orElse("").contains(fn.toString()))
+            .toList();
+    assertEquals(List.of(), leftovers, "function processes outlived the agent");
+  }
+}

@@ -1,0 +1,218 @@
+package dev.confaas.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.confaas.runtime.api.v1.AddManifestRequest;
+import dev.confaas.runtime.api.v1.FunctionError;
+import dev.confaas.runtime.api.v1.InspectRequest;
+import dev.confaas.runtime.api.v1.InspectResponse;
+import dev.confaas.runtime.api.v1.InstanceInfo;
+import dev.confaas.runtime.api.v1.InvokeRequest;
+import dev.confaas.runtime.api.v1.InvokeResponse;
+import dev.confaas.runtime.api.v1.KillRequest;
+import dev.confaas.runtime.api.v1.LogLine;
+import dev.confaas.runtime.api.v1.StartRequest;
+import dev.confaas.runtime.api.v1.StreamLogsRequest;
+import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent's gRPC API over a real Netty server and channel on loopback, running real functions. */
+class TdAgentServiceTest {
+  @TempDir static Path tmp;
+  private static InstanceSupervisor supervisor;
+  private static Server server;
+  private static ManagedChannel channel;
+  private static TdAgentGrpc.TdAgentBlockingStub agent;
+
+  @BeforeAll
+  static void start() throws Exception {
+    supervisor = InstanceSupervisor.start(InstanceSupervisor.Config.defaults(tmp.resolve("state")));
+    PreparedFunctionCatalog catalog =
+        new PreparedFunctionCatalog()
+            .add(
+                FunctionSpec.builder(
+                        "upper",
+                        ShellRuntime.write(
+                            tmp,
+                            "upper",
+                            String.join(
+                                "\n",
+                                "  echo \"handling $ID\"",
+                                "  case \"$EVENT\" in",
+                                "    hang) sleep 1000 ;;",
+                                "    crash) exit 3 ;;",
+                                "    *) OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z') ;;",
+                                "  esac")),
+                        List.of("/var/task/bootstrap"))
+                    .maxInstances(2)
+                    .logFds(Set.of(1))
+                    .signals(List.of(-15))
+                    .envRules(EnvRules.parse(List.of("MODE=fast", "MODE=slow")))
+                    .build());
+    server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+            .addService(new TdAgentService(supervisor, catalog))
+            .build()
+            .start();
+    channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+            .usePlaintext()
+            .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+            .build();
+    agent = TdAgentGrpc.newBlockingStub(channel);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    supervisor.close();
+  }
+
+  private static InvokeResponse invokeImage(String event, int timeoutMs) {
+    return agent
+        .withDeadlineAfter(60, TimeUnit.SECONDS)
+        .invoke(
+            InvokeRequest.newBuilder()
+                .setImageId("upper")
+                .setPayload(ByteString.copyFromUtf8(event))
+                .setTimeoutMs(timeoutMs)
+                .build());
+  }
+
+  @Test
+  void invokeByImageRunsTheFunction() {
+    InvokeResponse r = invokeImage("hello td", 10_000);
+    assertEquals("HELLO TD", r.getPayload().toStringUtf8(), "error: " + r.getError());
+    assertTrue(r.getInstanceId().startsWith("i-"), r.getInstanceId());
+    assertEquals(36, r.getRequestId().length(), "a UUID request ID is made when none is given");
+  }
+
+  @Test
+  void startedInstancesAreInvokedByIdAndCrashesComeBackAsFunctionErrors() {
+    String id =
+        agent.start(StartRequest.newBuilder().setImageId("upper").addEnv("MODE=slow").build()).getInstanceId();
+    InvokeResponse crashed =
+        agent
+            .withDeadlineAfter(60, TimeUnit.SECONDS)
+            .invoke(
+                InvokeRequest.newBuilder()
+                    .setInstanceId(id)
+                    .setPayload(ByteString.copyFromUtf8("crash"))
+                    .setRequestId("req-crash-1")
+                    .build());
+    assertEquals(FunctionError.Kind.CRASHED, crashed.getError().getKind(), crashed.toString());
+    assertEquals(3, crashed.getError().getExitStatus());
+    assertEquals("req-crash-1", crashed.getRequestId());
+
+    InspectResponse inspected = agent.inspect(InspectRequest.newBuilder().setInstanceId(id).build());
+    assertEquals(InstanceInfo.State.EXITED, inspected.getInstances(0).getState());
+    assertEquals(3, inspected.getInstances(0).getExitStatus());
+    assertEquals("upper", inspected.getImages(0).getImageId());
+  }
+
+  @Test
+  void aTimeoutIsReportedAndTheNextCallIsServed() {
+    InvokeResponse hung = invokeImage("hang", 300);
+    assertEquals(FunctionError.Kind.TIMED_OUT, hung.getError().getKind(), hung.toString());
+    assertEquals("OK", invokeImage("ok", 10_000).getPayload().toStringUtf8());
+  }
+
+  @Test
+  void refusalsSayWhatWasWrong() {
+    StatusRuntimeException badEnv =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> agent.start(StartRequest.newBuilder().setImageId("upper").addEnv("MODE=turbo").build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, badEnv.getStatus().getCode());
+    assertTrue(badEnv.getStatus().getDescription().contains("MODE=turbo"), badEnv.getMessage());
+
+    StatusRuntimeException unknown =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> agent.invoke(InvokeRequest.newBuilder().setImageId("sha384/nope").build()));
+    assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
+
+    StatusRuntimeException noTarget =
+        assertThrows(StatusRuntimeException.class, () -> agent.invoke(InvokeRequest.getDefaultInstance()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, noTarget.getStatus().getCode());
+
+    StatusRuntimeException tooLong =
+        assertThrows(StatusRuntimeException.class, () -> invokeImage("x", 900_001));
+    assertTrue(tooLong.getStatus().getDescription().contains("timeout_ms"), tooLong.getMessage());
+
+    StatusRuntimeException manifest =
+        assertThrows(
+            StatusRuntimeException.class, () -> agent.addManifest(AddManifestRequest.getDefaultInstance()));
+    assertEquals(Status.Code.UNIMPLEMENTED, manifest.getStatus().getCode());
+    assertTrue(manifest.getStatus().getDescription().contains("image loader"), manifest.getMessage());
+  }
+
+  @Test
+  void onlySignalsTheManifestListsMayBeSent() {
+    String id = invokeImage("warm", 10_000).getInstanceId();
+    StatusRuntimeException denied =
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> agent.kill(KillRequest.newBuilder().setInstanceId(id).setSignal(9).build()));
+    assertEquals(Status.Code.PERMISSION_DENIED, denied.getStatus().getCode());
+    assertTrue(denied.getStatus().getDescription().contains("[-15]"), denied.getMessage());
+  }
+
+  @Test
+  void sharedLogLinesAreStreamed() throws Exception {
+    LinkedBlockingQueue<LogLine> lines = new LinkedBlockingQueue<>();
+    TdAgentGrpc.newStub(channel)
+        .streamLogs(
+            StreamLogsRequest.getDefaultInstance(),
+            new StreamObserver<>() {
+              @Override
+              public void onNext(LogLine l) {
+                lines.add(l);
+              }
+
+              @Override
+              public void onError(Throwable t) {}
+
+              @Override
+              public void onCompleted() {}
+            });
+    // The subscription is set up asynchronously; invoke until a line about our request arrives.
+    String wanted = null;
+    for (int attempt = 0; attempt < 20 && wanted == null; attempt++) {
+      InvokeResponse r = invokeImage("log me", 10_000);
+      LogLine l;
+      while ((l = lines.poll(2, TimeUnit.SECONDS)) != null) {
+        if (l.getLine().toString(StandardCharsets.UTF_8).equals("handling " + r.getRequestId())) {
+          wanted = r.getRequestId();
+          assertEquals(1, l.getFd());
+          assertEquals("upper", l.getImageId());
+          break;
+        }
+      }
+    }
+    assertTrue(wanted != null, "no log line for an invocation was streamed");
+  }
+}
