@@ -1,0 +1,37 @@
+package dev.confaas.pool;
+
+import dev.confaas.attestation.QuoteVerification;
+import io.grpc.ManagedChannel;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A TD that passed attestation. Its {@link #channel()} is authenticated: pinned to the identity key
+ * the agent bound into its quote's REPORTDATA, so whatever is sent on it reaches that TD and no
+ * other. Use it with the generated stubs ({@code TdAgentGrpc.newStub(td.channel())}).
+ */
+public interface AttestedTd extends AutoCloseable {
+
+  String id();
+
+  String backend();
+
+  /** The gRPC channel pinned to the attested identity key. */
+  ManagedChannel channel();
+
+  /** When the last successful attestation (boot or re-attestation) completed. */
+  Instant attestedAt();
+
+  /** The verified quote's result from the last attestation (measurements, TCB status). */
+  QuoteVerification verification();
+
+  /** The RTMR3 log (ACON format) as of the last attestation. */
+  List<String> rtmr3Log();
+
+  /** False once the TD has exited. */
+  boolean isAlive();
+
+  /** Stops the TD; idempotent. */
+  @Override
+  void close();
+}
