@@ -297,7 +297,8 @@ public final class FrameworkLayers {
       return cached;
     }
     Files.createDirectories(cacheDir);
-    Path tmp = cacheDir.resolve(".jre-" + key + "-" + ProcessHandle.current().pid());
+    Path tmp = cacheDir.resolve(".jre-" + key + "-" + ProcessHandle.current().pid() + "-"
+        + Thread.currentThread().getId());
     deleteTree(tmp);
     List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin/jlink").toString(),
         "--module-path", jmods.toString(), "--add-modules", String.join(",", JAVA_MODULES)));
