@@ -174,26 +174,42 @@ public final class FrameworkLayers {
   }
 
   /**
-   * Builds every runtime's layer into {@code workDir}, adds it to {@code registry} and publishes a
-   * vendor manifest signed by {@code vendor} that aliases it as {@code NAME:svn}. Returns the alias
-   * references functions put in their manifests' {@code layers}.
+   * Builds every runtime's layer into {@code workDir}, then {@linkplain #publish(VendorLayerRegistry,
+   * ImageSigner, int, List) publishes} them. Returns the alias references functions put in their
+   * manifests' {@code layers}, one per {@link Runtime}.
    */
   public List<PublishedLayer> publish(
       VendorLayerRegistry registry, ImageSigner vendor, int svn, Path workDir)
       throws IOException, ImageVerificationException {
-    List<PublishedLayer> out = new ArrayList<>();
+    List<BuiltLayer> built = new ArrayList<>();
     for (Runtime r : Runtime.values()) {
-      BuiltLayer built = build(r, workDir);
+      built.add(build(r, workDir));
+    }
+    return publish(registry, vendor, svn, built);
+  }
+
+  /**
+   * Adds each built layer to {@code registry} and publishes a vendor manifest signed by {@code
+   * vendor} that aliases it as {@code NAME:svn} (one manifest per layer, as {@code confaas vendor
+   * publish} does).
+   */
+  public static List<PublishedLayer> publish(
+      VendorLayerRegistry registry, ImageSigner vendor, int svn, List<BuiltLayer> layers)
+      throws IOException, ImageVerificationException {
+    List<PublishedLayer> out = new ArrayList<>();
+    for (BuiltLayer built : layers) {
       Digest digest = registry.addLayer(built.tar());
       if (!digest.equals(built.digest())) {
         throw new IOException("registry stored " + built.tar() + " as " + digest
-            + " but it was built as " + built.digest());
+            + " but it was built as " + built.digest() + "; the file changed since it was built,"
+            + " build it again");
       }
-      NameSvn alias = NameSvn.parse(r.aliasName() + ":" + svn);
+      NameSvn alias = NameSvn.parse(built.runtime().aliasName() + ":" + svn);
       SignedManifest signed =
           vendor.signed(Manifest.builder().addLayer(digest).contentAlias(digest, alias).build());
       VendorLayerRegistry.Publication p = registry.publish(signed);
-      out.add(new PublishedLayer(r, digest, p.imageId(), AliasRef.of(vendor.signerId(), alias)));
+      out.add(new PublishedLayer(
+          built.runtime(), digest, p.imageId(), AliasRef.of(vendor.signerId(), alias)));
     }
     return out;
   }

@@ -94,7 +94,8 @@ class FrameworkLayersTest {
     Clock clock = Clock.fixed(Instant.parse("2026-11-22T07:00:00Z"), ZoneOffset.UTC);
     SigningKeys vendor = SigningKeys.generate("confaas-vendor", clock);
     VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
-    List<PublishedLayer> published = layers.publish(registry, vendor.signer(), 1, dir.resolve("w"));
+    List<PublishedLayer> published =
+        FrameworkLayers.publish(registry, vendor.signer(), 1, List.of(shellLayer, javaLayer));
 
     assertEquals(2, published.size());
     for (PublishedLayer p : published) {
