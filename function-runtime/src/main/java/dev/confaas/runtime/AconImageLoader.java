@@ -56,6 +56,9 @@ import java.util.stream.Stream;
  * names it.
  */
 public final class AconImageLoader implements ImageLoader {
+  /** A manifest env rule naming the Lambda handler ({@code _HANDLER}, which the agent sets). */
+  private static final String HANDLER_RULE = "_HANDLER=";
+
   private final Path layersDir;
   private final Path uploadsDir;
   private final TdxGuest tdx;
@@ -139,6 +142,11 @@ public final class AconImageLoader implements ImageLoader {
           ImageRefusedException.Reason.UNRESOLVED_LAYER,
           "image " + imageId + " refused: " + e.getMessage()
               + ". Load the vendor manifest that defines the alias into this TD first");
+    }
+    try {
+      envRules(m);
+    } catch (IllegalArgumentException e) {
+      throw refused(ImageRefusedException.Reason.MALFORMED, "image " + imageId + ": " + e.getMessage());
     }
     Admission admission;
     try {
@@ -328,7 +336,8 @@ public final class AconImageLoader implements ImageLoader {
         .layout(FunctionSpec.RootLayout.FULL_ROOTFS)
         .layers(dirs)
         .workingDir(m.workingDir() == null || m.workingDir().isEmpty() ? "/" : m.workingDir())
-        .envRules(EnvRules.parse(m.env()))
+        .envRules(envRules(m))
+        .handler(handler(m))
         .name(name)
         .version(version)
         .maxInstances((int) Math.min(Integer.MAX_VALUE, m.maxInstances()))
@@ -337,6 +346,29 @@ public final class AconImageLoader implements ImageLoader {
         .signals(m.signals())
         .noRestart(m.noRestart())
         .build();
+  }
+
+  /** The image's {@code _HANDLER}: an env rule {@code _HANDLER=VALUE}, fixed by the signed manifest. */
+  private static String handler(Manifest m) {
+    return m.env().stream()
+        .filter(r -> r.startsWith(HANDLER_RULE))
+        .map(r -> r.substring(HANDLER_RULE.length()))
+        .findFirst()
+        .orElse("");
+  }
+
+  /**
+   * The manifest's env rules except {@code _HANDLER=VALUE}, which is the Lambda handler (the agent
+   * sets {@code _HANDLER} itself, so callers cannot change it).
+   *
+   * @throws IllegalArgumentException naming a malformed rule
+   */
+  private static EnvRules envRules(Manifest m) {
+    List<String> rules = m.env().stream().filter(r -> !r.startsWith(HANDLER_RULE)).toList();
+    if (m.env().stream().filter(r -> r.startsWith(HANDLER_RULE)).count() > 1) {
+      throw new IllegalArgumentException("env sets _HANDLER more than once; a function has one handler");
+    }
+    return EnvRules.parse(rules);
   }
 
   private static String shortId(String imageId) {
