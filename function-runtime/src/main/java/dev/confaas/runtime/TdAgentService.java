@@ -293,7 +293,9 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   public void start(StartRequest request, StreamObserver<StartResponse> out) {
     try {
       FunctionSpec spec = spec(request.getImageId(), "image_id");
-      String id = supervisor.startInstance(spec, request.getEnvList());
+      List<String> env = new java.util.ArrayList<>();
+      spec = lambdaSettings(spec, request.getEnvList(), env);
+      String id = supervisor.startInstance(spec, env);
       out.onNext(StartResponse.newBuilder().setInstanceId(id).build());
       out.onCompleted();
     } catch (RuntimeException e) {
@@ -422,6 +424,57 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         });
   }
 
+  private static final java.util.regex.Pattern FUNCTION_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,140}");
+  private static final java.util.regex.Pattern FUNCTION_VERSION =
+      java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
+
+  /**
+   * Takes the host's Lambda settings (name, version, memory size) out of a Start's env, checked,
+   * and applies them to the spec; the rest goes to {@code rest} for the manifest's env rules.
+   */
+  static FunctionSpec lambdaSettings(FunctionSpec spec, List<String> env, List<String> rest) {
+    String name = spec.name();
+    String version = spec.version();
+    int memory = spec.memoryMb();
+    for (String entry : env) {
+      int eq = entry.indexOf('=');
+      String key = eq < 0 ? entry : entry.substring(0, eq);
+      String value = eq < 0 ? "" : entry.substring(eq + 1);
+      switch (key) {
+        case "AWS_LAMBDA_FUNCTION_NAME" -> {
+          if (!FUNCTION_NAME.matcher(value).matches()) {
+            throw new IllegalArgumentException(
+                "env AWS_LAMBDA_FUNCTION_NAME \"" + value + "\" must be 1 to 140 letters, digits, '-' or '_'");
+          }
+          name = value;
+        }
+        case "AWS_LAMBDA_FUNCTION_VERSION" -> {
+          if (!FUNCTION_VERSION.matcher(value).matches()) {
+            throw new IllegalArgumentException(
+                "env AWS_LAMBDA_FUNCTION_VERSION \"" + value + "\" must be 1 to 64 printable ASCII characters");
+          }
+          version = value;
+        }
+        case "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" -> {
+          int mb;
+          try {
+            mb = Integer.parseInt(value);
+          } catch (NumberFormatException e) {
+            mb = -1;
+          }
+          if (mb < 128 || mb > 10240) {
+            throw new IllegalArgumentException(
+                "env AWS_LAMBDA_FUNCTION_MEMORY_SIZE \"" + value + "\" must be 128 to 10240 (MB)");
+          }
+          memory = mb;
+        }
+        default -> rest.add(entry);
+      }
+    }
+    return spec.withLambdaSettings(name, version, memory);
+  }
+
   private FunctionSpec spec(String imageId, String field) {
     if (imageId.isEmpty()) {
       throw new IllegalArgumentException(field + " is empty; pass an image ID returned by AddManifest");
@@ -483,7 +536,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
       return switch (refused.reason()) {
         case MALFORMED, DIGEST_MISMATCH -> Status.INVALID_ARGUMENT.withDescription(message);
         case BAD_SIGNATURE -> Status.PERMISSION_DENIED.withDescription(message);
-        case POLICY_CONFLICT, FINALIZED, NOT_REFERENCED ->
+        case POLICY_CONFLICT, FINALIZED, NOT_REFERENCED, UNRESOLVED_LAYER ->
             Status.FAILED_PRECONDITION.withDescription(message);
       };
     }
