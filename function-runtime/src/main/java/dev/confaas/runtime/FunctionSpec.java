@@ -13,8 +13,8 @@ import java.util.Set;
  * {@code workingDir}, {@code logFDs}, {@code writableFS}, {@code noRestart}, {@code signals},
  * {@code maxInstances}) plus the Lambda settings shown to the function.
  *
- * <p>Today it is built from a prepared directory; the image loader will build it from a verified
- * manifest and its merged layers.
+ * <p>Built from a prepared directory ({@link PreparedFunctionCatalog}) or by {@link AconImageLoader}
+ * from a verified manifest and its unpacked layers.
  *
  * @param imageId key instances are grouped under (the image ID once images are loaded)
  * @param root the function's files: a whole root filesystem or a Lambda-style task directory
@@ -33,6 +33,10 @@ import java.util.Set;
  * @param initTimeout how long a new instance has to call {@code invocation/next} for the first time
  * @param signals signals the host may send with Kill (ACON semantics; negative = process group)
  * @param noRestart whether an instance that died may be replaced
+ * @param layers for a {@link RootLayout#FULL_ROOTFS} merged from image layers: the unpacked layer
+ *     directories, bottom first as the manifest lists them (the last is on top, as ACON stacks
+ *     them); empty when {@code root} alone is the root filesystem. Each is shared read-only by
+ *     every instance; each instance gets an overlay of all of them plus its own upper layer.
  */
 public record FunctionSpec(
     String imageId,
@@ -51,7 +55,8 @@ public record FunctionSpec(
     boolean writableFs,
     Duration initTimeout,
     List<Integer> signals,
-    boolean noRestart) {
+    boolean noRestart,
+    List<Path> layers) {
 
   /** What a function's root directory holds. */
   public enum RootLayout {
@@ -111,6 +116,16 @@ public record FunctionSpec(
       throw new IllegalArgumentException("initTimeout must be positive");
     }
     signals = List.copyOf(signals);
+    layers = List.copyOf(layers);
+    if (!layers.isEmpty() && layout != RootLayout.FULL_ROOTFS) {
+      throw new IllegalArgumentException("layers are only used for a FULL_ROOTFS layout");
+    }
+    for (Path layer : layers) {
+      if (layer.toString().contains(":") || layer.toString().contains(",")) {
+        throw new IllegalArgumentException(
+            "layer directory " + layer + " contains ':' or ',', which overlayfs options cannot carry");
+      }
+    }
   }
 
   /** Starts a spec for a prepared directory, with the layout detected and Lambda's defaults. */
@@ -121,7 +136,7 @@ public record FunctionSpec(
   /** Returns a copy whose instances may keep at most {@code n} instances (0 = no limit). */
   public FunctionSpec withMaxInstances(int n) {
     return new FunctionSpec(imageId, root, layout, entrypoint, workingDir, envRules, name, version,
-        handler, memoryMb, n, network, logFds, writableFs, initTimeout, signals, noRestart);
+        handler, memoryMb, n, network, logFds, writableFs, initTimeout, signals, noRestart, layers);
   }
 
   /** Builder with the defaults of a fresh Lambda function and an ACON manifest. */
@@ -143,6 +158,7 @@ public record FunctionSpec(
     private Duration initTimeout = Duration.ofSeconds(10);
     private List<Integer> signals = List.of();
     private boolean noRestart;
+    private List<Path> layers = List.of();
 
     private Builder(String imageId, Path root, List<String> entrypoint) {
       this.imageId = imageId;
@@ -165,12 +181,14 @@ public record FunctionSpec(
     public Builder initTimeout(Duration v) { initTimeout = v; return this; }
     public Builder signals(List<Integer> v) { signals = v; return this; }
     public Builder noRestart(boolean v) { noRestart = v; return this; }
+    /** The image's unpacked layers, bottom first; {@code root} should be the top one. */
+    public Builder layers(List<Path> v) { layers = v; return this; }
 
     public FunctionSpec build() {
       String wd = workingDir != null ? workingDir : layout == RootLayout.TASK_DIRECTORY ? TASK_ROOT : "/";
       return new FunctionSpec(imageId, root, layout, entrypoint, wd, envRules, name, version,
           handler, memoryMb, maxInstances, network, logFds, writableFs, initTimeout, signals,
-          noRestart);
+          noRestart, layers);
     }
   }
 }

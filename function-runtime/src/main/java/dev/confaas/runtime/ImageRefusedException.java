@@ -15,7 +15,12 @@ public final class ImageRefusedException extends Exception {
     /** The TD was finalized (FAILED_PRECONDITION). */
     FINALIZED,
     /** No loaded manifest references the blob (FAILED_PRECONDITION). */
-    NOT_REFERENCED
+    NOT_REFERENCED,
+    /**
+     * A {@code layers} entry names a vendor alias that no manifest loaded into this TD defines
+     * (FAILED_PRECONDITION).
+     */
+    UNRESOLVED_LAYER
   }
 
   private final Reason reason;

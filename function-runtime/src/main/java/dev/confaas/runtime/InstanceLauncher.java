@@ -48,6 +48,9 @@ final class InstanceLauncher {
           "  [ \"$writable\" = true ] && chown \"$uid:$gid\" \"$dir/upper\"",
           "  if ! mount -t overlay overlay -o \"lowerdir=$src,upperdir=$dir/upper,workdir=$dir/work\""
               + " \"$root\" 2>/dev/null; then",
+          // Without overlayfs a single layer is bound read-only; several cannot be merged.
+          "    case $src in *:*) echo 'several image layers need overlayfs, which this kernel lacks' >&2;"
+              + " exit " + SETUP_FAILED + ";; esac",
           "    mount --rbind \"$src\" \"$root\"; ro=ro",
           "  fi",
           "else",
@@ -116,7 +119,7 @@ final class InstanceLauncher {
               IsolationProbe.UNSHARE.toString(), "--mount", "--pid", "--ipc", "--uts", "--fork",
               "--kill-child", "--propagation", "private", "--", "/bin/sh", "-c", SETUP,
               "confaas-instance-setup", spec.layout().name(),
-              spec.root().toAbsolutePath().toString(), instanceDir.toString(), spec.workingDir(),
+              sourceRoot(spec), instanceDir.toString(), spec.workingDir(),
               Integer.toString(uid), Integer.toString(gid), Boolean.toString(spec.writableFs()),
               cgroup.map(Path::toString).orElse(""), instanceId));
       argv.addAll(spec.entrypoint());
@@ -137,6 +140,21 @@ final class InstanceLauncher {
     pb.environment().putAll(env);
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     return pb;
+  }
+
+  /**
+   * The overlay's lower directories: the image's layers top first (overlayfs lists the uppermost
+   * lower directory first), or the one root directory.
+   */
+  static String sourceRoot(FunctionSpec spec) {
+    if (spec.layers().isEmpty()) {
+      return spec.root().toAbsolutePath().toString();
+    }
+    List<String> top = new ArrayList<>();
+    for (int i = spec.layers().size() - 1; i >= 0; i--) {
+      top.add(spec.layers().get(i).toAbsolutePath().toString());
+    }
+    return String.join(":", top);
   }
 
   /** Where a path inside the instance lies on the agent's filesystem, without a chroot. */

@@ -1,6 +1,10 @@
 package dev.confaas.runtime;
 
+import dev.confaas.attestation.SimulatedPki;
+import dev.confaas.attestation.SimulatedTdxModule;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -19,18 +23,28 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * java -cp ... dev.confaas.runtime.TdAgentMain --listen 127.0.0.1:0 --state-dir DIR \
- *     [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
+ *     [--tdx-simulated PKI_DIR --host-cert FILE] [--exit-with-stdin] [--port-file FILE] \
+ *     [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
  * </pre>
+ *
+ * <p>With {@code --tdx-simulated} the agent is a full TD agent: a {@link SimulatedTdxModule} under
+ * the dev PKI in PKI_DIR, MRTD measured over the agent's own class path ({@link AgentArtifacts}),
+ * images loaded and measured by an {@link AconImageLoader}, Report answered by a {@link
+ * QuoteReporter}, and the gRPC API served only over mutual TLS: the agent presents a self-signed
+ * certificate for its fresh identity key (the key its quotes bind) and accepts only a client whose
+ * key is the one in {@code --host-cert}. Without it the agent serves plaintext and runs only
+ * {@code --prepared} functions (tests, development).
  *
  * <p>Once serving it prints {@code confaas-agent listening on HOST:PORT} and, with {@code
  * --port-file}, writes the port there (atomically), so a launcher can wait for either. SIGTERM stops
- * every instance and exits.
+ * every instance and exits; so does the end of stdin with {@code --exit-with-stdin}, which is how
+ * an agent whose launcher died (and with it the pipe) does not outlive it.
  */
 public final class TdAgentMain {
   private static final Logger log = LoggerFactory.getLogger(TdAgentMain.class);
   private static final String USAGE =
-      "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--port-file FILE]"
-          + " [--prepared IMAGE_ID=DIR:ENTRYPOINT]...";
+      "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--tdx-simulated PKI_DIR --host-cert FILE]"
+          + " [--exit-with-stdin] [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...";
 
   private TdAgentMain() {}
 
@@ -48,9 +62,16 @@ public final class TdAgentMain {
     String listen = null;
     Path stateDir = null;
     Path portFile = null;
+    Path pkiDir = null;
+    Path hostCert = null;
+    boolean exitWithStdin = false;
     List<String> prepared = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
+      if (flag.equals("--exit-with-stdin")) {
+        exitWithStdin = true;
+        continue;
+      }
       if (i + 1 >= args.length) {
         throw new IllegalArgumentException(flag + " needs a value");
       }
@@ -60,11 +81,22 @@ public final class TdAgentMain {
         case "--state-dir" -> stateDir = Path.of(value);
         case "--port-file" -> portFile = Path.of(value);
         case "--prepared" -> prepared.add(value);
+        case "--tdx-simulated" -> pkiDir = Path.of(value);
+        case "--host-cert" -> hostCert = Path.of(value);
         default -> throw new IllegalArgumentException("unknown option " + flag);
       }
     }
     if (listen == null || stateDir == null) {
       throw new IllegalArgumentException("--listen and --state-dir are required");
+    }
+    if ((pkiDir == null) != (hostCert == null)) {
+      throw new IllegalArgumentException(
+          "--tdx-simulated and --host-cert go together: a TD agent serves only the host it was"
+              + " launched for, over mutual TLS");
+    }
+    if (pkiDir != null && !prepared.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--prepared functions are unmeasured; they cannot be combined with --tdx-simulated");
     }
     int colon = listen.lastIndexOf(':');
     if (colon < 0) {
@@ -73,18 +105,42 @@ public final class TdAgentMain {
     InetSocketAddress address =
         new InetSocketAddress(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
 
-    PreparedFunctionCatalog catalog = new PreparedFunctionCatalog();
-    for (String p : prepared) {
-      catalog.add(parsePrepared(p));
-    }
     InstanceSupervisor supervisor =
         InstanceSupervisor.start(InstanceSupervisor.Config.defaults(stateDir).withClock(Clock.systemUTC()));
-    Server server =
-        NettyServerBuilder.forAddress(address)
-            .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
-            .addService(new TdAgentService(supervisor, catalog))
-            .build()
-            .start();
+    Server server;
+    if (pkiDir != null) {
+      if (!Files.isRegularFile(hostCert)) {
+        throw new IllegalArgumentException("--host-cert " + hostCert + " does not exist");
+      }
+      SimulatedPki pki = SimulatedPki.load(pkiDir);
+      SimulatedTdxModule tdx =
+          new SimulatedTdxModule(
+              pki, AgentArtifacts.digests(AgentArtifacts.parseClassPath(System.getProperty("java.class.path"))));
+      TlsIdentity identity = TlsIdentity.generate("confaas-td-agent", Clock.systemUTC());
+      AconImageLoader loader = new AconImageLoader(stateDir, tdx);
+      QuoteReporter reporter = new QuoteReporter(tdx, identity, loader::rtmr3Log);
+      server =
+          startTls(
+              address,
+              new TdAgentService(supervisor, loader, reporter),
+              identity,
+              TlsIdentity.readCertificate(hostCert).getPublicKey().getEncoded());
+      log.info(
+          "identity key SHA-256 {}; only the host key SHA-256 {} may connect",
+          PeerKeyTrustManager.fingerprint(identity.publicKeyDer()),
+          PeerKeyTrustManager.fingerprint(TlsIdentity.readCertificate(hostCert).getPublicKey().getEncoded()));
+    } else {
+      PreparedFunctionCatalog catalog = new PreparedFunctionCatalog();
+      for (String p : prepared) {
+        catalog.add(parsePrepared(p));
+      }
+      server =
+          NettyServerBuilder.forAddress(address)
+              .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+              .addService(new TdAgentService(supervisor, catalog))
+              .build()
+              .start();
+    }
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
@@ -93,6 +149,24 @@ public final class TdAgentMain {
                   supervisor.close();
                 },
                 "confaas-agent-shutdown"));
+    if (exitWithStdin) {
+      Thread watch =
+          new Thread(
+              () -> {
+                try {
+                  while (System.in.read() >= 0) {
+                    // The launcher never writes; anything sent is ignored.
+                  }
+                } catch (IOException ignored) {
+                  // A broken pipe is an end too.
+                }
+                log.info("stdin closed: the launcher is gone, stopping");
+                System.exit(0);
+              },
+              "confaas-agent-stdin-watch");
+      watch.setDaemon(true);
+      watch.start();
+    }
     int port = server.getPort();
     if (portFile != null) {
       Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
@@ -103,6 +177,27 @@ public final class TdAgentMain {
     System.out.flush();
     log.info("agent serving TdAgent on {}:{}", address.getHostString(), port);
     server.awaitTermination();
+  }
+
+  /**
+   * Serves {@code service} over mutual TLS: the server presents {@code identity}, and a client is
+   * accepted only if its certificate carries {@code hostKeyDer} (anything else fails the handshake,
+   * before any RPC is read).
+   */
+  static Server startTls(
+      InetSocketAddress address, TdAgentService service, TlsIdentity identity, byte[] hostKeyDer)
+      throws IOException {
+    ServerCredentials tls =
+        TlsServerCredentials.newBuilder()
+            .keyManager(identity.keyManagers())
+            .trustManager(PeerKeyTrustManager.pinnedTo(hostKeyDer, "the host this TD was launched for"))
+            .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
+            .build();
+    return NettyServerBuilder.forAddress(address, tls)
+        .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+        .addService(service)
+        .build()
+        .start();
   }
 
   /** {@code IMAGE_ID=DIR:ENTRYPOINT}, the entrypoint split on spaces. */

@@ -483,7 +483,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
       return switch (refused.reason()) {
         case MALFORMED, DIGEST_MISMATCH -> Status.INVALID_ARGUMENT.withDescription(message);
         case BAD_SIGNATURE -> Status.PERMISSION_DENIED.withDescription(message);
-        case POLICY_CONFLICT, FINALIZED, NOT_REFERENCED ->
+        case POLICY_CONFLICT, FINALIZED, NOT_REFERENCED, UNRESOLVED_LAYER ->
             Status.FAILED_PRECONDITION.withDescription(message);
       };
     }

@@ -1,0 +1,80 @@
+package dev.confaas.pool;
+
+import dev.confaas.attestation.QuoteVerification;
+import io.grpc.ManagedChannel;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** An attested TD with its channel pinned to the attested identity key. */
+final class PinnedAttestedTd implements AttestedTd {
+  private final LaunchedTd td;
+  private final ManagedChannel channel;
+  private final Instant attestedAt;
+  private final QuoteVerification verification;
+  private final List<String> rtmr3Log;
+
+  PinnedAttestedTd(
+      LaunchedTd td,
+      ManagedChannel channel,
+      Instant attestedAt,
+      QuoteVerification verification,
+      List<String> rtmr3Log) {
+    this.td = td;
+    this.channel = channel;
+    this.attestedAt = attestedAt;
+    this.verification = verification;
+    this.rtmr3Log = List.copyOf(rtmr3Log);
+  }
+
+  @Override
+  public String id() {
+    return td.id();
+  }
+
+  @Override
+  public String backend() {
+    return td.backend();
+  }
+
+  @Override
+  public ManagedChannel channel() {
+    return channel;
+  }
+
+  @Override
+  public Instant attestedAt() {
+    return attestedAt;
+  }
+
+  @Override
+  public QuoteVerification verification() {
+    return verification;
+  }
+
+  @Override
+  public List<String> rtmr3Log() {
+    return rtmr3Log;
+  }
+
+  @Override
+  public boolean isAlive() {
+    return td.isAlive();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    td.close();
+  }
+
+  @Override
+  public String toString() {
+    return "attested " + td;
+  }
+}

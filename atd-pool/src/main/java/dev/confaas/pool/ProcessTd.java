@@ -1,0 +1,100 @@
+package dev.confaas.pool;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/** One TD of the {@code process} backend: an agent JVM and its functions. */
+final class ProcessTd implements LaunchedTd {
+  private final String id;
+  private final Process process;
+  private final Path dir;
+  private final Duration stopGrace;
+  private final Consumer<ProcessTd> onClose;
+  private volatile String target;
+  private boolean closed;
+
+  ProcessTd(String id, Process process, Path dir, Duration stopGrace, Consumer<ProcessTd> onClose) {
+    this.id = id;
+    this.process = process;
+    this.dir = dir;
+    this.stopGrace = stopGrace;
+    this.onClose = onClose;
+  }
+
+  void serving(String target) {
+    this.target = target;
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public String backend() {
+    return "process";
+  }
+
+  @Override
+  public String agentTarget() {
+    return target;
+  }
+
+  /** The agent's OS process ID. */
+  long pid() {
+    return process.pid();
+  }
+
+  Path dir() {
+    return dir;
+  }
+
+  @Override
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    try {
+      var descendants = process.descendants().toList();
+      process.destroy(); // SIGTERM: the agent's shutdown hook stops its instances
+      boolean exited = process.waitFor(stopGrace.toMillis(), TimeUnit.MILLISECONDS);
+      if (!exited) {
+        process.destroyForcibly();
+        process.waitFor(stopGrace.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      // Whatever the agent left behind (it was killed, or an instance ignored it).
+      descendants.forEach(
+          p -> {
+            if (p.isAlive()) {
+              p.destroyForcibly();
+            }
+          });
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    } finally {
+      try {
+        process.getOutputStream().close();
+      } catch (IOException ignored) {
+        // The pipe is gone with the process.
+      }
+      onClose.accept(this);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "process TD " + id + " (pid " + process.pid() + ", " + target + ")";
+  }
+}

@@ -1,0 +1,218 @@
+package dev.confaas.pool;
+
+import com.google.protobuf.ByteString;
+import dev.confaas.attestation.Appraisal;
+import dev.confaas.attestation.Collateral;
+import dev.confaas.attestation.QuoteVerification;
+import dev.confaas.attestation.QuoteVerifier;
+import dev.confaas.attestation.ReferenceValues;
+import dev.confaas.attestation.ReportData;
+import dev.confaas.attestation.RtmrLog;
+import dev.confaas.runtime.PeerKeyTrustManager;
+import dev.confaas.runtime.TdAgentService;
+import dev.confaas.runtime.TlsIdentity;
+import dev.confaas.runtime.api.v1.InspectRequest;
+import dev.confaas.runtime.api.v1.MeasurementLog;
+import dev.confaas.runtime.api.v1.ReportRequest;
+import dev.confaas.runtime.api.v1.ReportResponse;
+import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Grpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Boot-time attestation for any backend whose agent speaks agent.proto (ARCHITECTURE.md, flow 1).
+ *
+ * <p>The handshake, in order:
+ *
+ * <ol>
+ *   <li><b>First contact.</b> A mutual-TLS channel on which the host presents its own certificate
+ *       (the agent refuses any other client) and accepts whatever key the agent presents, recording
+ *       it ({@link PeerKeyTrustManager#firstContact()}). Only Report is sent on it, with a fresh
+ *       32-byte random nonce; the channel is then closed.
+ *   <li><b>Checks</b>, all of them, every failure named: the identity key in the reply equals the
+ *       key the agent's TLS server presented; the quote verifies (DCAP path, pinned root); the
+ *       appraisal against the reference values passes — MRTD, RTMR0..2, no debug, TCB status,
+ *       REPORTDATA = {@link ReportData#bind}(identity key, nonce), RTMR3 = the replay of the
+ *       returned log; and that log is empty (a fresh TD has loaded nothing).
+ *   <li><b>Pinned channel.</b> A new mutual-TLS channel that accepts only the attested key ({@link
+ *       PeerKeyTrustManager#pinnedTo}); one Inspect on it confirms the TLS session's peer key is the
+ *       attested key. Only this channel is handed out ({@link AttestedTd#channel()}).
+ * </ol>
+ */
+public final class QuoteTdAttestor implements TdAttestor {
+  private static final int NONCE_BYTES = 32;
+  private static final long RPC_SECONDS = 30;
+
+  private final QuoteVerifier verifier;
+  private final Supplier<Collateral> collateral;
+  private final ReferenceValues reference;
+  private final TlsIdentity host;
+  private final Clock clock;
+  private final SecureRandom random = new SecureRandom();
+
+  /**
+   * @param verifier pinned to the root the backend's quotes chain to
+   * @param collateral the collateral to verify with (fetched or cached by the caller)
+   * @param reference MRTD, RTMR0..2 and the rest; REPORTDATA and the RTMR3 log are set per TD
+   * @param host the host's TLS identity, the one client the agents accept
+   */
+  public QuoteTdAttestor(
+      QuoteVerifier verifier,
+      Supplier<Collateral> collateral,
+      ReferenceValues reference,
+      TlsIdentity host,
+      Clock clock) {
+    this.verifier = verifier;
+    this.collateral = collateral;
+    this.reference = reference;
+    this.host = host;
+    this.clock = clock;
+  }
+
+  @Override
+  public AttestedTd attest(LaunchedTd td) throws TdAttestationException {
+    byte[] nonce = new byte[NONCE_BYTES];
+    random.nextBytes(nonce);
+    PeerKeyTrustManager firstContact = PeerKeyTrustManager.firstContact();
+    ReportResponse report;
+    ManagedChannel unpinned = channel(td.agentTarget(), firstContact);
+    try {
+      report =
+          TdAgentGrpc.newBlockingStub(unpinned)
+              .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
+              .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+    } catch (StatusRuntimeException e) {
+      throw new TdAttestationException(
+          "TD " + td.id() + ": Report failed: " + e.getStatus().getCode() + " "
+              + e.getStatus().getDescription(),
+          e);
+    } finally {
+      unpinned.shutdownNow();
+    }
+
+    byte[] key = report.getIdentityPublicKey().toByteArray();
+    List<String> failures = new ArrayList<>();
+    Optional<byte[]> tlsKey = firstContact.seenKey();
+    if (tlsKey.isEmpty() || !MessageDigest.isEqual(tlsKey.get(), key)) {
+      failures.add(
+          "IDENTITY_KEY: the key in the Report is not the key the agent's TLS server presented");
+    }
+    List<String> lines = report.getRtmrLogsOrDefault(3, MeasurementLog.getDefaultInstance()).getEntriesList();
+    RtmrLog log;
+    try {
+      log = RtmrLog.of(lines);
+    } catch (IllegalArgumentException e) {
+      failures.add("RTMR3_LOG: " + e.getMessage());
+      log = null;
+    }
+    if (!lines.isEmpty()) {
+      failures.add(
+          "RTMR3_LOG: a freshly booted TD must have loaded nothing, but its log has "
+              + lines.size() + " entries, starting with \"" + lines.get(0) + "\"");
+    }
+    ReferenceValues.Builder expected = reference.toBuilder().reportData(ReportData.bind(key, nonce));
+    if (log != null) {
+      expected.rtmr3Log(log);
+    }
+    QuoteVerification verification =
+        verifier.verify(report.getQuote().toByteArray(), collateral.get());
+    Appraisal appraisal = expected.build().appraise(verification);
+    appraisal.failures().forEach(f -> failures.add(f.toString()));
+    if (!failures.isEmpty()) {
+      throw new TdAttestationException(
+          "TD " + td.id() + " failed attestation (" + failures.size() + " check"
+              + (failures.size() == 1 ? "" : "s") + "): " + String.join("; ", failures));
+    }
+
+    ManagedChannel pinned =
+        channel(td.agentTarget(), PeerKeyTrustManager.pinnedTo(key, "the attested agent of TD " + td.id()));
+    try {
+      confirmSessionKey(pinned, key, td.id());
+    } catch (TdAttestationException | RuntimeException e) {
+      pinned.shutdownNow();
+      throw e;
+    }
+    return new PinnedAttestedTd(td, pinned, clock.instant(), verification, log.lines());
+  }
+
+  /** One Inspect over the pinned channel, checking the TLS session's peer key. */
+  private static void confirmSessionKey(ManagedChannel pinned, byte[] key, String tdId)
+      throws TdAttestationException {
+    AtomicReference<SSLSession> session = new AtomicReference<>();
+    ClientInterceptor capture =
+        new ClientInterceptor() {
+          @Override
+          public <Q, R> ClientCall<Q, R> interceptCall(
+              MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            ClientCall<Q, R> call = next.newCall(method, options);
+            return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+              @Override
+              public void start(Listener<R> listener, Metadata headers) {
+                super.start(
+                    new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                      @Override
+                      public void onHeaders(Metadata h) {
+                        session.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+                        super.onHeaders(h);
+                      }
+                    },
+                    headers);
+              }
+            };
+          }
+        };
+    try {
+      TdAgentGrpc.newBlockingStub(pinned)
+          .withInterceptors(capture)
+          .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
+          .inspect(InspectRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw new TdAttestationException(
+          "TD " + tdId + ": the pinned channel to the attested key failed: "
+              + e.getStatus().getCode() + " " + e.getStatus().getDescription(),
+          e);
+    }
+    SSLSession s = session.get();
+    try {
+      Certificate[] peer = s == null ? new Certificate[0] : s.getPeerCertificates();
+      if (peer.length == 0 || !MessageDigest.isEqual(peer[0].getPublicKey().getEncoded(), key)) {
+        throw new TdAttestationException(
+            "TD " + tdId + ": the pinned channel's TLS peer is not the attested identity key");
+      }
+    } catch (SSLPeerUnverifiedException e) {
+      throw new TdAttestationException("TD " + tdId + ": the pinned channel has no verified TLS peer", e);
+    }
+  }
+
+  /** A mutual-TLS channel presenting the host's certificate, trusting the agent through {@code trust}. */
+  ManagedChannel channel(String target, PeerKeyTrustManager trust) {
+    TlsChannelCredentials.Builder tls =
+        TlsChannelCredentials.newBuilder().keyManager(host.keyManagers()).trustManager(trust);
+    return NettyChannelBuilder.forTarget(target, tls.build())
+        .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+        .build();
+  }
+}
