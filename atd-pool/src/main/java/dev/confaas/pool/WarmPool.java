@@ -139,7 +139,8 @@ public final class WarmPool implements AutoCloseable {
    * An idle attested TD, now ACTIVE and the caller's until it calls {@link #release} or {@link
    * #retire}. Never blocks: the future is complete when a TD was idle, else it completes when a boot
    * finishes (and a replacement boot starts either way). Fails with {@link PoolExhaustedException}
-   * when the pool is closed, when every TD it may run is in use, or when boots fail.
+   * when the pool is closed, when every TD it may run is in use, or when boots fail. A future that
+   * was not complete at once completes on the pool's boot executor.
    */
   public CompletableFuture<PooledTd> acquire() {
     CompletableFuture<PooledTd> f = new CompletableFuture<>();
@@ -260,6 +261,7 @@ public final class WarmPool implements AutoCloseable {
   @Override
   public void close() {
     List<Entry> all;
+    List<CompletableFuture<PooledTd>> waiting;
     synchronized (this) {
       if (closed) {
         return;
@@ -268,11 +270,12 @@ public final class WarmPool implements AutoCloseable {
       if (healthTask != null) {
         healthTask.cancel(false);
       }
-      for (CompletableFuture<PooledTd> w : waiters) {
-        w.completeExceptionally(new PoolExhaustedException("the TD pool is shut down"));
-      }
+      waiting = List.copyOf(waiters);
       waiters.clear();
       all = List.copyOf(entries.values());
+    }
+    for (CompletableFuture<PooledTd> w : waiting) {
+      w.completeExceptionally(new PoolExhaustedException("the TD pool is shut down"));
     }
     for (Entry e : all) {
       synchronized (this) {
@@ -464,14 +467,16 @@ public final class WarmPool implements AutoCloseable {
       // Boots still in flight may serve some waiters; tell the others now rather than let them hang.
       int booting = counts().booting();
       while (waiters.size() > booting) {
-        waiters
-            .pollFirst()
-            .completeExceptionally(new PoolExhaustedException(message, cause));
+        failLater(waiters.pollFirst(), new PoolExhaustedException(message, cause));
       }
       refill();
     }
   }
 
+  /**
+   * Gives idle TDs to waiting acquires. The futures complete on {@code bootExecutor}, never under
+   * this monitor, so a caller's callback may call back into the pool (or take its own locks) freely.
+   */
   private void handOutToWaiter() {
     while (!waiters.isEmpty()) {
       Entry idle = firstIn(TdState.IDLE);
@@ -480,10 +485,18 @@ public final class WarmPool implements AutoCloseable {
       }
       CompletableFuture<PooledTd> w = waiters.pollFirst();
       idle.state = TdState.ACTIVE;
-      if (!w.complete(idle.handle)) {
-        idle.state = TdState.IDLE; // the waiter gave up (cancelled or timed out)
-      }
+      PooledTd handle = idle.handle;
+      bootExecutor.execute(
+          () -> {
+            if (!w.complete(handle)) {
+              release(handle); // the waiter gave up (cancelled or timed out)
+            }
+          });
     }
+  }
+
+  private void failLater(CompletableFuture<PooledTd> w, PoolExhaustedException e) {
+    bootExecutor.execute(() -> w.completeExceptionally(e));
   }
 
   // --- state helpers (under the monitor) ---------------------------------------------------------
