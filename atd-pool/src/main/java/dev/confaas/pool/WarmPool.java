@@ -82,7 +82,8 @@ public final class WarmPool implements AutoCloseable {
    * @param config sizes and intervals
    * @param clock the time for ages, drain timeouts and boot latency
    * @param timer runs the periodic health check and delayed refills
-   * @param bootExecutor runs launches, attestations and TD shutdowns (blocking work)
+   * @param bootExecutor runs launches, attestations, re-attestations and TD shutdowns (blocking
+   *     work; give it at least {@code maxBootsInFlight} threads plus one)
    * @param meters where pool sizes by state, boots, failures and boot-to-ready latency go
    */
   public WarmPool(

@@ -501,8 +501,14 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
     List<PolicyImage> policies = chain.stream().map(ImageFacts::policy).toList();
     ImageFacts function = chain.get(chain.size() - 1);
     List<Placement.TdView> views = new ArrayList<>();
+    int maxImages = pool.config().maxImagesPerTd();
     for (Td td : tds.values()) {
-      if (td.pooled.acceptsWork()) {
+      long toLoad =
+          chain.stream()
+              .filter(f -> td.images.stream().noneMatch(i -> i.imageId().equals(f.imageId())))
+              .count();
+      // Loading past the pool's image limit would only get the TD drained; take a fresh one instead.
+      if (td.pooled.acceptsWork() && (toLoad == 0 || td.images.size() + toLoad <= maxImages)) {
         int ofImage = td.reservedOf(function.imageId());
         for (Instance i : td.instances) {
           if (i.fn.d.imageId().equals(function.imageId())) {
@@ -637,21 +643,22 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
   private Fn newFn(DeployedFunction d) {
     Fn fn = new Fn(d);
     String name = d.name();
+    String version = Integer.toString(d.version());
     Gauge.builder("confaas.scheduler.queue.depth", this, s -> s.queueDepth(fn))
-        .tag("function", name)
+        .tags("function", name, "version", version)
         .description("invocations waiting for an instance")
         .register(meters);
     Gauge.builder("confaas.scheduler.inflight", this, s -> s.inFlight(fn))
-        .tag("function", name)
+        .tags("function", name, "version", version)
         .description("invocations running")
         .register(meters);
     Gauge.builder("confaas.scheduler.instances", this, s -> s.instances(fn))
-        .tag("function", name)
+        .tags("function", name, "version", version)
         .description("warm function instances")
         .register(meters);
     fn.latency =
         Timer.builder("confaas.scheduler.invocation.latency")
-            .tag("function", name)
+            .tags("function", name, "version", version)
             .description("time from sending an event to an instance until its outcome")
             .register(meters);
     return fn;
@@ -704,9 +711,10 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
       this.d = d;
     }
 
+    /** An idle instance on a TD that still takes work (not draining, not dead). */
     Instance idleInstance() {
       for (Instance i : instances) {
-        if (!i.busy) {
+        if (!i.busy && i.td.pooled.acceptsWork()) {
           return i;
         }
       }
