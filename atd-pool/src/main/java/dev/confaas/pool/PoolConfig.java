@@ -1,0 +1,66 @@
+package dev.confaas.pool;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link WarmPool} sizes and maintains itself.
+ *
+ * @param target idle attested TDs to keep ready; a TD taken from the pool is replaced at once
+ * @param min attested TDs (idle or in use) below which the pool reports itself not ready
+ * @param max TDs alive at once, whatever their state (booting, idle, in use, draining)
+ * @param maxBootsInFlight TDs booting or attesting at once
+ * @param healthInterval how often each TD is checked (process alive, agent answers Inspect, quote
+ *     re-verified)
+ * @param maxAge a TD older than this is drained and replaced
+ * @param maxImagesPerTd a TD that has loaded this many images is drained and replaced once its work
+ *     is done (RTMR3 only grows)
+ * @param drainTimeout how long a draining TD's in-flight work may take before the TD is stopped anyway
+ */
+public record PoolConfig(
+    int target,
+    int min,
+    int max,
+    int maxBootsInFlight,
+    Duration healthInterval,
+    Duration maxAge,
+    int maxImagesPerTd,
+    Duration drainTimeout) {
+
+  public PoolConfig {
+    Objects.requireNonNull(healthInterval, "healthInterval");
+    Objects.requireNonNull(maxAge, "maxAge");
+    Objects.requireNonNull(drainTimeout, "drainTimeout");
+    if (target < 0 || min < 0 || max < 1) {
+      throw new IllegalArgumentException(
+          "pool sizes must be target >= 0, min >= 0, max >= 1; got target="
+              + target + " min=" + min + " max=" + max);
+    }
+    if (min > max || target > max) {
+      throw new IllegalArgumentException(
+          "pool min (" + min + ") and target (" + target + ") must not exceed max (" + max + ")");
+    }
+    if (maxBootsInFlight < 1) {
+      throw new IllegalArgumentException(
+          "maxBootsInFlight must be at least 1, was " + maxBootsInFlight);
+    }
+    if (maxImagesPerTd < 1) {
+      throw new IllegalArgumentException("maxImagesPerTd must be at least 1, was " + maxImagesPerTd);
+    }
+    if (healthInterval.isNegative() || healthInterval.isZero()) {
+      throw new IllegalArgumentException("healthInterval must be positive, was " + healthInterval);
+    }
+    if (maxAge.isNegative() || maxAge.isZero()) {
+      throw new IllegalArgumentException("maxAge must be positive, was " + maxAge);
+    }
+    if (drainTimeout.isNegative()) {
+      throw new IllegalArgumentException("drainTimeout must not be negative, was " + drainTimeout);
+    }
+  }
+
+  /** A small pool for one machine: 2 idle TDs, up to 8, 2 booting at once, 1 h lifetime. */
+  public static PoolConfig defaults() {
+    return new PoolConfig(
+        2, 1, 8, 2, Duration.ofSeconds(10), Duration.ofHours(1), 32, Duration.ofMinutes(1));
+  }
+}

@@ -1,0 +1,70 @@
+package dev.confaas.pool;
+
+import io.grpc.ManagedChannel;
+import java.util.List;
+
+/**
+ * An attested TD handed out by {@link WarmPool#acquire()}. The holder sends work through {@link
+ * #channel()} (pinned to the attested key), tells the pool what it loaded ({@link #recordLoaded}),
+ * stops placing new work once {@link #acceptsWork()} turns false (draining, recycled, dead), and gives
+ * it back with {@link WarmPool#release} or {@link WarmPool#retire}.
+ */
+public final class PooledTd {
+  private final WarmPool pool;
+  private final WarmPool.Entry entry;
+
+  PooledTd(WarmPool pool, WarmPool.Entry entry) {
+    this.pool = pool;
+    this.entry = entry;
+  }
+
+  public String id() {
+    return entry.id;
+  }
+
+  public String backend() {
+    return entry.backend;
+  }
+
+  /** The gRPC channel to the TD's agent, pinned to its attested identity key. */
+  public ManagedChannel channel() {
+    return entry.attested().channel();
+  }
+
+  /** The attestation behind this TD (quote verification, RTMR3 log, when). */
+  public AttestedTd attested() {
+    return entry.attested();
+  }
+
+  /** Images loaded into this TD so far, in load order. */
+  public List<String> loadedImages() {
+    return pool.loadedImages(entry);
+  }
+
+  /**
+   * Records that the agent accepted (and measured) an image; counts towards {@code
+   * maxImagesPerTd} and lets the pool drain TDs holding a stale image.
+   */
+  public void recordLoaded(String imageId) {
+    pool.recordLoaded(entry, imageId);
+  }
+
+  /** False once the TD is draining, stopped or dead: place nothing new on it. */
+  public boolean acceptsWork() {
+    return pool.acceptsWork(entry);
+  }
+
+  /** False once the TD's process or VM has exited. */
+  public boolean isAlive() {
+    return entry.attested().isAlive();
+  }
+
+  WarmPool.Entry entry() {
+    return entry;
+  }
+
+  @Override
+  public String toString() {
+    return "PooledTd[" + entry.id + "]";
+  }
+}

@@ -1,0 +1,34 @@
+package dev.confaas.pool;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One TD as {@code GET /v1/tds} shows it.
+ *
+ * @param id the TD's platform-unique ID
+ * @param backend {@code process}, {@code qemu} or {@code qemu-tdx}
+ * @param state where it is in its life
+ * @param age time since its boot started
+ * @param loadedImages image IDs loaded into it, in load order
+ * @param rtmr3Log its RTMR3 log (ACON format) as of its last attestation; empty before the first
+ * @param lastAttested when its last attestation (boot or periodic) succeeded; {@code null} before
+ * @param reason why it is draining or stopped; empty otherwise
+ */
+public record TdInfo(
+    String id,
+    String backend,
+    TdState state,
+    Duration age,
+    List<String> loadedImages,
+    List<String> rtmr3Log,
+    Instant lastAttested,
+    String reason) {
+
+  public TdInfo {
+    loadedImages = List.copyOf(loadedImages);
+    rtmr3Log = List.copyOf(rtmr3Log);
+    reason = reason == null ? "" : reason;
+  }
+}

@@ -1,0 +1,638 @@
+package dev.confaas.pool;
+
+import dev.confaas.runtime.api.v1.InspectRequest;
+import dev.confaas.runtime.api.v1.InspectResponse;
+import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps booted, attested, idle TDs ready (ARCHITECTURE.md, flow 1) so an invocation never waits for a
+ * boot when the pool is sized right.
+ *
+ * <ul>
+ *   <li>Boot-ahead: whenever a TD is taken, a replacement starts booting, up to {@code max} TDs alive
+ *       and {@code maxBootsInFlight} booting ({@link PoolPlan#bootsToStart}).
+ *   <li>Launch and attestation run on {@code bootExecutor} (they block), never on the caller's or an
+ *       event-loop thread. A TD enters the pool only after {@link TdAttestor#attest} succeeded; the
+ *       attestor uses a fresh nonce per boot.
+ *   <li>Every {@code healthInterval}: a TD whose process died, whose agent does not answer Inspect
+ *       within a short deadline, or that fails re-attestation ({@link TdAttestor#reattest}) is stopped
+ *       and replaced; a TD past {@code maxAge} or {@code maxImagesPerTd} is recycled (drained first
+ *       when in use); a draining TD past {@code drainTimeout} is stopped.
+ *   <li>Vendor layer updates: {@link #drainTdsHolding} drains the TDs holding images whose aliases
+ *       moved ({@code AliasResolver.staleImages} says which).
+ * </ul>
+ *
+ * <p>Thread-safe: state is guarded by this object's monitor; nothing that blocks runs under it.
+ */
+public final class WarmPool implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(WarmPool.class);
+  private static final Duration INSPECT_DEADLINE = Duration.ofSeconds(5);
+  private static final int STOPPED_KEPT = 32;
+
+  private final TdLauncher launcher;
+  private final TdAttestor attestor;
+  private final PoolConfig config;
+  private final Clock clock;
+  private final ScheduledExecutorService timer;
+  private final Executor bootExecutor;
+
+  private final Map<String, Entry> entries = new LinkedHashMap<>();
+  private final Deque<Entry> stopped = new ArrayDeque<>();
+  private final Deque<CompletableFuture<PooledTd>> waiters = new ArrayDeque<>();
+  private final AtomicLong sequence = new AtomicLong();
+  private int consecutiveBootFailures;
+  private Instant nextBootAllowedAt = Instant.MIN;
+  private boolean refillScheduled;
+  private boolean reattestUnsupported;
+  private boolean closed;
+  private ScheduledFuture<?> healthTask;
+
+  private final Counter boots;
+  private final Counter bootFailures;
+  private final Counter attestationFailures;
+  private final Timer bootToReady;
+
+  /**
+   * @param launcher boots TDs on one backend
+   * @param attestor attests them at boot and periodically
+   * @param config sizes and intervals
+   * @param clock the time for ages, drain timeouts and boot latency
+   * @param timer runs the periodic health check and delayed refills
+   * @param bootExecutor runs launches, attestations, re-attestations and TD shutdowns (blocking
+   *     work; give it at least {@code maxBootsInFlight} threads plus one)
+   * @param meters where pool sizes by state, boots, failures and boot-to-ready latency go
+   */
+  public WarmPool(
+      TdLauncher launcher,
+      TdAttestor attestor,
+      PoolConfig config,
+      Clock clock,
+      ScheduledExecutorService timer,
+      Executor bootExecutor,
+      MeterRegistry meters) {
+    this.launcher = launcher;
+    this.attestor = attestor;
+    this.config = config;
+    this.clock = clock;
+    this.timer = timer;
+    this.bootExecutor = bootExecutor;
+    for (TdState s : TdState.values()) {
+      Gauge.builder("confaas.pool.tds", this, p -> p.count(s))
+          .tag("state", s.name())
+          .description("TDs in the warm pool by state")
+          .register(meters);
+    }
+    boots = Counter.builder("confaas.pool.boots").description("TD boots started").register(meters);
+    bootFailures =
+        Counter.builder("confaas.pool.boot.failures")
+            .description("TD boots that did not come up")
+            .register(meters);
+    attestationFailures =
+        Counter.builder("confaas.pool.attestation.failures")
+            .description("TDs that failed attestation at boot or re-attestation")
+            .register(meters);
+    bootToReady =
+        Timer.builder("confaas.pool.boot.ready")
+            .description("time from boot start until the TD is attested and idle")
+            .register(meters);
+  }
+
+  /** Starts filling the pool and the periodic health check. */
+  public synchronized void start() {
+    if (healthTask == null && !closed) {
+      long ms = config.healthInterval().toMillis();
+      healthTask = timer.scheduleWithFixedDelay(this::healthCheck, ms, ms, TimeUnit.MILLISECONDS);
+    }
+    refill();
+  }
+
+  public PoolConfig config() {
+    return config;
+  }
+
+  // --- handing TDs out ---------------------------------------------------------------------------
+
+  /**
+   * An idle attested TD, now ACTIVE and the caller's until it calls {@link #release} or {@link
+   * #retire}. Never blocks: the future is complete when a TD was idle, else it completes when a boot
+   * finishes (and a replacement boot starts either way). Fails with {@link PoolExhaustedException}
+   * when the pool is closed, when every TD it may run is in use, or when boots fail. A future that
+   * was not complete at once completes on the pool's boot executor.
+   */
+  public CompletableFuture<PooledTd> acquire() {
+    CompletableFuture<PooledTd> f = new CompletableFuture<>();
+    synchronized (this) {
+      if (closed) {
+        f.completeExceptionally(new PoolExhaustedException("the TD pool is shut down"));
+        return f;
+      }
+      Entry idle = firstIn(TdState.IDLE);
+      if (idle != null) {
+        idle.state = TdState.ACTIVE;
+        f.complete(idle.handle);
+      } else {
+        String why = PoolPlan.cannotServe(config, counts());
+        if (why != null) {
+          f.completeExceptionally(new PoolExhaustedException(why));
+          return f;
+        }
+        waiters.add(f);
+      }
+      refill();
+    }
+    return f;
+  }
+
+  /**
+   * Gives a TD back. A TD that loaded no image and is not due for recycling becomes idle again;
+   * any other (RTMR3 only grows, so it is no longer a fresh TD) is stopped and replaced.
+   */
+  public void release(PooledTd td) {
+    synchronized (this) {
+      Entry e = td.entry();
+      if (e.state != TdState.ACTIVE && e.state != TdState.DRAINING) {
+        return;
+      }
+      String verdict =
+          e.state == TdState.DRAINING
+              ? e.reason
+              : PoolPlan.releaseVerdict(config, e.bootedAt, e.loadedImages.size(), clock.instant());
+      if (verdict == null) {
+        e.state = TdState.IDLE;
+        handOutToWaiter();
+      } else {
+        stop(e, verdict);
+      }
+      refill();
+    }
+  }
+
+  /** Stops a TD now (its holder found it lost or broken, or is done with it) and boots a replacement. */
+  public void retire(PooledTd td, String reason) {
+    synchronized (this) {
+      stop(td.entry(), reason);
+      refill();
+    }
+  }
+
+  /**
+   * Drains every TD {@code which} selects: idle ones stop at once, ones in use take no new work and
+   * stop when released or after the drain timeout. Replacements boot as usual.
+   *
+   * @return how many TDs were selected
+   */
+  public int retireWhere(Predicate<TdInfo> which, String reason) {
+    int n = 0;
+    synchronized (this) {
+      Instant now = clock.instant();
+      for (Entry e : List.copyOf(entries.values())) {
+        if (e.state == TdState.IDLE || e.state == TdState.ACTIVE) {
+          if (which.test(info(e, now))) {
+            n++;
+            if (e.state == TdState.IDLE) {
+              stop(e, reason);
+            } else {
+              drain(e, reason, now);
+            }
+          }
+        }
+      }
+      refill();
+    }
+    return n;
+  }
+
+  /**
+   * Drains the TDs that loaded any of {@code imageIds}: after a vendor layer update, those whose
+   * images hold a stale alias ({@code AliasResolver.staleImages(...).imageIds()}).
+   *
+   * @return how many TDs were selected
+   */
+  public int drainTdsHolding(Set<String> imageIds) {
+    return retireWhere(
+        info -> info.loadedImages().stream().anyMatch(imageIds::contains),
+        "drained: holds an image whose vendor layer alias was updated");
+  }
+
+  // --- visible state -----------------------------------------------------------------------------
+
+  /** Every TD the pool runs, plus recently stopped ones, for {@code GET /v1/tds}. */
+  public synchronized List<TdInfo> tds() {
+    Instant now = clock.instant();
+    List<TdInfo> out = new ArrayList<>();
+    for (Entry e : entries.values()) {
+      out.add(info(e, now));
+    }
+    for (Entry e : stopped) {
+      out.add(info(e, now));
+    }
+    return out;
+  }
+
+  /** True once at least {@code min} attested TDs are up (for {@code /readyz}). */
+  public synchronized boolean isReady() {
+    return PoolPlan.isReady(config, counts());
+  }
+
+  /** Stops every TD and fails waiting acquires; the launcher is closed too. */
+  @Override
+  public void close() {
+    List<Entry> all;
+    List<CompletableFuture<PooledTd>> waiting;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (healthTask != null) {
+        healthTask.cancel(false);
+      }
+      waiting = List.copyOf(waiters);
+      waiters.clear();
+      all = List.copyOf(entries.values());
+    }
+    for (CompletableFuture<PooledTd> w : waiting) {
+      w.completeExceptionally(new PoolExhaustedException("the TD pool is shut down"));
+    }
+    for (Entry e : all) {
+      synchronized (this) {
+        markStopped(e, "pool shut down");
+      }
+      closeQuietly(e);
+    }
+    launcher.close();
+  }
+
+  // --- health ------------------------------------------------------------------------------------
+
+  /**
+   * One health pass over every attested TD (run every {@code healthInterval} after {@link #start()}):
+   * liveness, Inspect, re-attestation, recycling and drain timeouts.
+   */
+  void healthCheck() {
+    List<Entry> check = new ArrayList<>();
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      Instant now = clock.instant();
+      for (Entry e : List.copyOf(entries.values())) {
+        switch (e.state) {
+          case IDLE, ACTIVE -> {
+            String recycle = PoolPlan.recycleReason(config, e.bootedAt, e.loadedImages.size(), now);
+            if (recycle != null && e.state == TdState.IDLE) {
+              stop(e, recycle);
+            } else if (recycle != null) {
+              drain(e, recycle, now);
+            } else {
+              check.add(e);
+            }
+          }
+          case DRAINING -> {
+            if (PoolPlan.drainExpired(config, e.drainingSince, now)) {
+              stop(e, e.reason + "; stopped after drainTimeout " + config.drainTimeout());
+            } else {
+              check.add(e);
+            }
+          }
+          default -> {}
+        }
+      }
+      refill();
+    }
+    for (Entry e : check) {
+      checkOne(e);
+    }
+  }
+
+  private void checkOne(Entry e) {
+    AttestedTd td = e.attested();
+    if (!td.isAlive()) {
+      lost(e, "its process exited");
+      return;
+    }
+    CompletableFuture<InspectResponse> inspected = new CompletableFuture<>();
+    TdAgentGrpc.newStub(td.channel())
+        .withDeadlineAfter(
+            Math.min(INSPECT_DEADLINE.toMillis(), config.healthInterval().toMillis()),
+            TimeUnit.MILLISECONDS)
+        .inspect(InspectRequest.getDefaultInstance(), Grpc.unary(inspected));
+    inspected.whenComplete(
+        (ok, err) -> {
+          if (err != null) {
+            lost(e, "its agent did not answer Inspect: " + Grpc.describe(err));
+          } else if (!reattestUnsupported) {
+            bootExecutor.execute(() -> reattest(e));
+          }
+        });
+  }
+
+  private void reattest(Entry e) {
+    AttestedTd current = e.attested();
+    try {
+      AttestedTd fresh = attestor.reattest(current);
+      synchronized (this) {
+        if (e.state != TdState.STOPPED) {
+          e.attested = fresh;
+        }
+      }
+    } catch (UnsupportedOperationException unsupported) {
+      synchronized (this) {
+        if (!reattestUnsupported) {
+          reattestUnsupported = true;
+          log.warn("no periodic re-attestation: {}", unsupported.getMessage());
+        }
+      }
+    } catch (TdAttestationException | RuntimeException failed) {
+      attestationFailures.increment();
+      lost(e, "re-attestation failed: " + failed.getMessage());
+    }
+  }
+
+  private void lost(Entry e, String why) {
+    synchronized (this) {
+      if (e.state == TdState.STOPPED) {
+        return;
+      }
+      log.warn("TD {} removed: {}", e.id, why);
+      stop(e, "removed: " + why);
+      refill();
+    }
+  }
+
+  // --- booting -----------------------------------------------------------------------------------
+
+  /** Starts as many boots as {@link PoolPlan#bootsToStart} allows; called under the monitor. */
+  private void refill() {
+    if (closed) {
+      return;
+    }
+    Instant now = clock.instant();
+    if (now.isBefore(nextBootAllowedAt)) {
+      if (!refillScheduled) {
+        refillScheduled = true;
+        long ms = Math.max(1, Duration.between(now, nextBootAllowedAt).toMillis());
+        timer.schedule(
+            () -> {
+              synchronized (this) {
+                refillScheduled = false;
+                refill();
+              }
+            },
+            ms,
+            TimeUnit.MILLISECONDS);
+      }
+      return;
+    }
+    int n = PoolPlan.bootsToStart(config, counts());
+    for (int i = 0; i < n; i++) {
+      Entry e = new Entry(launcher.backend() + "-" + sequence.incrementAndGet(), launcher.backend(), now);
+      e.handle = new PooledTd(this, e);
+      entries.put(e.id, e);
+      boots.increment();
+      bootExecutor.execute(() -> boot(e));
+    }
+  }
+
+  private void boot(Entry e) {
+    LaunchedTd launched;
+    try {
+      launched = launcher.launch(e.id);
+    } catch (TdLaunchException | RuntimeException failed) {
+      bootFailures.increment();
+      bootFailed(e, "TD " + e.id + " did not boot: " + failed.getMessage(), failed);
+      return;
+    }
+    synchronized (this) {
+      e.launched = launched;
+      if (e.state == TdState.STOPPED) {
+        launched.close();
+        return;
+      }
+      e.state = TdState.ATTESTING;
+    }
+    AttestedTd attested;
+    try {
+      attested = attestor.attest(launched);
+    } catch (TdAttestationException | RuntimeException failed) {
+      attestationFailures.increment();
+      launched.close();
+      bootFailed(e, "TD " + e.id + " failed attestation: " + failed.getMessage(), failed);
+      return;
+    }
+    synchronized (this) {
+      e.attested = attested;
+      if (e.state == TdState.STOPPED) {
+        closeLater(e);
+        return;
+      }
+      consecutiveBootFailures = 0;
+      nextBootAllowedAt = Instant.MIN;
+      bootToReady.record(Duration.between(e.bootedAt, clock.instant()));
+      e.state = TdState.IDLE;
+      handOutToWaiter();
+      refill();
+    }
+  }
+
+  private void bootFailed(Entry e, String message, Throwable cause) {
+    log.warn(message);
+    synchronized (this) {
+      markStopped(e, message);
+      consecutiveBootFailures++;
+      nextBootAllowedAt = clock.instant().plus(PoolPlan.bootBackoff(config, consecutiveBootFailures));
+      // Boots still in flight may serve some waiters; tell the others now rather than let them hang.
+      int booting = counts().booting();
+      while (waiters.size() > booting) {
+        failLater(waiters.pollFirst(), new PoolExhaustedException(message, cause));
+      }
+      refill();
+    }
+  }
+
+  /**
+   * Gives idle TDs to waiting acquires. The futures complete on {@code bootExecutor}, never under
+   * this monitor, so a caller's callback may call back into the pool (or take its own locks) freely.
+   */
+  private void handOutToWaiter() {
+    while (!waiters.isEmpty()) {
+      Entry idle = firstIn(TdState.IDLE);
+      if (idle == null) {
+        return;
+      }
+      CompletableFuture<PooledTd> w = waiters.pollFirst();
+      idle.state = TdState.ACTIVE;
+      PooledTd handle = idle.handle;
+      bootExecutor.execute(
+          () -> {
+            if (!w.complete(handle)) {
+              release(handle); // the waiter gave up (cancelled or timed out)
+            }
+          });
+    }
+  }
+
+  private void failLater(CompletableFuture<PooledTd> w, PoolExhaustedException e) {
+    bootExecutor.execute(() -> w.completeExceptionally(e));
+  }
+
+  // --- state helpers (under the monitor) ---------------------------------------------------------
+
+  private void drain(Entry e, String reason, Instant now) {
+    if (e.state == TdState.ACTIVE) {
+      e.state = TdState.DRAINING;
+      e.reason = reason;
+      e.drainingSince = now;
+    }
+  }
+
+  private void stop(Entry e, String reason) {
+    if (e.state == TdState.STOPPED) {
+      return;
+    }
+    markStopped(e, reason);
+    closeLater(e);
+  }
+
+  private void markStopped(Entry e, String reason) {
+    if (e.state == TdState.STOPPED && entries.get(e.id) == null) {
+      return;
+    }
+    e.state = TdState.STOPPED;
+    e.reason = reason;
+    e.stoppedAt = clock.instant();
+    if (entries.remove(e.id) != null) {
+      stopped.addFirst(e);
+      while (stopped.size() > STOPPED_KEPT) {
+        stopped.removeLast();
+      }
+    }
+  }
+
+  private void closeLater(Entry e) {
+    bootExecutor.execute(() -> closeQuietly(e));
+  }
+
+  private static void closeQuietly(Entry e) {
+    try {
+      if (e.attested != null) {
+        e.attested.close();
+      } else if (e.launched != null) {
+        e.launched.close();
+      }
+    } catch (RuntimeException ex) {
+      log.warn("stopping TD {} failed: {}", e.id, ex.toString());
+    }
+  }
+
+  private Entry firstIn(TdState s) {
+    for (Entry e : entries.values()) {
+      if (e.state == s) {
+        return e;
+      }
+    }
+    return null;
+  }
+
+  private synchronized double count(TdState s) {
+    if (s == TdState.STOPPED) {
+      return 0; // stopped TDs are history, not pool size
+    }
+    return entries.values().stream().filter(e -> e.state == s).count();
+  }
+
+  private PoolPlan.Counts counts() {
+    int booting = 0, idle = 0, active = 0, draining = 0;
+    for (Entry e : entries.values()) {
+      switch (e.state) {
+        case BOOTING, ATTESTING -> booting++;
+        case IDLE -> idle++;
+        case ACTIVE -> active++;
+        case DRAINING -> draining++;
+        default -> {}
+      }
+    }
+    waiters.removeIf(CompletableFuture::isDone);
+    return new PoolPlan.Counts(booting, idle, active, draining, waiters.size());
+  }
+
+  private TdInfo info(Entry e, Instant now) {
+    Instant end = e.state == TdState.STOPPED && e.stoppedAt != null ? e.stoppedAt : now;
+    AttestedTd a = e.attested;
+    return new TdInfo(
+        e.id,
+        e.backend,
+        e.state,
+        Duration.between(e.bootedAt, end),
+        e.loadedImages,
+        a == null ? List.of() : a.rtmr3Log(),
+        a == null ? null : a.attestedAt(),
+        e.reason);
+  }
+
+  // --- called through PooledTd -------------------------------------------------------------------
+
+  synchronized List<String> loadedImages(Entry e) {
+    return List.copyOf(e.loadedImages);
+  }
+
+  synchronized void recordLoaded(Entry e, String imageId) {
+    if (!e.loadedImages.contains(imageId)) {
+      e.loadedImages.add(imageId);
+    }
+  }
+
+  synchronized boolean acceptsWork(Entry e) {
+    return e.state == TdState.ACTIVE && e.attested().isAlive();
+  }
+
+  /** One TD's book-keeping; fields guarded by the pool's monitor. */
+  static final class Entry {
+    final String id;
+    final String backend;
+    final Instant bootedAt;
+    final List<String> loadedImages = new ArrayList<>();
+    TdState state = TdState.BOOTING;
+    String reason = "";
+    Instant drainingSince;
+    Instant stoppedAt;
+    LaunchedTd launched;
+    volatile AttestedTd attested;
+    PooledTd handle;
+
+    Entry(String id, String backend, Instant bootedAt) {
+      this.id = id;
+      this.backend = backend;
+      this.bootedAt = bootedAt;
+    }
+
+    AttestedTd attested() {
+      return attested;
+    }
+  }
+
+}

@@ -1,0 +1,331 @@
+package dev.confaas.scheduler;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.confaas.image.SigningKeys;
+import dev.confaas.pool.PoolConfig;
+import dev.confaas.pool.PooledTd;
+import dev.confaas.pool.ProcessTdLauncher;
+import dev.confaas.pool.TdInfo;
+import dev.confaas.pool.TdState;
+import dev.confaas.pool.WarmPool;
+import dev.confaas.scheduler.InvocationRejectedException.Reason;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The scheduler and the warm pool over REAL TDs of the {@code process} backend: agent JVMs booted by
+ * {@link ProcessTdLauncher}, attested through their simulated quotes, loaded with real signed images
+ * over the pinned channel, running real sh + curl functions.
+ */
+class SchedulerOnProcessTdsTest {
+  private static final Duration KEEP_ALIVE = Duration.ofMinutes(5);
+  private static final int QUEUE = 3;
+
+  @TempDir static Path tmp;
+  private static final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private static final Map<String, DeployedFunction> deployed = new ConcurrentHashMap<>();
+  private static final ShiftedClock clock = new ShiftedClock();
+  private static ScheduledExecutorService timer;
+  private static ExecutorService workers;
+  private static ProcessTdLauncher launcher;
+  private static WarmPool pool;
+  private static Scheduler scheduler;
+  private static String aliceUpper;
+  private static String aliceEcho;
+  private static String bobUpper;
+
+  @BeforeAll
+  static void startPlatform() throws Exception {
+    Clock system = Clock.systemUTC();
+    SigningKeys vendor = SigningKeys.generate("vendor", system);
+    SigningKeys alice = SigningKeys.generate("alice", system);
+    SigningKeys bob = SigningKeys.generate("bob", system);
+    FunctionImages images = new FunctionImages(tmp, vendor);
+    aliceUpper = images.function(alice, "alice-upper");
+    aliceEcho = images.function(alice, "alice-echo");
+    bobUpper = images.function(bob, "bob-upper");
+    List<String> deps = List.of(images.vendorImageId());
+    deploy("alice-upper", aliceUpper, deps, 4);
+    deploy("alice-echo", aliceEcho, deps, 4);
+    deploy("bob-upper", bobUpper, deps, 4);
+    deploy("victim", aliceUpper, deps, 1);
+    deploy("scaled", aliceEcho, deps, 2);
+    deploy("burst", bobUpper, deps, 1);
+    deploy("patient", aliceEcho, deps, 1);
+
+    timer = Executors.newScheduledThreadPool(1, daemon("timer"));
+    workers = Executors.newCachedThreadPool(daemon("worker"));
+    launcher = new ProcessTdLauncher(ProcessTdLauncher.Config.defaults(tmp.resolve("pool")));
+    pool =
+        new WarmPool(
+            launcher,
+            launcher.attestor(),
+            new PoolConfig(
+                2, 1, 6, 2, Duration.ofSeconds(2), Duration.ofHours(1), 16, Duration.ofSeconds(30)),
+            system,
+            timer,
+            workers,
+            meters);
+    pool.start();
+    scheduler =
+        new Scheduler(
+            (name, version) -> Optional.ofNullable(deployed.get(name)),
+            images.repository(),
+            pool,
+            new SchedulerConfig(
+                QUEUE, KEEP_ALIVE, 8, 4, Duration.ofSeconds(90), Duration.ofSeconds(5), Duration.ofSeconds(1)),
+            clock,
+            timer,
+            workers,
+            meters);
+  }
+
+  @AfterAll
+  static void stopPlatform() {
+    if (scheduler != null) {
+      scheduler.close();
+    }
+    if (pool != null) {
+      pool.close();
+    }
+    if (timer != null) {
+      timer.shutdownNow();
+      workers.shutdownNow();
+    }
+  }
+
+  private static void deploy(String name, String imageId, List<String> deps, int concurrency) {
+    deployed.put(name, new DeployedFunction(name, 1, imageId, deps, concurrency, Duration.ofSeconds(60), 128));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, "test-" + name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private static CompletableFuture<InvocationResult> send(String function, String event) {
+    return scheduler.invoke(
+        new InvocationRequest(
+            function,
+            null,
+            event.getBytes(StandardCharsets.UTF_8),
+            clock.instant().plus(Duration.ofMinutes(2)),
+            UUID.randomUUID().toString(),
+            ""));
+  }
+
+  private static InvocationResult await(CompletableFuture<InvocationResult> f) throws Exception {
+    try {
+      return f.get(180, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new AssertionError("invocation failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  private static String ok(InvocationResult r) {
+    assertTrue(r.succeeded(), "function error: " + r.error());
+    return new String(r.payload(), StandardCharsets.UTF_8);
+  }
+
+  private static TdInfo td(String id) {
+    return pool.tds().stream().filter(t -> t.id().equals(id)).findFirst()
+        .orElseThrow(() -> new AssertionError("TD " + id + " not in " + pool.tds()));
+  }
+
+  @Test
+  void thePoolBootsAndAttestsTdsBeforeHandingThemOut() throws Exception {
+    List<PooledTd> taken = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      taken.add(pool.acquire().get(180, TimeUnit.SECONDS));
+    }
+    try {
+      for (PooledTd t : taken) {
+        TdInfo info = td(t.id());
+        assertEquals(TdState.ACTIVE, info.state());
+        assertEquals("process", info.backend());
+        assertNotNull(info.lastAttested(), "handed out before attestation: " + info);
+        assertTrue(t.attested().verification().verified(), t.attested().verification().message());
+        assertEquals(List.of(), info.loadedImages());
+        assertTrue(t.acceptsWork());
+      }
+      assertNotEquals(taken.get(0).id(), taken.get(1).id());
+      assertTrue(pool.isReady());
+      assertTrue(meters.counter("confaas.pool.boots").count() >= 2);
+    } finally {
+      taken.forEach(pool::release);
+    }
+    for (PooledTd t : taken) {
+      assertEquals(TdState.IDLE, td(t.id()).state(), "a TD released with nothing loaded is fresh still");
+    }
+  }
+
+  @Test
+  void functionsWhosePoliciesRefuseEachOtherNeverShareATdWhileOneSignersDo() throws Exception {
+    InvocationResult a = await(send("alice-upper", "hi"));
+    assertEquals("alice-upper:HI", ok(a));
+    assertEquals(aliceUpper, a.imageId());
+    InvocationResult e = await(send("alice-echo", "yo"));
+    assertEquals("alice-echo:YO", ok(e));
+    InvocationResult b = await(send("bob-upper", "hey"));
+    assertEquals("bob-upper:HEY", ok(b));
+
+    List<String> aliceTd = td(e.tdId()).loadedImages();
+    assertTrue(aliceTd.contains(aliceUpper) && aliceTd.contains(aliceEcho),
+        "alice's two functions should be packed on one TD; " + e.tdId() + " holds " + aliceTd);
+    assertNotEquals(a.tdId(), b.tdId());
+    for (TdInfo t : pool.tds()) {
+      boolean hasAlice = t.loadedImages().contains(aliceUpper) || t.loadedImages().contains(aliceEcho);
+      assertFalse(hasAlice && t.loadedImages().contains(bobUpper),
+          "TD " + t.id() + " holds both signers' functions: " + t.loadedImages());
+    }
+    List<String> log = td(b.tdId()).rtmr3Log();
+    assertNotNull(log);
+  }
+
+  @Test
+  void killingATdMidInvocationFailsThatCallWithTdLostAndThePoolReplacesIt() throws Exception {
+    InvocationResult warm = await(send("victim", "warm"));
+    assertEquals("alice-upper:WARM", ok(warm));
+    String tdId = warm.tdId();
+    CompletableFuture<InvocationResult> running = send("victim", "sleep 60");
+    // The agent JVM only (not its function processes), so the TD as a whole goes away: it is the
+    // child of this JVM that runs in the TD's directory.
+    Path tdDir = tmp.resolve("pool").resolve(tdId).toRealPath();
+    List<ProcessHandle> agent =
+        ProcessHandle.current().children()
+            .filter(p -> {
+              try {
+                return Files.readSymbolicLink(Path.of("/proc", Long.toString(p.pid()), "cwd")).equals(tdDir);
+              } catch (java.io.IOException gone) {
+                return false;
+              }
+            })
+            .toList();
+    assertFalse(agent.isEmpty(), "no agent process found for " + tdId);
+    agent.forEach(ProcessHandle::destroyForcibly);
+
+    InvocationResult lost = await(running);
+    assertNotNull(lost.error(), "the call on the killed TD must fail");
+    assertEquals(FunctionError.Kind.TD_LOST, lost.error().kind(), lost.error().toString());
+    assertEquals(tdId, lost.tdId());
+    assertEquals(TdState.STOPPED, td(tdId).state(), "the lost TD must be retired");
+
+    InvocationResult again = await(send("victim", "again"));
+    assertEquals("alice-upper:AGAIN", ok(again));
+    assertNotEquals(tdId, again.tdId(), "the function must move to a replacement TD");
+  }
+
+  @Test
+  void aFunctionScalesToZeroAfterItsKeepAliveAndBackOnTheNextCall() throws Exception {
+    InvocationResult first = await(send("scaled", "one"));
+    assertEquals("alice-echo:ONE", ok(first));
+    assertTrue(scheduler.instancesByTd().values().stream().flatMap(List::stream)
+        .anyMatch(i -> i.startsWith("scaled/")));
+
+    clock.advance(KEEP_ALIVE.plusSeconds(1));
+    scheduler.tick();
+    assertTrue(scheduler.instancesByTd().values().stream().flatMap(List::stream)
+            .noneMatch(i -> i.startsWith("scaled/")),
+        "instances left after keep-alive: " + scheduler.instancesByTd());
+    assertEquals(TdState.STOPPED, td(first.tdId()).state(),
+        "a TD left without instances goes back to the pool, which retires it (it loaded images)");
+
+    InvocationResult back = await(send("scaled", "two"));
+    assertEquals("alice-echo:TWO", ok(back));
+    assertNotEquals(first.tdId(), back.tdId());
+  }
+
+  @Test
+  void aBurstBeyondTheQueueIsRejectedOverloadedWithRetryAfter() throws Exception {
+    List<CompletableFuture<InvocationResult>> calls = new ArrayList<>();
+    for (int i = 0; i < QUEUE + 3; i++) {
+      calls.add(send("burst", "b" + i));
+    }
+    int overloaded = 0;
+    for (int i = 0; i < calls.size(); i++) {
+      try {
+        assertEquals("bob-upper:B" + i, ok(calls.get(i).get(180, TimeUnit.SECONDS)));
+      } catch (ExecutionException e) {
+        InvocationRejectedException r = (InvocationRejectedException) e.getCause();
+        assertEquals(Reason.OVERLOADED, r.reason(), r.getMessage());
+        assertTrue(r.retryAfter().compareTo(Duration.ofSeconds(1)) >= 0, "Retry-After " + r.retryAfter());
+        assertTrue(r.getMessage().contains("\"burst\""), r.getMessage());
+        overloaded++;
+      }
+    }
+    assertTrue(overloaded >= 2, overloaded + " of " + calls.size() + " were rejected; concurrency 1 + queue " + QUEUE);
+  }
+
+  @Test
+  void aCallWhoseDeadlinePassesInTheQueueIsRejected() throws Exception {
+    assertEquals("alice-echo:W", ok(await(send("patient", "w"))));
+    CompletableFuture<InvocationResult> busy = send("patient", "sleep 3");
+    CompletableFuture<InvocationResult> queued = send("patient", "late");
+    clock.advance(Duration.ofMinutes(3));
+    scheduler.tick();
+    try {
+      queued.get(30, TimeUnit.SECONDS);
+      fail("the queued call should have passed its deadline");
+    } catch (ExecutionException e) {
+      InvocationRejectedException r = (InvocationRejectedException) e.getCause();
+      assertEquals(Reason.DEADLINE_EXCEEDED, r.reason(), r.getMessage());
+    }
+    assertEquals("slept", ok(await(busy)));
+  }
+
+  /** The system clock moved ahead by what the test says: keep-alives and deadlines pass on demand. */
+  static final class ShiftedClock extends Clock {
+    private volatile Duration shift = Duration.ZERO;
+
+    void advance(Duration d) {
+      shift = shift.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.now().plus(shift);
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+}
