@@ -117,7 +117,14 @@ public final class Gateway implements AutoCloseable {
     Files.createDirectories(config.dataDir());
     adminToken = AdminToken.load(config.dataDir(), config.adminToken());
     vertx = Vertx.vertx();
-    Router router = router();
+    Router router;
+    try {
+      router = router();
+    } catch (RuntimeException e) {
+      await(vertx.close());
+      vertx = null;
+      throw e;
+    }
     HttpServerOptions opts = new HttpServerOptions()
         .setHost(config.host())
         .setPort(config.port())
@@ -226,19 +233,24 @@ public final class Gateway implements AutoCloseable {
         .setDeleteUploadedFilesOnEnd(true)
         .setMergeFormAttributes(false);
 
-    limit(r.post("/v1/functions/:name/invoke"), config.maxBodyBytes())
-        .handler(this::requireInvoke).handler(eventBody).handler(this::invoke);
-    limit(r.post("/v1/functions/:name/invoke-async"), config.maxBodyBytes())
-        .handler(this::requireInvoke).handler(eventBody).handler(this::invokeAsync);
+    // Vert.x wants a route's body handler before its user handlers, so the checks that must come
+    // before reading a body (limit note, auth) are routes of their own on the same path.
+    String invoke = "/v1/functions/:name/invoke";
+    String invokeAsync = "/v1/functions/:name/invoke-async";
+    String alias = "/v1/functions/:name/aliases/:alias";
+    limit(r.post(invoke), config.maxBodyBytes()).handler(this::requireInvoke);
+    r.post(invoke).handler(eventBody).handler(this::invoke);
+    limit(r.post(invokeAsync), config.maxBodyBytes()).handler(this::requireInvoke);
+    r.post(invokeAsync).handler(eventBody).handler(this::invokeAsync);
     r.get("/v1/invocations/:id").handler(this::invocationStatus);
 
-    limit(r.post("/v1/functions"), config.maxDeployBytes())
-        .handler(admin).handler(bundleBody).handler(this::deploy);
+    limit(r.post("/v1/functions"), config.maxDeployBytes()).handler(admin);
+    r.post("/v1/functions").handler(bundleBody).handler(this::deploy);
     r.get("/v1/functions").handler(admin).handler(this::listFunctions);
     r.get("/v1/functions/:name").handler(admin).handler(this::getFunction);
     r.delete("/v1/functions/:name").handler(admin).handler(this::deleteFunction);
-    limit(r.put("/v1/functions/:name/aliases/:alias"), 64 * 1024)
-        .handler(admin).handler(smallBody).handler(this::putAlias);
+    limit(r.put(alias), 64 * 1024).handler(admin);
+    r.put(alias).handler(smallBody).handler(this::putAlias);
     r.get("/v1/runtimes").handler(admin).handler(ctx -> json(ctx, 200, config.runtimes().toJson()));
     r.get("/v1/tds").handler(admin).handler(ctx ->
         vertx.executeBlocking((java.util.concurrent.Callable<io.vertx.core.json.JsonArray>) tds::list, false).onComplete(ar -> {
@@ -382,9 +394,15 @@ public final class Gateway implements AutoCloseable {
         .plus(config.queueAllowance());
   }
 
-  private String metricName(String name, String version) {
-    return registry.get(name).isPresent() || registry.resolve(name, version).isPresent()
-        ? name : "_unknown";
+  /**
+   * The {@code function} tag of an invocation's meters: its name, except for names the platform
+   * does not know, which share one series so random URLs cannot grow the registry without bound.
+   */
+  private static String metricName(String name, Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    return cause instanceof InvocationRejectedException rej
+        && rej.reason() == InvocationRejectedException.Reason.NOT_FOUND ? "_unknown" : name;
   }
 
   private void invoke(RoutingContext ctx) {
@@ -414,7 +432,7 @@ public final class Gateway implements AutoCloseable {
       f = Future.failedFuture(e);
     }
     f.onComplete(ar -> {
-      String fn = metricName(name, version);
+      String fn = metricName(name, ar.cause());
       Future<Void> written;
       if (ar.succeeded()) {
         InvocationResult r = ar.result();
@@ -521,8 +539,9 @@ public final class Gateway implements AutoCloseable {
             .putHeader(REQUEST_ID, id)
             .putHeader("Content-Type", "application/json")
             .end(new JsonObject().put("invocationId", id).encode());
-      } else if (ar.cause() instanceof InvocationRejectedException) {
-        written = reject(ctx.response(), ar.cause(), metricName(name, version), start);
+      } else if (ar.cause() instanceof InvocationRejectedException
+          || ar.cause().getCause() instanceof InvocationRejectedException) {
+        written = reject(ctx.response(), ar.cause(), metricName(name, ar.cause()), start);
       } else {
         ctx.response().putHeader("Retry-After", "1");
         written = ctx.response().setStatusCode(503).putHeader("Content-Type", "application/json")

@@ -61,7 +61,9 @@ public record GatewayConfig(
 
   /**
    * A router mounted under {@code prefix} (e.g. {@code /v1/triggers}), created once the gateway's
-   * Vert.x instance exists.
+   * Vert.x instance exists. As with Vert.x sub-routers, its routes are relative to the prefix: a
+   * route {@code /} answers {@code PREFIX}, a route {@code /:id} answers {@code PREFIX/ID}. Its
+   * routes add their own body handlers.
    *
    * @param adminOnly whether the management token is required for everything under the prefix
    */
