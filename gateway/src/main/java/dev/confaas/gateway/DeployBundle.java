@@ -21,7 +21,7 @@ import java.util.Objects;
  * signature    the raw signature over the canonical manifest (file)
  * certificate  the signer's certificate, DER (file)
  * layer        zero or more layer tars, plain or gzip (file); each part's file name is the layer's
- *              digest written sha384:&lt;hex&gt; (SHA-384 of the uncompressed tar)
+ *              digest written sha384-&lt;hex&gt; (SHA-384 of the uncompressed tar)
  * </pre>
  *
  * <p>Only layers the gateway does not already hold need to be sent; vendor framework layers named by
@@ -68,7 +68,7 @@ public final class DeployBundle {
   /** Adds a layer tar the gateway should store as {@code digest} (it checks the content). */
   public DeployBundle layer(Digest digest, Path tar) {
     Objects.requireNonNull(tar, "tar");
-    parts.add(new Part("layer", digest.algorithm().aconName() + ":" + digest.hex(), null, tar));
+    parts.add(new Part("layer", digest.algorithm().aconName() + "-" + digest.hex(), null, tar));
     return this;
   }
 

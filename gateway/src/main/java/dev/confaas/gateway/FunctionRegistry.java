@@ -271,7 +271,7 @@ public final class FunctionRegistry implements FunctionCatalog {
       if (stored.isEmpty()) {
         throw new DeployException(422, "blob", "layer " + d + " is neither uploaded nor stored;"
             + " include it in the deploy bundle as a 'layer' part named " + d.algorithm().aconName()
-            + ":" + d.hex());
+            + "-" + d.hex());
       }
       Digest actual;
       try (InputStream in = Files.newInputStream(stored.get())) {

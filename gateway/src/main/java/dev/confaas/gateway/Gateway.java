@@ -67,6 +67,8 @@ public final class Gateway implements AutoCloseable {
   static final String TD_ID = "X-Confaas-Td-Id";
   static final String IMAGE_ID = "X-Confaas-Image-Id";
   static final String TIMEOUT_MS = "X-Confaas-Timeout-Ms";
+  private static final java.util.regex.Pattern LAYER_NAME =
+      java.util.regex.Pattern.compile("(sha[0-9]+)[-: /]([0-9a-f]+)");
   static final long MAX_TIMEOUT_MS = FunctionConfig.MAX_TIMEOUT_MS + 60_000;
 
   private final GatewayConfig config;
@@ -671,20 +673,23 @@ public final class Gateway implements AutoCloseable {
     });
   }
 
-  /** A layer part's file name is its digest, {@code sha384:<hex>} (or {@code sha384/<hex>}). */
+  /**
+   * A layer part's file name is its digest, {@code sha384-<hex>} ({@code sha384:<hex>} is accepted
+   * too, though multipart decoders may mangle the colon).
+   */
   private static Digest claimed(String fileName) throws DeployException {
     String s = fileName == null ? "" : fileName.strip();
-    int colon = s.indexOf(':');
-    if (colon > 0 && s.indexOf('/') < 0) {
-      s = s.substring(0, colon) + "/" + s.substring(colon + 1);
-    }
+    java.util.regex.Matcher m = LAYER_NAME.matcher(s);
     try {
-      return Digest.parse(s);
+      if (m.matches()) {
+        return Digest.parse(m.group(1) + "/" + m.group(2));
+      }
     } catch (IllegalArgumentException e) {
-      throw new DeployException(400, "layer", "layer part file name \"" + fileName + "\" is not a"
-          + " digest; name each layer part by its digest, sha384:<96 hex digits> (SHA-384 of the"
-          + " uncompressed tar)");
+      // reported below
     }
+    throw new DeployException(400, "layer", "layer part file name \"" + fileName + "\" is not a"
+        + " digest; name each layer part by its digest, sha384-<96 hex digits> (SHA-384 of the"
+        + " uncompressed tar)");
   }
 
   private void manageFailure(RoutingContext ctx, Throwable cause) {
