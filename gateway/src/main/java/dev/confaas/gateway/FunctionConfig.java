@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
  * @param concurrency at most this many invocations in flight platform-wide (default 10)
  * @param timeout the function's own timeout per invocation (default 30 s)
  * @param memoryMb memory shown to the function (default 256)
- * @param invokeAuth who may invoke it (default {@link InvokeAuth#NONE})
+ * @param invokeAuth who may invoke it; {@code null} keeps what the function has ({@link
+ *     InvokeAuth#NONE} for a new one), so a redeploy that does not mention it cannot drop a token
+ *     requirement by accident
  */
 public record FunctionConfig(
     String name, int concurrency, Duration timeout, int memoryMb, InvokeAuth invokeAuth) {
@@ -48,7 +50,6 @@ public record FunctionConfig(
   public FunctionConfig {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(timeout, "timeout");
-    Objects.requireNonNull(invokeAuth, "invokeAuth");
   }
 
   /** Checks a function name from a URL or a config, naming the rule it breaks. */
@@ -83,12 +84,12 @@ public record FunctionConfig(
     long concurrency = number(o, "concurrency", DEFAULT_CONCURRENCY, 1, 10_000);
     long timeoutMs = number(o, "timeoutMs", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
     long memoryMb = number(o, "memoryMb", DEFAULT_MEMORY_MB, 16, 65_536);
-    Object auth = o.getValue("invokeAuth", "none");
-    if (!(auth instanceof String)) {
+    Object auth = o.getValue("invokeAuth");
+    if (auth != null && !(auth instanceof String)) {
       throw new DeployException(400, "config", "config.invokeAuth must be \"none\" or \"token\"");
     }
     return new FunctionConfig((String) name, (int) concurrency, Duration.ofMillis(timeoutMs),
-        (int) memoryMb, InvokeAuth.parse((String) auth));
+        (int) memoryMb, auth == null ? null : InvokeAuth.parse((String) auth));
   }
 
   private static long number(JsonObject o, String key, long dflt, long min, long max)
@@ -114,6 +115,6 @@ public record FunctionConfig(
         .put("concurrency", concurrency)
         .put("timeoutMs", timeout.toMillis())
         .put("memoryMb", memoryMb)
-        .put("invokeAuth", invokeAuth.wireName());
+        .put("invokeAuth", invokeAuth == null ? null : invokeAuth.wireName());
   }
 }

@@ -311,17 +311,18 @@ public final class FunctionRegistry implements FunctionCatalog {
       }
       versions.put(version, new Version(fn, clock.instant()));
       aliases.put(LATEST, version);
+      FunctionConfig.InvokeAuth auth = config.invokeAuth() != null ? config.invokeAuth()
+          : before != null ? before.info.invokeAuth() : FunctionConfig.InvokeAuth.NONE;
       String newToken = null;
-      if (config.invokeAuth() == FunctionConfig.InvokeAuth.TOKEN && tokenHash == null) {
+      if (auth == FunctionConfig.InvokeAuth.TOKEN && tokenHash == null) {
         newToken = newToken();
         tokenHash = sha256(newToken);
       }
-      if (config.invokeAuth() == FunctionConfig.InvokeAuth.NONE) {
+      if (auth == FunctionConfig.InvokeAuth.NONE) {
         tokenHash = null;
       }
-      Stored after = new Stored(
-          new FunctionInfo(config.name(), config.invokeAuth(), versions, aliases), tokenHash,
-          version + 1);
+      Stored after = new Stored(new FunctionInfo(config.name(), auth, versions, aliases),
+          tokenHash, version + 1);
       persist(after);
       functions.put(config.name(), after);
       return new Deployment(fn, newToken);

@@ -234,6 +234,9 @@ class GatewayDeployTest {
     assertFalse(new JsonObject(again.body()).containsKey("invokeToken"), again.body());
     assertEquals(200, caller.withToken(invokeToken).post("/v1/functions/hello/invoke", "y")
         .statusCode());
+    // A redeploy that does not mention invokeAuth keeps the requirement.
+    assertEquals(201, http.deploy(Images.bundle(f, "{\"name\":\"hello\"}", false)).statusCode());
+    assertEquals(401, caller.post("/v1/functions/hello/invoke", "x").statusCode());
     assertTrue(Files.readString(data.resolve("functions/hello.json")).contains("invokeTokenSha256"));
     assertFalse(Files.readString(data.resolve("functions/hello.json")).contains(invokeToken),
         "only the token's hash is stored");
