@@ -218,6 +218,8 @@ public final class Gateway implements AutoCloseable {
   private Router router() {
     Router r = Router.router(vertx);
     r.route().handler(this::httpMetrics);
+    // Liveness answers even while draining: the process is up until it exits.
+    r.get("/healthz").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "up")));
     r.route().handler(ctx -> {
       if (draining) {
         ctx.response().putHeader("Connection", "close");
@@ -264,7 +266,6 @@ public final class Gateway implements AutoCloseable {
           }
         }));
 
-    r.get("/healthz").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "up")));
     r.get("/readyz").handler(ctx -> {
       boolean ready = !draining && readiness.getAsBoolean();
       json(ctx, ready ? 200 : 503, new JsonObject().put("status", ready ? "ready" : "not ready"));

@@ -171,6 +171,26 @@ class GatewayDeployTest {
     assertOnlyVersionOne(v1);
   }
 
+  @Test
+  void malformedBundlesAreRefusedWithWhatIsMissing() throws Exception {
+    Images.Function f = Images.function(work, "echo\n", Images.shellAlias());
+    HttpResponse<String> noSig = http.deploy(new DeployBundle().config(CONFIG)
+        .manifest(f.signed().manifest().bytes()).certificate(f.signed().certificateDer()));
+    refused(noSig, 400, "bundle");
+    assertTrue(noSig.body().contains("signature"), noSig.body());
+
+    HttpResponse<String> json = http.post("/v1/functions", "{\"name\":\"hello\"}");
+    refused(json, 415, "bundle");
+
+    HttpResponse<String> twice =
+        http.deploy(Images.bundle(f, CONFIG, true).layer(f.layer(), f.tar()));
+    assertEquals(201, twice.statusCode(), "the same layer twice is harmless: " + twice.body());
+
+    HttpResponse<String> badConfig = http.deploy(Images.bundle(f, "{\"name\":\"../etc\"}", true));
+    refused(badConfig, 400, "name");
+    assertEquals(404, http.get("/v1/functions/nobody").statusCode());
+  }
+
   static void refused(HttpResponse<String> r, int status, String code) {
     assertEquals(status, r.statusCode(), r.body());
     JsonObject e = new JsonObject(r.body()).getJsonObject("error");

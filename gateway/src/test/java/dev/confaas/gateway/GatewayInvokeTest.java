@@ -242,6 +242,7 @@ class GatewayInvokeTest {
     } while (probe.statusCode() == 200 && !closing.isDone());
     assertEquals(503, probe.statusCode(), probe.body());
     assertEquals(503, anonymous.post("/v1/functions/echo/invoke", "new").statusCode());
+    assertEquals(200, anonymous.get("/healthz").statusCode(), "still alive while draining");
     assertFalse(closing.isDone(), "close() must wait for the in-flight invocation");
 
     p.answer("finished");
