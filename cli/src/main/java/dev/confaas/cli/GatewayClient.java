@@ -44,16 +44,16 @@ final class GatewayClient {
     String token;
 
     GatewayClient client() {
+      Map<String, String> env = new java.util.HashMap<>(System.getenv());
       if (url != null) {
-        return new GatewayClient(strip(url), token);
+        env.put("CONFAAS_URL", url.toString());
       }
-      GatewayEndpoint e = GatewayEndpoint.resolve();
+      if (token != null) {
+        env.put("CONFAAS_TOKEN", token);
+      }
+      GatewayEndpoint e = GatewayEndpoint.resolve(env);
+      // An explicit empty --token sends none (to act as an anonymous caller).
       return new GatewayClient(e.url(), token != null ? token : e.token());
-    }
-
-    private static URI strip(URI u) {
-      String s = u.toString();
-      return URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
     }
   }
 
