@@ -38,7 +38,8 @@ import picocli.CommandLine.Spec;
     name = "deploy",
     mixinStandardHelpOptions = true,
     description = {
-      "Deploy a function: build and sign its image (--runtime), or upload a signed one (--manifest).",
+      "Deploy a function: build and sign its image (--runtime),",
+      "or upload a signed one (--manifest).",
       "Each deploy adds a version; 'latest' points at the newest."
     },
     footer = {

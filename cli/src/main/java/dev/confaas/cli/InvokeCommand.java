@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code confaas invoke}: sends one event to a function and prints its response body exactly as the
- * function returned it (nothing added, no trailing newline); on failure prints the error and exits 1.
+ * function returned it (nothing added, no trailing newline); on failure prints the error and exits
+ * 1.
  */
 @Command(
     name = "invoke",

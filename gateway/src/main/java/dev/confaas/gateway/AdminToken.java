@@ -14,8 +14,8 @@ import java.util.Base64;
 
 /**
  * The management API token: configured, else read from {@code DATA/admin.token}, else generated
- * (32 bytes from {@link SecureRandom}, base64url) and written there with mode 0600. The CLI's {@code
- * GatewayEndpoint} reads the same file.
+ * (32 bytes from {@link SecureRandom}, base64url) and written there with mode 0600. The CLI's
+ * {@code GatewayEndpoint} reads the same file.
  */
 final class AdminToken {
   static final String FILE = "admin.token";
@@ -76,6 +76,7 @@ final class AdminToken {
   /** Constant-time check of a presented bearer token. */
   boolean matches(String presented) {
     return presented != null
-        && MessageDigest.isEqual(FunctionRegistry.sha256(presented), FunctionRegistry.sha256(token));
+        && MessageDigest.isEqual(
+            FunctionRegistry.sha256(presented), FunctionRegistry.sha256(token));
   }
 }

@@ -16,7 +16,8 @@ import java.util.Objects;
  * The body of {@code POST /v1/functions}: a {@code multipart/form-data} message with the parts
  *
  * <pre>
- * config       JSON {"name", "concurrency", "timeoutMs", "memoryMb", "invokeAuth"} (form field or file)
+ * config       JSON {"name", "concurrency", "timeoutMs", "memoryMb", "invokeAuth"}
+ *              (form field or file)
  * manifest     the ACON manifest bytes as signed (file)
  * signature    the raw signature over the canonical manifest (file)
  * certificate  the signer's certificate, DER (file)
@@ -24,9 +25,9 @@ import java.util.Objects;
  *              digest written sha384-&lt;hex&gt; (SHA-384 of the uncompressed tar)
  * </pre>
  *
- * <p>Only layers the gateway does not already hold need to be sent; vendor framework layers named by
- * alias are never sent (the gateway resolves them through its vendor registry). The CLI writes the
- * bundle with this class, so both sides agree on it.
+ * <p>Only layers the gateway does not already hold need to be sent; vendor framework layers named
+ * by alias are never sent (the gateway resolves them through its vendor registry). The CLI writes
+ * the bundle with this class, so both sides agree on it.
  */
 public final class DeployBundle {
   private final String boundary;

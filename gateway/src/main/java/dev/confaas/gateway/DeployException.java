@@ -27,7 +27,10 @@ public final class DeployException extends Exception {
     return status;
   }
 
-  /** What failed, e.g. {@code signature}, {@code policy}, {@code alias}, {@code blob}, {@code digest}. */
+  /**
+   * What failed, e.g. {@code signature}, {@code policy}, {@code alias}, {@code blob}, {@code
+   * digest}.
+   */
   public String code() {
     return code;
   }

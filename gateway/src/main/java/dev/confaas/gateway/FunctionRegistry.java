@@ -61,12 +61,13 @@ import java.util.regex.Pattern;
  * </pre>
  *
  * <p>A deploy is checked completely before anything is stored (signature, launch policy, every
- * {@code layers} entry resolves, every resolved blob present with the right digest); a refused deploy
- * leaves what was deployed before untouched. The host's checks are for early, clear errors: the TD
- * agent verifies signatures and policy again when it loads the image.
+ * {@code layers} entry resolves, every resolved blob present with the right digest); a refused
+ * deploy leaves what was deployed before untouched. The host's checks are for early, clear errors:
+ * the TD agent verifies signatures and policy again when it loads the image.
  *
- * <p>Reads ({@link #resolve}, {@link #get}, {@link #list}) come from memory and never block; writes
- * ({@link #deploy}, {@link #delete}, {@link #setAlias}) touch the disk and must run off event loops.
+ * <p>Reads ({@link #resolve}, {@link #get}, {@link #list}) come from memory and never block;
+ * writes ({@link #deploy}, {@link #delete}, {@link #setAlias}) touch the disk and must run off
+ * event loops.
  */
 public final class FunctionRegistry implements FunctionCatalog {
   static final String LATEST = "latest";
@@ -137,7 +138,7 @@ public final class FunctionRegistry implements FunctionCatalog {
     return Optional.empty();
   }
 
-  // --- reads --------------------------------------------------------------------------------------
+  // --- reads -------------------------------------------------------------------------------------
 
   @Override
   public Optional<DeployedFunction> resolve(String name, String version) {
@@ -190,7 +191,7 @@ public final class FunctionRegistry implements FunctionCatalog {
     return MessageDigest.isEqual(sha256(bearer), s.tokenHash);
   }
 
-  // --- writes -------------------------------------------------------------------------------------
+  // --- writes ------------------------------------------------------------------------------------
 
   /**
    * Checks and stores a new version of a function and points {@code latest} at it. Blocks (disk,
@@ -340,7 +341,8 @@ public final class FunctionRegistry implements FunctionCatalog {
       throws DeployException, IOException {
     if (!ALIAS.matcher(alias).matches() || alias.equals(LATEST)) {
       throw new DeployException(400, "alias", "alias \"" + alias + "\" must match [a-z][a-z0-9_-]*"
-          + " (at most 32 characters) and not be \"latest\", which always names the newest version");
+          + " (at most 32 characters) and not be \"latest\", which always names the newest"
+          + " version");
     }
     writes.lock();
     try {
@@ -382,7 +384,7 @@ public final class FunctionRegistry implements FunctionCatalog {
     }
   }
 
-  // --- types --------------------------------------------------------------------------------------
+  // --- types -------------------------------------------------------------------------------------
 
   /** A deploy as the gateway received it; layer files are temporary uploads it owns. */
   public record DeployRequest(FunctionConfig config, byte[] manifest, byte[] signature,
@@ -435,7 +437,7 @@ public final class FunctionRegistry implements FunctionCatalog {
     }
   }
 
-  // --- storage ------------------------------------------------------------------------------------
+  // --- storage -----------------------------------------------------------------------------------
 
   private record Stored(FunctionInfo info, byte[] tokenHash, int nextVersion) {
     JsonObject toJson() {

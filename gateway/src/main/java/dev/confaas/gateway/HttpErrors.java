@@ -4,8 +4,12 @@ import dev.confaas.scheduler.FunctionError;
 import dev.confaas.scheduler.InvocationRejectedException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
 
-/** The gateway's error bodies and status codes, in one place so the README's table stays true. */
+/**
+ * The gateway's JSON replies, error bodies and status codes, in one place so the README's table
+ * stays true.
+ */
 final class HttpErrors {
   private HttpErrors() {}
 
@@ -29,6 +33,11 @@ final class HttpErrors {
         .put("type", e.type())
         .put("message", e.message())
         .put("exitStatus", e.exitStatus());
+  }
+
+  static void json(RoutingContext ctx, int status, JsonObject o) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .end(o.encode());
   }
 
   static void send(HttpServerResponse resp, int status, String code, String message) {

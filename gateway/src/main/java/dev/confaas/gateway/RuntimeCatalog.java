@@ -11,9 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The function runtimes the platform offers ({@code GET /v1/runtimes}): for each, the vendor
  * framework layer by alias reference ({@code signer/HASH/SIGNER/NAME:SVN}) and how to start it, so
- * {@code confaas deploy --runtime NAME} can build a function image that names that layer without the
- * author knowing the vendor's signer. The platform fills it when it publishes its framework layers;
- * while it is empty, {@code --runtime} fails with a message saying so.
+ * {@code confaas deploy --runtime NAME} can build a function image that names that layer without
+ * the author knowing the vendor's signer. The platform fills it when it publishes its framework
+ * layers; while it is empty, {@code --runtime} fails with a message saying so.
  */
 public final class RuntimeCatalog {
   private final Map<String, Runtime> runtimes = new ConcurrentHashMap<>();

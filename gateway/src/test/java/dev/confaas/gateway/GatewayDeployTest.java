@@ -257,7 +257,8 @@ class GatewayDeployTest {
     // A redeploy that does not mention invokeAuth keeps the requirement.
     assertEquals(201, http.deploy(Images.bundle(f, "{\"name\":\"hello\"}", false)).statusCode());
     assertEquals(401, caller.post("/v1/functions/hello/invoke", "x").statusCode());
-    assertTrue(Files.readString(data.resolve("functions/hello.json")).contains("invokeTokenSha256"));
+    String stored = Files.readString(data.resolve("functions/hello.json"));
+    assertTrue(stored.contains("invokeTokenSha256"), stored);
     assertFalse(Files.readString(data.resolve("functions/hello.json")).contains(invokeToken),
         "only the token's hash is stored");
   }

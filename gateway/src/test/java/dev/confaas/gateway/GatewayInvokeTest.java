@@ -80,7 +80,8 @@ class GatewayInvokeTest {
     assertEquals(TestInvoker.TD, r.headers().firstValue("X-Confaas-Td-Id").orElse(null));
     assertEquals(TestInvoker.IMAGE, r.headers().firstValue("X-Confaas-Image-Id").orElse(null));
     String requestId = r.headers().firstValue("X-Confaas-Request-Id").orElseThrow();
-    assertEquals(requestId, invoker.seen.get(0).requestId(), "the function saw the same request ID");
+    assertEquals(requestId, invoker.seen.get(0).requestId(),
+        "the function saw the same request ID");
   }
 
   @Test
@@ -112,7 +113,8 @@ class GatewayInvokeTest {
 
     HttpResponse<String> crashed = anonymous.post("/v1/functions/fail-CRASHED/invoke", "{}");
     assertEquals(502, crashed.statusCode());
-    assertEquals(137, new JsonObject(crashed.body()).getJsonObject("error").getInteger("exitStatus"));
+    assertEquals(137,
+        new JsonObject(crashed.body()).getJsonObject("error").getInteger("exitStatus"));
     assertEquals(504, anonymous.post("/v1/functions/fail-TIMED_OUT/invoke", "{}").statusCode());
     assertEquals(502, anonymous.post("/v1/functions/fail-TD_LOST/invoke", "{}").statusCode());
   }
@@ -160,7 +162,8 @@ class GatewayInvokeTest {
     }
     Path tokenFile = data.resolve("admin.token");
     assertEquals(gateway.adminToken(), Files.readString(tokenFile).strip());
-    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenFile)));
+    assertEquals("rw-------",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenFile)));
     assertTrue(gateway.adminTokenCreated());
     assertEquals(gateway.url().toString(), Files.readString(data.resolve("gateway.url")).strip());
     assertEquals(43, gateway.adminToken().length(), "32 bytes, base64url without padding");
