@@ -46,9 +46,10 @@ import picocli.CommandLine.Spec;
       "",
       "Examples:",
       "  confaas deploy --name hello --runtime shell --handler hello.sh",
-      "  confaas deploy --name calc --runtime java --handler com.example.Calc --jar calc.jar",
-      "  confaas deploy --name hello --manifest out/manifest.json --signature out/signature \\",
-      "      --cert keys/author.cert.der --layer out/layer.tar"
+      "  confaas deploy --name calc --runtime java --handler com.example.Calc \\",
+      "      --jar calc.jar --invoke-auth token",
+      "  confaas deploy --name hello --manifest out/manifest.json \\",
+      "      --signature out/signature --cert keys/author.cert.der --layer out/layer.tar"
     })
 final class DeployCommand implements Callable<Integer> {
   static final String AUTHOR_KEY = "author.key.pem";
