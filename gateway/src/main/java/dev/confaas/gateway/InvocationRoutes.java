@@ -56,8 +56,12 @@ final class InvocationRoutes {
     this.inFlight = inFlight;
   }
 
-  /** How long the caller waits: its own timeout, else the function's plus queueing time. */
-  private Duration timeout(RoutingContext ctx, String name, String version) throws DeployException {
+  /**
+   * How long the caller waits: its own timeout, else the function's plus queueing time.
+   *
+   * @throws IllegalArgumentException saying what is wrong with {@code X-Confaas-Timeout-Ms}
+   */
+  private Duration timeout(RoutingContext ctx, String name, String version) {
     String h = ctx.request().getHeader(TIMEOUT_MS);
     if (h != null) {
       long ms;
@@ -67,7 +71,7 @@ final class InvocationRoutes {
         ms = -1;
       }
       if (ms < 1 || ms > MAX_TIMEOUT_MS) {
-        throw new DeployException(400, "timeout", TIMEOUT_MS + " is \"" + h + "\"; it must be a"
+        throw new IllegalArgumentException(TIMEOUT_MS + " is \"" + h + "\"; it must be a"
             + " whole number of milliseconds between 1 and " + MAX_TIMEOUT_MS);
       }
       return Duration.ofMillis(ms);
@@ -98,8 +102,8 @@ final class InvocationRoutes {
     Duration timeout;
     try {
       timeout = timeout(ctx, name, version);
-    } catch (DeployException e) {
-      HttpErrors.send(resp, e.status(), e.code(), e.getMessage());
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(resp, 400, "timeout", e.getMessage());
       return;
     }
     String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
@@ -191,8 +195,8 @@ final class InvocationRoutes {
     Duration timeout;
     try {
       timeout = timeout(ctx, name, version);
-    } catch (DeployException e) {
-      HttpErrors.send(ctx.response(), e.status(), e.code(), e.getMessage());
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(ctx.response(), 400, "timeout", e.getMessage());
       return;
     }
     byte[] payload = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();

@@ -247,13 +247,21 @@ class GatewayDeployTest {
     HttpResponse<String> ok = caller.withToken(invokeToken).post("/v1/functions/hello/invoke", "x");
     assertEquals(200, ok.statusCode(), ok.body());
     assertEquals("x", ok.body());
-    assertTrue(invoker.seen.size() == 1, "refused calls never reached the invoker");
+    assertEquals(1, invoker.seen.size(), "refused calls never reached the invoker");
     // A redeploy keeps the token (and does not show it again).
     HttpResponse<String> again = http.deploy(Images.bundle(f,
         "{\"name\":\"hello\",\"invokeAuth\":\"token\"}", false));
     assertFalse(new JsonObject(again.body()).containsKey("invokeToken"), again.body());
     assertEquals(200, caller.withToken(invokeToken).post("/v1/functions/hello/invoke", "y")
         .statusCode());
+    // The async status of a protected function needs its token too.
+    HttpResponse<String> accepted =
+        caller.withToken(invokeToken).post("/v1/functions/hello/invoke-async", "z");
+    assertEquals(202, accepted.statusCode(), accepted.body());
+    String location = accepted.headers().firstValue("Location").orElseThrow();
+    assertEquals(401, caller.get(location).statusCode());
+    assertEquals("SUCCEEDED", new JsonObject(caller.withToken(invokeToken).get(location).body())
+        .getString("state"));
     // A redeploy that does not mention invokeAuth keeps the requirement.
     assertEquals(201, http.deploy(Images.bundle(f, "{\"name\":\"hello\"}", false)).statusCode());
     assertEquals(401, caller.post("/v1/functions/hello/invoke", "x").statusCode());
