@@ -20,6 +20,9 @@ import picocli.CommandLine.Command;
       VendorCommand.class,
       AttestCommand.class,
       DemoCommand.class,
+      DeployCommand.class,
+      InvokeCommand.class,
+      FunctionsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

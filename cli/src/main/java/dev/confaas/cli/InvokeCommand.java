@@ -1,0 +1,172 @@
+package dev.confaas.cli;
+
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code confaas invoke}: sends one event to a function and prints its response body exactly as the
+ * function returned it (nothing added, no trailing newline); on failure prints the error and exits
+ * 1.
+ */
+@Command(
+    name = "invoke",
+    description = {
+      "Invoke a function with an event (--data, --data-file, or standard input).",
+      "Prints the function's response exactly; exits 1 with the error if it failed."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  confaas invoke hello --data '{\"name\":\"td\"}'",
+      "  echo '{}' | confaas invoke hello",
+      "  confaas invoke hello --async --data '{}'"
+    })
+final class InvokeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin GatewayClient.Options gateway;
+
+  // No standard --version here: it names the function version to invoke.
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  boolean help;
+
+  @Parameters(index = "0", paramLabel = "NAME", description = "Function name.")
+  String name;
+
+  @ArgGroup(exclusive = true)
+  Event event;
+
+  static final class Event {
+    @Option(names = "--data", paramLabel = "STRING", description = "The event, as given (UTF-8).")
+    String data;
+
+    @Option(names = "--data-file", paramLabel = "FILE", description = "Read the event from FILE.")
+    Path file;
+  }
+
+  @Option(names = "--version", paramLabel = "VERSION",
+      description = "Version number or alias (default: latest).")
+  String version;
+
+  @Option(names = "--timeout-ms", paramLabel = "MS",
+      description = "Give up after this long (sent as X-Confaas-Timeout-Ms).")
+  Long timeoutMs;
+
+  @Option(names = "--async", description = "Queue the invocation; print its ID and return.")
+  boolean async;
+
+  @Option(names = "--json", description = "Print the outcome as JSON (body, request, TD, image).")
+  boolean json;
+
+  @Override
+  public Integer call() throws IOException {
+    byte[] payload;
+    if (event != null && event.data != null) {
+      payload = event.data.getBytes(StandardCharsets.UTF_8);
+    } else if (event != null && event.file != null) {
+      payload = CliFiles.read(event.file, "event");
+    } else {
+      payload = System.in.readAllBytes();
+    }
+    GatewayClient client = gateway.client();
+    String path = "/v1/functions/" + URLEncoder.encode(name, StandardCharsets.UTF_8)
+        + (async ? "/invoke-async" : "/invoke")
+        + (version == null ? "" : "?version=" + URLEncoder.encode(version, StandardCharsets.UTF_8));
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Content-Type", "application/octet-stream");
+    if (timeoutMs != null) {
+      headers.put("X-Confaas-Timeout-Ms", Long.toString(timeoutMs));
+    }
+    GatewayClient.Response r = client.post(path, payload, headers);
+    PrintWriter out = spec.commandLine().getOut();
+    if (async) {
+      GatewayClient.check(r, "invoke " + name);
+      String id = new JsonObject(r.text()).getString("invocationId");
+      out.println(json ? new JsonObject().put("invocationId", id)
+          .put("location", r.header("Location")).encode() : id);
+      return 0;
+    }
+    if (json) {
+      JsonObject o = new JsonObject()
+          .put("status", r.status())
+          .put("requestId", r.header("X-Confaas-Request-Id"))
+          .put("tdId", r.header("X-Confaas-Td-Id"))
+          .put("imageId", r.header("X-Confaas-Image-Id"));
+      if (r.ok()) {
+        String text = utf8(r.body());
+        o.put("body", text != null ? text : Base64.getEncoder().encodeToString(r.body()))
+            .put("bodyEncoding", text != null ? "utf-8" : "base64");
+      } else {
+        try {
+          o.put("error", new JsonObject(r.text()).getJsonObject("error"));
+        } catch (RuntimeException notJson) {
+          o.put("error", new JsonObject().put("message", r.text()));
+        }
+      }
+      out.println(o.encode());
+      return r.ok() ? 0 : 1;
+    }
+    if (!r.ok()) {
+      throw new Main.CliException(failure(r));
+    }
+    String text = utf8(r.body());
+    if (text != null) {
+      out.print(text);
+      out.flush();
+    } else {
+      // Not text: write the bytes as they are, not through the character writer.
+      out.flush();
+      System.out.write(r.body());
+      System.out.flush();
+    }
+    return 0;
+  }
+
+  /** What went wrong, in one line: the function's error or the platform's rejection. */
+  private String failure(GatewayClient.Response r) {
+    String where = r.header("X-Confaas-Td-Id") == null ? ""
+        : " [td " + r.header("X-Confaas-Td-Id") + ", request " + r.header("X-Confaas-Request-Id")
+            + "]";
+    try {
+      JsonObject e = new JsonObject(r.text()).getJsonObject("error");
+      if (e.getString("kind") != null) {
+        return "function " + name + " failed (" + e.getString("kind") + " " + e.getString("type")
+            + (e.getInteger("exitStatus", -1) >= 0 ? ", exit " + e.getInteger("exitStatus") : "")
+            + "): " + e.getString("message") + where;
+      }
+    } catch (RuntimeException notJson) {
+      // fall through
+    }
+    return "gateway answered " + r.status() + ": " + r.errorMessage()
+        + (r.header("Retry-After") != null ? " (retry after " + r.header("Retry-After") + " s)"
+            : "") + where;
+  }
+
+  private static String utf8(byte[] b) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(b)).toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+}

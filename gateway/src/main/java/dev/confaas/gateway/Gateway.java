@@ -1,0 +1,327 @@
+package dev.confaas.gateway;
+
+import dev.confaas.scheduler.FunctionInvoker;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The HTTP gateway: invoke (sync and async), deploy and manage functions, runtimes, TDs, health,
+ * readiness and metrics. See {@code gateway/README.md} for the routes, the status mapping and the
+ * deploy bundle format.
+ *
+ * <p>The platform's main composes it from the parts it already has and calls {@link #start()}, then
+ * {@link #close()} on shutdown:
+ *
+ * <pre>{@code
+ * Gateway g = new Gateway(config, scheduler, registry, async, pool, meters, () -> pool.ready());
+ * int port = g.start();
+ * }</pre>
+ *
+ * <p>Event loops only route and copy bytes: disk, signature checks and hashing run in Vert.x worker
+ * threads; invocations never block a thread (the {@link FunctionInvoker} returns a future).
+ */
+public final class Gateway implements AutoCloseable {
+  private final GatewayConfig config;
+  private final FunctionInvoker invoker;
+  private final FunctionRegistry registry;
+  private final AsyncInvocations async;
+  private final TdDirectory tds;
+  private final PrometheusMeterRegistry meters;
+  private final BooleanSupplier readiness;
+  private final InFlight inFlight = new InFlight();
+
+  private volatile boolean draining;
+  private AdminToken adminToken;
+  private Vertx vertx;
+  private HttpServer server;
+  private int port = -1;
+
+  public Gateway(
+      GatewayConfig config,
+      FunctionInvoker invoker,
+      FunctionRegistry registry,
+      AsyncInvocations async,
+      TdDirectory tds,
+      PrometheusMeterRegistry meters,
+      BooleanSupplier readiness) {
+    this.config = config;
+    this.invoker = invoker;
+    this.registry = registry;
+    this.async = async;
+    this.tds = tds;
+    this.meters = meters;
+    this.readiness = readiness;
+    Gauge.builder("confaas.gateway.inflight", inFlight, InFlight::count)
+        .description("invocations (sync and async submissions) the gateway is handling")
+        .register(meters);
+  }
+
+  /**
+   * Binds the port, writes {@code DATA/gateway.url} and returns the bound port. Blocks until bound.
+   *
+   * @throws IOException if the port cannot be bound or the data directory written
+   */
+  public synchronized int start() throws IOException {
+    if (vertx != null) {
+      throw new IllegalStateException("the gateway is already started");
+    }
+    Files.createDirectories(config.dataDir());
+    adminToken = AdminToken.load(config.dataDir(), config.adminToken());
+    vertx = Vertx.vertx();
+    Router router;
+    try {
+      router = router();
+    } catch (RuntimeException e) {
+      await(vertx.close());
+      vertx = null;
+      throw e;
+    }
+    HttpServerOptions opts = new HttpServerOptions()
+        .setHost(config.host())
+        .setPort(config.port())
+        .setIdleTimeout((int) Math.max(1, config.idleTimeout().toSeconds()))
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setMaxHeaderSize(16 * 1024)
+        .setMaxInitialLineLength(8 * 1024)
+        .setCompressionSupported(false);
+    try {
+      server = await(vertx.createHttpServer(opts).requestHandler(router).listen());
+    } catch (IOException e) {
+      await(vertx.close());
+      vertx = null;
+      throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": "
+          + e.getMessage() + "; pick another port or stop what uses it", e);
+    }
+    port = server.actualPort();
+    writeUrlFile();
+    return port;
+  }
+
+  /** The bound port; -1 before {@link #start()}. */
+  public int port() {
+    return port;
+  }
+
+  /** The base URL callers use, e.g. {@code http://127.0.0.1:8080}. */
+  public URI url() {
+    String h = config.host();
+    if (h.equals("0.0.0.0") || h.equals("::")) {
+      h = "127.0.0.1";
+    }
+    return URI.create("http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port);
+  }
+
+  /** The management token in force (after {@link #start()}). */
+  public String adminToken() {
+    return adminToken.token();
+  }
+
+  /** Whether this start generated the management token (then {@code confaas up} prints it). */
+  public boolean adminTokenCreated() {
+    return adminToken.created();
+  }
+
+  /** The Vert.x instance serving the gateway (after {@link #start()}). */
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /**
+   * Graceful shutdown: new requests get 503, in-flight invocations get up to {@code
+   * shutdownGrace} to finish and be answered, then the server and Vert.x close. Blocks; call it
+   * from a non-event-loop thread.
+   */
+  @Override
+  public synchronized void close() {
+    if (vertx == null) {
+      return;
+    }
+    draining = true;
+    inFlight.awaitIdle(config.shutdownGrace());
+    try {
+      await(server.close());
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    try {
+      await(vertx.close());
+    } catch (IOException ignored) {
+      // closing anyway
+    }
+    vertx = null;
+  }
+
+  // --- routing -----------------------------------------------------------------------------------
+
+  private Router router() {
+    Router r = Router.router(vertx);
+    r.route().handler(this::httpMetrics);
+    // Liveness answers even while draining: the process is up until it exits.
+    r.get("/healthz")
+        .handler(ctx -> HttpErrors.json(ctx, 200, new JsonObject().put("status", "up")));
+    r.route().handler(ctx -> {
+      if (draining) {
+        ctx.response().putHeader("Connection", "close");
+        HttpErrors.send(ctx.response(), 503, "shutting_down", "the gateway is shutting down");
+      } else {
+        ctx.next();
+      }
+    });
+    Auth auth = new Auth(adminToken, registry);
+    InvocationRoutes invocations =
+        new InvocationRoutes(config, invoker, registry, async, meters, auth, inFlight);
+    ManagementRoutes management = new ManagementRoutes(registry);
+    Handler<RoutingContext> admin = auth::requireAdmin;
+    BodyHandler eventBody = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+    BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
+    BodyHandler bundleBody = BodyHandler.create(
+            config.dataDir().resolve("tmp").resolve("uploads").toString())
+        .setBodyLimit(config.maxDeployBytes())
+        .setDeleteUploadedFilesOnEnd(true)
+        .setMergeFormAttributes(false);
+
+    // Vert.x wants a route's body handler before its user handlers, so the checks that must come
+    // before reading a body (limit note, auth) are routes of their own on the same path.
+    String invoke = "/v1/functions/:name/invoke";
+    String invokeAsync = "/v1/functions/:name/invoke-async";
+    String alias = "/v1/functions/:name/aliases/:alias";
+    limit(r.post(invoke), config.maxBodyBytes()).handler(auth::requireInvoke);
+    r.post(invoke).handler(eventBody).handler(invocations::invoke);
+    limit(r.post(invokeAsync), config.maxBodyBytes()).handler(auth::requireInvoke);
+    r.post(invokeAsync).handler(eventBody).handler(invocations::invokeAsync);
+    r.get("/v1/invocations/:id").handler(invocations::invocationStatus);
+
+    limit(r.post("/v1/functions"), config.maxDeployBytes()).handler(admin);
+    r.post("/v1/functions").handler(bundleBody).handler(management::deploy);
+    r.get("/v1/functions").handler(admin).handler(management::listFunctions);
+    r.get("/v1/functions/:name").handler(admin).handler(management::getFunction);
+    r.delete("/v1/functions/:name").handler(admin).handler(management::deleteFunction);
+    limit(r.put(alias), 64 * 1024).handler(admin);
+    r.put(alias).handler(smallBody).handler(management::putAlias);
+    r.get("/v1/runtimes").handler(admin)
+        .handler(ctx -> HttpErrors.json(ctx, 200, config.runtimes().toJson()));
+    r.get("/v1/tds").handler(admin).handler(ctx ->
+        vertx.executeBlocking((Callable<JsonArray>) tds::list, false).onComplete(ar -> {
+          if (ar.succeeded()) {
+            ctx.response().putHeader("Content-Type", "application/json").end(ar.result().encode());
+          } else {
+            HttpErrors.send(ctx.response(), 500, "internal", "cannot list TDs: "
+                + ar.cause().getMessage());
+          }
+        }));
+
+    r.get("/readyz").handler(ctx -> {
+      boolean ready = !draining && readiness.getAsBoolean();
+      HttpErrors.json(ctx, ready ? 200 : 503,
+          new JsonObject().put("status", ready ? "ready" : "not ready"));
+    });
+    r.get("/metrics").handler(admin).handler(ctx ->
+        vertx.executeBlocking((Callable<String>) meters::scrape, false).onComplete(ar ->
+            ctx.response()
+                .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                .end(ar.succeeded() ? ar.result() : "")));
+
+    for (GatewayConfig.Mount m : config.mounts()) {
+      Route route = r.route(m.prefix() + "*");
+      if (m.adminOnly()) {
+        route.handler(admin);
+      }
+      route.subRouter(m.router().apply(vertx));
+    }
+
+    r.errorHandler(404, ctx -> HttpErrors.send(ctx.response(), 404, "no_route",
+        "no route " + ctx.request().method() + " " + ctx.request().path()
+            + "; see gateway/README.md for the API"));
+    r.errorHandler(405, ctx -> HttpErrors.send(ctx.response(), 405, "method",
+        "method " + ctx.request().method() + " is not allowed on " + ctx.request().path()));
+    r.errorHandler(413, ctx -> {
+      Long max = ctx.get("confaas.bodyLimit");
+      HttpErrors.send(ctx.response(), 413, "body_too_large", "the request body exceeds the limit"
+          + " of " + (max == null ? "?" : max) + " bytes (" + human(max) + ") for "
+          + ctx.request().path());
+    });
+    r.errorHandler(500, ctx -> HttpErrors.send(ctx.response(), 500, "internal",
+        "internal error: " + (ctx.failure() == null ? "unknown" : ctx.failure().getMessage())));
+    return r;
+  }
+
+  private static Route limit(Route route, long bytes) {
+    return route.handler(ctx -> {
+      ctx.put("confaas.bodyLimit", bytes);
+      ctx.next();
+    });
+  }
+
+  private static String human(Long bytes) {
+    if (bytes == null) {
+      return "?";
+    }
+    if (bytes % (1024 * 1024) == 0) {
+      return bytes / (1024 * 1024) + " MiB";
+    }
+    return bytes % 1024 == 0 ? bytes / 1024 + " KiB" : bytes + " B";
+  }
+
+  private void httpMetrics(RoutingContext ctx) {
+    long start = System.nanoTime();
+    ctx.addEndHandler(v -> {
+      Route route = ctx.currentRoute();
+      String uri = route == null || route.getPath() == null ? "unmatched" : route.getPath();
+      if (ctx.response().getStatusCode() == 404 && route != null && route.getPath() == null) {
+        uri = "unmatched";
+      }
+      Timer.builder("http.server.requests")
+          .tag("method", ctx.request().method().name())
+          .tag("uri", uri)
+          .tag("status", Integer.toString(ctx.response().getStatusCode()))
+          .register(meters)
+          .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    });
+    ctx.next();
+  }
+
+  // --- helpers -----------------------------------------------------------------------------------
+
+  private void writeUrlFile() throws IOException {
+    Path dest = config.dataDir().resolve("gateway.url");
+    Path part = config.dataDir().resolve(".gateway.url.part");
+    Files.writeString(part, url() + "\n", StandardCharsets.UTF_8);
+    Files.move(part, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private static <T> T await(Future<T> f) throws IOException {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new IOException(e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new IOException("timed out", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+}

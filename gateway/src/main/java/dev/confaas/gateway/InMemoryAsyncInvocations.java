@@ -1,0 +1,105 @@
+package dev.confaas.gateway;
+
+import dev.confaas.scheduler.FunctionInvoker;
+import dev.confaas.scheduler.InvocationRejectedException;
+import dev.confaas.scheduler.InvocationRequest;
+import dev.confaas.scheduler.InvocationResult;
+import io.vertx.core.json.JsonObject;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Async invocations kept in this process's memory and run at once through the {@link
+ * FunctionInvoker}.
+ *
+ * <p><b>Not durable</b>: it does not keep {@link AsyncInvocations}'s promise that an accepted
+ * invocation survives a restart. A crash or restart loses queued and running invocations and every
+ * result. It exists so the async API works (tests, single-process development); the durable
+ * implementation keeps submissions in a Kafka topic.
+ */
+public final class InMemoryAsyncInvocations implements AsyncInvocations {
+  private final FunctionInvoker invoker;
+  private final Clock clock;
+  private final Duration retention;
+  private final Duration defaultTimeout;
+  private final Map<String, Status> statuses = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  /**
+   * @param retention how long a finished invocation's result is kept
+   * @param defaultTimeout deadline of a submission that names no timeout
+   */
+  public InMemoryAsyncInvocations(
+      FunctionInvoker invoker, Clock clock, Duration retention, Duration defaultTimeout) {
+    this.invoker = invoker;
+    this.clock = clock;
+    this.retention = retention;
+    this.defaultTimeout = defaultTimeout;
+  }
+
+  @Override
+  public CompletableFuture<String> submit(Submission s) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new InvocationRejectedException(
+          InvocationRejectedException.Reason.SHUTTING_DOWN, "the gateway is shutting down"));
+    }
+    expire();
+    String id = UUID.randomUUID().toString();
+    Instant accepted = clock.instant();
+    statuses.put(id, new Status(id, s.function(), State.RUNNING, accepted, null, null, null, null,
+        null));
+    Duration timeout = s.timeout() == null ? defaultTimeout : s.timeout();
+    InvocationRequest req = new InvocationRequest(s.function(), s.version(), s.payload(),
+        accepted.plus(timeout), id, s.traceId());
+    CompletableFuture<InvocationResult> run;
+    try {
+      run = invoker.invoke(req);
+    } catch (RuntimeException e) {
+      run = CompletableFuture.failedFuture(e);
+    }
+    run.whenComplete((r, err) -> statuses.put(id, finished(id, s.function(), accepted, r, err)));
+    return CompletableFuture.completedFuture(id);
+  }
+
+  private Status finished(String id, String function, Instant accepted, InvocationResult r,
+      Throwable err) {
+    Instant now = clock.instant();
+    if (err != null) {
+      Throwable cause = err instanceof CompletionException && err.getCause() != null
+          ? err.getCause() : err;
+      JsonObject e = new JsonObject().put("message", String.valueOf(cause.getMessage()));
+      e.put("reason", cause instanceof InvocationRejectedException rej
+          ? rej.reason().name() : "INTERNAL");
+      return new Status(id, function, State.REJECTED, accepted, now, null, e.encode(), null, null);
+    }
+    if (r.succeeded()) {
+      return new Status(id, function, State.SUCCEEDED, accepted, now, r.payload(), null, r.tdId(),
+          r.imageId());
+    }
+    return new Status(id, function, State.FAILED, accepted, now, null,
+        HttpErrors.functionError(r.error()).encode(), r.tdId(), r.imageId());
+  }
+
+  @Override
+  public Optional<Status> status(String invocationId) {
+    expire();
+    return Optional.ofNullable(statuses.get(invocationId));
+  }
+
+  private void expire() {
+    Instant cutoff = clock.instant().minus(retention);
+    statuses.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+  }
+}

@@ -1,0 +1,295 @@
+package dev.confaas.gateway;
+
+import dev.confaas.scheduler.DeployedFunction;
+import dev.confaas.scheduler.FunctionInvoker;
+import dev.confaas.scheduler.InvocationRejectedException;
+import dev.confaas.scheduler.InvocationRequest;
+import dev.confaas.scheduler.InvocationResult;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The invocation routes: synchronous invoke, async submit and status. Hands each event to the
+ * {@link FunctionInvoker} and maps the outcome to a status (see {@link HttpErrors} and the README);
+ * never blocks the event loop.
+ */
+final class InvocationRoutes {
+  static final String REQUEST_ID = "X-Confaas-Request-Id";
+  static final String TD_ID = "X-Confaas-Td-Id";
+  static final String IMAGE_ID = "X-Confaas-Image-Id";
+  static final String TIMEOUT_MS = "X-Confaas-Timeout-Ms";
+  static final long MAX_TIMEOUT_MS = FunctionConfig.MAX_TIMEOUT_MS + 60_000;
+
+  private final GatewayConfig config;
+  private final FunctionInvoker invoker;
+  private final FunctionRegistry registry;
+  private final AsyncInvocations async;
+  private final MeterRegistry meters;
+  private final Auth auth;
+  private final InFlight inFlight;
+
+  InvocationRoutes(GatewayConfig config, FunctionInvoker invoker, FunctionRegistry registry,
+      AsyncInvocations async, MeterRegistry meters, Auth auth, InFlight inFlight) {
+    this.config = config;
+    this.invoker = invoker;
+    this.registry = registry;
+    this.async = async;
+    this.meters = meters;
+    this.auth = auth;
+    this.inFlight = inFlight;
+  }
+
+  /**
+   * How long the caller waits: its own timeout, else the function's plus queueing time.
+   *
+   * @throws IllegalArgumentException saying what is wrong with {@code X-Confaas-Timeout-Ms}
+   */
+  private Duration timeout(RoutingContext ctx, String name, String version) {
+    String h = ctx.request().getHeader(TIMEOUT_MS);
+    if (h != null) {
+      long ms;
+      try {
+        ms = Long.parseLong(h.strip());
+      } catch (NumberFormatException e) {
+        ms = -1;
+      }
+      if (ms < 1 || ms > MAX_TIMEOUT_MS) {
+        throw new IllegalArgumentException(TIMEOUT_MS + " is \"" + h + "\"; it must be a"
+            + " whole number of milliseconds between 1 and " + MAX_TIMEOUT_MS);
+      }
+      return Duration.ofMillis(ms);
+    }
+    Optional<DeployedFunction> fn = registry.resolve(name, version);
+    return fn.map(DeployedFunction::timeout)
+        .orElse(Duration.ofMillis(FunctionConfig.DEFAULT_TIMEOUT_MS))
+        .plus(config.queueAllowance());
+  }
+
+  /**
+   * The {@code function} tag of an invocation's meters: its name, except for names the platform
+   * does not know, which share one series so random URLs cannot grow the registry without bound.
+   */
+  private static String metricName(String name, Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    return cause instanceof InvocationRejectedException rej
+        && rej.reason() == InvocationRejectedException.Reason.NOT_FOUND ? "_unknown" : name;
+  }
+
+  void invoke(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String version = ctx.queryParams().get("version");
+    String requestId = UUID.randomUUID().toString();
+    HttpServerResponse resp = ctx.response();
+    resp.putHeader(REQUEST_ID, requestId);
+    Duration timeout;
+    try {
+      timeout = timeout(ctx, name, version);
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(resp, 400, "timeout", e.getMessage());
+      return;
+    }
+    String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
+        .orElse(ctx.request().getHeader("X-Amzn-Trace-Id"));
+    InvocationRequest req = new InvocationRequest(name, version, ctx.body().buffer() == null
+        ? new byte[0] : ctx.body().buffer().getBytes(), config.clock().instant().plus(timeout),
+        requestId, trace);
+    long start = System.nanoTime();
+    inFlight.begin();
+    Future<InvocationResult> f;
+    try {
+      f = Future.fromCompletionStage(invoker.invoke(req), ctx.vertx().getOrCreateContext());
+    } catch (RuntimeException e) {
+      f = Future.failedFuture(e);
+    }
+    f.onComplete(ar -> {
+      String fn = metricName(name, ar.cause());
+      Future<Void> written;
+      if (ar.succeeded()) {
+        InvocationResult r = ar.result();
+        if (r.tdId() != null) {
+          resp.putHeader(TD_ID, r.tdId());
+        }
+        if (r.imageId() != null) {
+          resp.putHeader(IMAGE_ID, r.imageId());
+        }
+        if (r.succeeded()) {
+          record(fn, "success", null, start);
+          written = resp.setStatusCode(200).end(Buffer.buffer(r.payload()));
+        } else {
+          record(fn, "function_error", r.error().kind().name(), start);
+          resp.putHeader("X-Confaas-Function-Error", r.error().kind().name());
+          written = resp.setStatusCode(HttpErrors.status(r.error()))
+              .putHeader("Content-Type", "application/json")
+              .end(new JsonObject().put("error", HttpErrors.functionError(r.error())).encode());
+        }
+      } else {
+        written = reject(resp, ar.cause(), fn, start);
+      }
+      written.onComplete(x -> inFlight.end());
+    });
+  }
+
+  private Future<Void> reject(HttpServerResponse resp, Throwable failure, String fn, long start) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    if (cause instanceof InvocationRejectedException rej) {
+      record(fn, "rejected", rej.reason().name(), start);
+      int status = HttpErrors.status(rej.reason());
+      if ((status == 429 || status == 503) && !rej.retryAfter().isZero()) {
+        resp.putHeader("Retry-After", Long.toString(
+            Math.max(1, (rej.retryAfter().toMillis() + 999) / 1000)));
+      } else if (status == 429) {
+        resp.putHeader("Retry-After", "1");
+      }
+      return resp.setStatusCode(status).putHeader("Content-Type", "application/json")
+          .end(new JsonObject().put("error", new JsonObject()
+              .put("reason", rej.reason().name())
+              .put("message", rej.getMessage())).encode());
+    }
+    record(fn, "internal", "INTERNAL", start);
+    return resp.setStatusCode(500).putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("error", new JsonObject()
+            .put("reason", "INTERNAL")
+            .put("message", "the platform failed to run the invocation: "
+                + cause.getMessage())).encode());
+  }
+
+  private void record(String function, String outcome, String kind, long start) {
+    Counter.builder("confaas.invocations")
+        .description("invocations answered by the gateway")
+        .tag("function", function).tag("outcome", outcome).register(meters).increment();
+    if (kind != null) {
+      Counter.builder("confaas.invocation.errors")
+          .description("invocations that did not produce a response, by kind or rejection reason")
+          .tag("function", function).tag("kind", kind).register(meters).increment();
+    }
+    Timer.builder("confaas.invocation.duration")
+        .description("time from receiving an invocation to its outcome")
+        .tag("function", function).tag("outcome", outcome)
+        .publishPercentileHistogram()
+        .register(meters)
+        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+  }
+
+  void invokeAsync(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String version = ctx.queryParams().get("version");
+    Duration timeout;
+    try {
+      timeout = timeout(ctx, name, version);
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(ctx.response(), 400, "timeout", e.getMessage());
+      return;
+    }
+    byte[] payload = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    String trace = ctx.request().getHeader("X-Confaas-Trace-Id");
+    inFlight.begin();
+    Future<String> f;
+    try {
+      f = Future.fromCompletionStage(async.submit(new AsyncInvocations.Submission(
+          name, version, payload, timeout, trace)), ctx.vertx().getOrCreateContext());
+    } catch (RuntimeException e) {
+      f = Future.failedFuture(e);
+    }
+    long start = System.nanoTime();
+    f.onComplete(ar -> {
+      Future<Void> written;
+      if (ar.succeeded()) {
+        String id = ar.result();
+        written = ctx.response().setStatusCode(202)
+            .putHeader("Location", "/v1/invocations/" + id)
+            .putHeader(REQUEST_ID, id)
+            .putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("invocationId", id).encode());
+      } else if (ar.cause() instanceof InvocationRejectedException
+          || ar.cause().getCause() instanceof InvocationRejectedException) {
+        written = reject(ctx.response(), ar.cause(), metricName(name, ar.cause()), start);
+      } else {
+        ctx.response().putHeader("Retry-After", "1");
+        written = ctx.response().setStatusCode(503).putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("error", new JsonObject()
+                .put("reason", "UNAVAILABLE")
+                .put("message", "the invocation could not be stored, so it was not accepted: "
+                    + ar.cause().getMessage() + "; try again")).encode());
+      }
+      written.onComplete(x -> inFlight.end());
+    });
+  }
+
+  void invocationStatus(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    ctx.vertx().executeBlocking(() -> async.status(id), false).onComplete(ar -> {
+      if (ar.failed()) {
+        HttpErrors.send(ctx.response(), 500, "internal", "cannot read invocation " + id + ": "
+            + ar.cause().getMessage());
+        return;
+      }
+      Optional<AsyncInvocations.Status> st = ar.result();
+      if (st.isEmpty()) {
+        HttpErrors.send(ctx.response(), 404, "not_found", "no invocation " + id
+            + " (unknown, or its result has expired)");
+        return;
+      }
+      AsyncInvocations.Status s = st.get();
+      if (!auth.mayInvoke(ctx, s.function())) {
+        Auth.unauthorized(ctx, "invocation " + id + " belongs to function \"" + s.function()
+            + "\", which needs its invoke token");
+        return;
+      }
+      HttpErrors.json(ctx, 200, statusJson(s));
+    });
+  }
+
+  static JsonObject statusJson(AsyncInvocations.Status s) {
+    JsonObject o = new JsonObject()
+        .put("invocationId", s.id())
+        .put("function", s.function())
+        .put("state", s.state().name())
+        .put("acceptedAt", str(s.acceptedAt()))
+        .put("finishedAt", str(s.finishedAt()))
+        .put("tdId", s.tdId())
+        .put("imageId", s.imageId());
+    if (s.result() != null) {
+      try {
+        o.put("result", StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(s.result())).toString());
+        o.put("resultEncoding", "utf-8");
+      } catch (CharacterCodingException notText) {
+        o.put("result", Base64.getEncoder().encodeToString(s.result()));
+        o.put("resultEncoding", "base64");
+      }
+    }
+    if (s.error() != null) {
+      try {
+        o.put("error", new JsonObject(s.error()));
+      } catch (RuntimeException notJson) {
+        o.put("error", new JsonObject().put("message", s.error()));
+      }
+    }
+    return o;
+  }
+
+  private static String str(Instant t) {
+    return t == null ? null : t.toString();
+  }
+}

@@ -1,0 +1,257 @@
+package dev.confaas.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.confaas.scheduler.InvocationRejectedException;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import java.io.IOException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The invocation API over real HTTP, with a test invoker standing in for the scheduler. */
+class GatewayInvokeTest {
+  static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-22T07:00:00Z"), ZoneOffset.UTC);
+
+  @TempDir Path data;
+  TestInvoker invoker;
+  PrometheusMeterRegistry meters;
+  AtomicBoolean ready;
+  Gateway gateway;
+  Http http;
+  Http anonymous;
+
+  @BeforeEach
+  void start() throws IOException {
+    invoker = new TestInvoker();
+    meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ready = new AtomicBoolean(true);
+    GatewayConfig config = GatewayConfig.builder(data)
+        .clock(CLOCK)
+        .maxBodyBytes(64 * 1024)
+        .shutdownGrace(Duration.ofSeconds(30))
+        .mount("/v1/triggers", vertx -> {
+          Router r = Router.router(vertx);
+          r.get("/").handler(ctx -> ctx.response().end("[\"orders\"]"));
+          return r;
+        })
+        .build();
+    gateway = new Gateway(config, invoker, FunctionRegistry.open(data, CLOCK),
+        new InMemoryAsyncInvocations(invoker, CLOCK, Duration.ofHours(1), Duration.ofMinutes(1)),
+        () -> new JsonArray().add(new JsonObject().put("tdId", TestInvoker.TD)), meters,
+        ready::get);
+    gateway.start();
+    http = new Http(gateway.url(), gateway.adminToken());
+    anonymous = http.withToken(null);
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+  }
+
+  @Test
+  void invokeAnswersWithTheFunctionsBodyAndWhereItRan() {
+    HttpResponse<String> r = anonymous.post("/v1/functions/upper/invoke", "hello, td");
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals("HELLO, TD", r.body());
+    assertEquals(TestInvoker.TD, r.headers().firstValue("X-Confaas-Td-Id").orElse(null));
+    assertEquals(TestInvoker.IMAGE, r.headers().firstValue("X-Confaas-Image-Id").orElse(null));
+    String requestId = r.headers().firstValue("X-Confaas-Request-Id").orElseThrow();
+    assertEquals(requestId, invoker.seen.get(0).requestId(),
+        "the function saw the same request ID");
+  }
+
+  @Test
+  void versionAndTimeoutReachTheInvoker() {
+    HttpResponse<String> r = anonymous.send(anonymous.request("/v1/functions/echo/invoke?version=3")
+        .header("X-Confaas-Timeout-Ms", "2500")
+        .POST(HttpRequest.BodyPublishers.ofString("x")).build());
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals("3", invoker.seen.get(0).version());
+    assertEquals(CLOCK.instant().plusMillis(2500), invoker.seen.get(0).deadline());
+
+    HttpResponse<String> bad = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
+        .header("X-Confaas-Timeout-Ms", "soon").POST(HttpRequest.BodyPublishers.noBody()).build());
+    assertEquals(400, bad.statusCode(), bad.body());
+    assertTrue(bad.body().contains("X-Confaas-Timeout-Ms"), bad.body());
+  }
+
+  @Test
+  void functionErrorsAre502AndTimeoutsAre504() {
+    HttpResponse<String> r = anonymous.post("/v1/functions/fail-HANDLED/invoke", "{}");
+    assertEquals(502, r.statusCode(), r.body());
+    JsonObject e = new JsonObject(r.body()).getJsonObject("error");
+    assertEquals("HANDLED", e.getString("kind"));
+    assertEquals("ValueError", e.getString("type"));
+    assertEquals("it broke: HANDLED", e.getString("message"));
+    assertEquals(-1, e.getInteger("exitStatus"));
+    assertEquals(TestInvoker.TD, r.headers().firstValue("X-Confaas-Td-Id").orElse(null),
+        "a failed invocation still says where it ran");
+
+    HttpResponse<String> crashed = anonymous.post("/v1/functions/fail-CRASHED/invoke", "{}");
+    assertEquals(502, crashed.statusCode());
+    assertEquals(137,
+        new JsonObject(crashed.body()).getJsonObject("error").getInteger("exitStatus"));
+    assertEquals(504, anonymous.post("/v1/functions/fail-TIMED_OUT/invoke", "{}").statusCode());
+    assertEquals(502, anonymous.post("/v1/functions/fail-TD_LOST/invoke", "{}").statusCode());
+  }
+
+  @Test
+  void rejectionsMapToTheirStatus() {
+    Map<InvocationRejectedException.Reason, Integer> expected = Map.of(
+        InvocationRejectedException.Reason.NOT_FOUND, 404,
+        InvocationRejectedException.Reason.OVERLOADED, 429,
+        InvocationRejectedException.Reason.DEADLINE_EXCEEDED, 504,
+        InvocationRejectedException.Reason.UNAVAILABLE, 503,
+        InvocationRejectedException.Reason.SHUTTING_DOWN, 503);
+    for (Map.Entry<InvocationRejectedException.Reason, Integer> e : expected.entrySet()) {
+      HttpResponse<String> r = anonymous.post("/v1/functions/reject-" + e.getKey() + "/invoke", "");
+      assertEquals(e.getValue(), r.statusCode(), e.getKey() + ": " + r.body());
+      JsonObject err = new JsonObject(r.body()).getJsonObject("error");
+      assertEquals(e.getKey().name(), err.getString("reason"));
+      assertEquals("rejected because " + e.getKey(), err.getString("message"));
+      assertTrue(r.headers().firstValue("X-Confaas-Request-Id").isPresent());
+    }
+    HttpResponse<String> overloaded = anonymous.post("/v1/functions/reject-OVERLOADED/invoke", "");
+    assertEquals("7", overloaded.headers().firstValue("Retry-After").orElse(null));
+  }
+
+  @Test
+  void oversizedEventIs413NamingTheLimit() {
+    byte[] big = new byte[64 * 1024 + 1];
+    HttpResponse<String> r = anonymous.post("/v1/functions/echo/invoke", big);
+    assertEquals(413, r.statusCode(), r.body());
+    assertTrue(r.body().contains("65536 bytes (64 KiB)"), r.body());
+    assertTrue(invoker.seen.isEmpty(), "an oversized event must not reach the function");
+    assertEquals(200, anonymous.post("/v1/functions/echo/invoke", new byte[64 * 1024])
+        .statusCode(), "an event of exactly the limit is accepted");
+  }
+
+  @Test
+  void managementRoutesNeedTheAdminToken() throws IOException {
+    for (String path : new String[] {"/v1/functions", "/v1/tds", "/metrics", "/v1/runtimes",
+        "/v1/triggers"}) {
+      HttpResponse<String> none = anonymous.get(path);
+      assertEquals(401, none.statusCode(), path + ": " + none.body());
+      assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(null));
+      assertEquals(401, http.withToken("not-the-token").get(path).statusCode(), path);
+      assertEquals(200, http.get(path).statusCode(), path);
+    }
+    Path tokenFile = data.resolve("admin.token");
+    assertEquals(gateway.adminToken(), Files.readString(tokenFile).strip());
+    assertEquals("rw-------",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenFile)));
+    assertTrue(gateway.adminTokenCreated());
+    assertEquals(gateway.url().toString(), Files.readString(data.resolve("gateway.url")).strip());
+    assertEquals(43, gateway.adminToken().length(), "32 bytes, base64url without padding");
+  }
+
+  @Test
+  void tdsHealthReadinessAndMounts() {
+    assertEquals(new JsonArray().add(new JsonObject().put("tdId", TestInvoker.TD)),
+        new JsonArray(http.get("/v1/tds").body()));
+    assertEquals(200, anonymous.get("/healthz").statusCode());
+    assertEquals(200, anonymous.get("/readyz").statusCode());
+    ready.set(false);
+    assertEquals(503, anonymous.get("/readyz").statusCode());
+    assertEquals("[\"orders\"]", http.get("/v1/triggers").body());
+    assertEquals(404, http.get("/v1/nothing").statusCode());
+  }
+
+  @Test
+  void asyncInvocationIsAcceptedThenPolledToCompletion() throws Exception {
+    HttpResponse<String> accepted = anonymous.post("/v1/functions/slow/invoke-async", "later");
+    assertEquals(202, accepted.statusCode(), accepted.body());
+    String id = new JsonObject(accepted.body()).getString("invocationId");
+    assertEquals("/v1/invocations/" + id, accepted.headers().firstValue("Location").orElse(null));
+
+    JsonObject running = new JsonObject(anonymous.get("/v1/invocations/" + id).body());
+    assertEquals("RUNNING", running.getString("state"));
+
+    TestInvoker.Pending p = invoker.pending.poll(10, TimeUnit.SECONDS);
+    assertNotNull(p, "the async invocation never reached the invoker");
+    assertEquals("later", new String(p.request().payload(), StandardCharsets.UTF_8));
+    p.answer("done: later");
+
+    JsonObject done = new JsonObject(anonymous.get("/v1/invocations/" + id).body());
+    assertEquals("SUCCEEDED", done.getString("state"), done.encode());
+    assertEquals("done: later", done.getString("result"));
+    assertEquals("utf-8", done.getString("resultEncoding"));
+    assertEquals(TestInvoker.TD, done.getString("tdId"));
+    assertEquals(CLOCK.instant().toString(), done.getString("acceptedAt"));
+
+    HttpResponse<String> failed = anonymous.post("/v1/functions/fail-HANDLED/invoke-async", "");
+    String failedId = new JsonObject(failed.body()).getString("invocationId");
+    JsonObject f = new JsonObject(anonymous.get("/v1/invocations/" + failedId).body());
+    assertEquals("FAILED", f.getString("state"));
+    assertEquals("HANDLED", f.getJsonObject("error").getString("kind"));
+
+    assertEquals(404, anonymous.get("/v1/invocations/no-such-id").statusCode());
+  }
+
+  @Test
+  void metricsHavePerFunctionSeries() {
+    anonymous.post("/v1/functions/upper/invoke", "a");
+    anonymous.post("/v1/functions/fail-HANDLED/invoke", "a");
+    anonymous.post("/v1/functions/reject-NOT_FOUND/invoke", "a");
+    String m = http.get("/metrics").body();
+    assertTrue(m.contains("confaas_invocations_total{function=\"upper\",outcome=\"success\"} 1.0"),
+        m);
+    assertTrue(m.contains(
+        "confaas_invocation_errors_total{function=\"fail-HANDLED\",kind=\"HANDLED\"} 1.0"), m);
+    assertTrue(m.contains("confaas_invocations_total{function=\"_unknown\",outcome=\"rejected\"}"),
+        "unknown names share one series: " + m);
+    assertTrue(m.contains("confaas_invocation_duration_seconds_bucket{function=\"upper\""), m);
+    assertTrue(m.contains("confaas_gateway_inflight"), m);
+    assertTrue(m.contains("http_server_requests_seconds_count{method=\"POST\",status=\"200\","
+        + "uri=\"/v1/functions/:name/invoke\"}"), m);
+  }
+
+  @Test
+  void gracefulShutdownLetsAnInFlightInvocationFinish() throws Exception {
+    CompletableFuture<HttpResponse<String>> call =
+        anonymous.postAsync("/v1/functions/slow/invoke", "finish me");
+    TestInvoker.Pending p = invoker.pending.poll(10, TimeUnit.SECONDS);
+    assertNotNull(p, "the invocation never reached the invoker");
+
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(gateway::close);
+    // While draining, new requests are turned away and readiness drops.
+    HttpResponse<String> probe;
+    do {
+      probe = anonymous.get("/readyz");
+    } while (probe.statusCode() == 200 && !closing.isDone());
+    assertEquals(503, probe.statusCode(), probe.body());
+    assertEquals(503, anonymous.post("/v1/functions/echo/invoke", "new").statusCode());
+    assertEquals(200, anonymous.get("/healthz").statusCode(), "still alive while draining");
+    assertFalse(closing.isDone(), "close() must wait for the in-flight invocation");
+
+    p.answer("finished");
+    HttpResponse<String> r = call.get(30, TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals("finished", r.body());
+    closing.get(30, TimeUnit.SECONDS);
+  }
+}
