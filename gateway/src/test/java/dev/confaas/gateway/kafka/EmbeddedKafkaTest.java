@@ -15,6 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class EmbeddedKafkaTest {
+  static {
+    KafkaTestSupport.quietLogs();
+  }
+
   @TempDir Path dir;
 
   @Test
