@@ -145,7 +145,9 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     inv.put("acceptedAt", now.toString());
     statuses.put(id, queued);
     return send(RESULTS_TOPIC, id, statusJson(queued))
-        .thenCompose(x -> send(INVOCATIONS_TOPIC, id, bytes(inv)))
+        // Not on the producer's I/O thread, where the callback runs: send() may wait for metadata
+        // that only that thread can fetch.
+        .thenComposeAsync(x -> send(INVOCATIONS_TOPIC, id, bytes(inv)))
         .handle(
             (x, err) -> {
               if (err != null) {
@@ -276,7 +278,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     String version = inv.hasNonNull("version") ? inv.get("version").asText() : null;
     return attempt(id, function, version, payload, timeout, inv.path("traceId").asText(""), 0)
         .handle((result, err) -> outcome(id, function, accepted, result, err))
-        .thenCompose(status -> {
+        .thenComposeAsync(status -> {
           statuses.put(id, status);
           return send(RESULTS_TOPIC, id, statusJson(status)).thenApply(x -> (Void) null);
         });
