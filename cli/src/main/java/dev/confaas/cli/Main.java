@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       VendorCommand.class,
       AttestCommand.class,
       DemoCommand.class,
+      TriggerCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -87,11 +87,11 @@ public final class TriggerManager implements AutoCloseable {
     }
     TriggerSpec s = spec.id() == null ? spec.withId("trg-" + UUID.randomUUID().toString().substring(0, 8)) : spec;
     if (store.get(s.id()).isPresent()) {
-      throw new IllegalArgumentException("a trigger with id '" + s.id() + "' exists; remove it first");
+      throw new ConflictException("a trigger with id '" + s.id() + "' exists; remove it first");
     }
     for (TriggerSpec other : store.all()) {
       if (other.group().equals(s.group()) && other.topic().equals(s.topic())) {
-        throw new IllegalArgumentException(
+        throw new ConflictException(
             "trigger " + other.id() + " already consumes topic '" + s.topic() + "' as group '" + s.group()
                 + "'; choose another group");
       }
@@ -141,6 +141,15 @@ public final class TriggerManager implements AutoCloseable {
    * @param pausedPartitions partitions not fetched now (back-pressure, full buffer, stalled)
    */
   public record Status(TriggerSpec spec, boolean running, Map<Integer, Long> lag, int inFlight, int pausedPartitions) {}
+
+  /** The trigger clashes with one that exists (same ID, or same topic and group). */
+  public static final class ConflictException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    ConflictException(String message) {
+      super(message);
+    }
+  }
 
   synchronized TriggerRunner runner(String id) {
     return runners.get(id);
