@@ -355,6 +355,36 @@ class TriggerTest {
     assertTrue(maxParallel.get() > 1, "different keys should run side by side; max in flight was " + maxParallel.get());
   }
 
+  @Test
+  void batchesDeliverConsecutiveRecordsOfOnePartitionAsOneEvent() throws Exception {
+    String topic = topic("batched");
+    createTopic(bootstrap, topic, 1);
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      records.add(record(topic, 0, null, "r" + i));
+    }
+    produce(bootstrap, records);
+    List<Long> offsets = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger largest = new AtomicInteger();
+    FunctionInvoker fn = function(r -> {
+      JsonNode batch = json(r.payload()).get("records");
+      largest.accumulateAndGet(batch.size(), Math::max);
+      batch.forEach(e -> offsets.add(e.get("offset").asLong()));
+      return ok(r, utf8("ok"));
+    });
+    TriggerSpec spec = new TriggerSpec(null, "batcher", topic, null, null, null, 3, 10, null, 1, 0);
+    try (TriggerManager m = manager(fn)) {
+      TriggerSpec added = m.add(spec);
+      await("all 25 committed", () -> committedSum(added.group()) == 25);
+    }
+    List<Long> expected = new ArrayList<>();
+    for (long i = 0; i < 25; i++) {
+      expected.add(i);
+    }
+    assertEquals(expected, offsets, "each record once, in order");
+    assertTrue(largest.get() <= 10 && largest.get() > 1, "batches hold up to batchSize records: " + largest);
+  }
+
   private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
     var h = r.headers().lastHeader(name);
     return h == null ? null : text(h.value());
