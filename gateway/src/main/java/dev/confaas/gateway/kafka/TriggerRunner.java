@@ -268,7 +268,7 @@ final class TriggerRunner implements AutoCloseable {
           }
           drainEvents();
           dispatch();
-          commitDone(parts.keySet());
+          commitDone(parts.keySet(), false);
           checkLag();
           buffered.set(parts.values().stream().mapToInt(p -> p.entries.size()).sum());
         } catch (WakeupException e) {
@@ -281,7 +281,7 @@ final class TriggerRunner implements AutoCloseable {
       if (consumer != null) {
         try {
           drainEvents();
-          commitDone(parts.keySet());
+          commitDone(parts.keySet(), true);
         } catch (RuntimeException e) {
           LOG.warn("trigger {}: final commit failed; uncommitted records will be re-delivered", spec.id());
         }
@@ -628,8 +628,11 @@ final class TriggerRunner implements AutoCloseable {
 
   // ---- commits ----
 
-  /** Commits, per partition, the offset after the highest contiguous done record. */
-  private void commitDone(Collection<TopicPartition> which) {
+  /**
+   * Commits, per partition, the offset after the highest contiguous done record: asynchronously
+   * while running (a lost commit only means re-delivery), synchronously when giving partitions up.
+   */
+  private void commitDone(Collection<TopicPartition> which, boolean sync) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (TopicPartition tp : which) {
       Part p = parts.get(tp);
@@ -647,10 +650,19 @@ final class TriggerRunner implements AutoCloseable {
         offsets.put(tp, new OffsetAndMetadata(next));
       }
     }
-    if (!offsets.isEmpty()) {
-      consumer.commitSync(offsets);
-      offsets.forEach((tp, o) -> parts.get(tp).committed = o.offset());
+    if (offsets.isEmpty()) {
+      return;
     }
+    if (sync) {
+      consumer.commitSync(offsets);
+    } else {
+      consumer.commitAsync(offsets, (done, e) -> {
+        if (e != null) {
+          LOG.debug("trigger {}: async commit failed ({}); a later commit or re-delivery covers it", spec.id(), e.toString());
+        }
+      });
+    }
+    offsets.forEach((tp, o) -> parts.get(tp).committed = o.offset());
   }
 
   private void checkLag() {
@@ -687,7 +699,7 @@ final class TriggerRunner implements AutoCloseable {
     public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
       drainEvents();
       try {
-        commitDone(revoked);
+        commitDone(revoked, true);
       } catch (RuntimeException e) {
         LOG.warn("trigger {}: commit on revoke failed; the new owner re-delivers ({})", spec.id(), e.toString());
       }

@@ -115,13 +115,20 @@ final class KafkaTestSupport {
   }
 
   /** The group's committed offset per partition of {@code topic}. */
-  static Map<Integer, Long> committed(String bootstrap, String group) throws Exception {
-    try (Admin a = admin(bootstrap)) {
-      Map<TopicPartition, OffsetAndMetadata> m =
-          a.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-      Map<Integer, Long> out = new HashMap<>();
-      m.forEach((tp, o) -> out.put(tp.partition(), o.offset()));
-      return out;
+  static Map<Integer, Long> committed(Admin a, String group) throws Exception {
+    Map<TopicPartition, OffsetAndMetadata> m =
+        a.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+    Map<Integer, Long> out = new HashMap<>();
+    m.forEach((tp, o) -> out.put(tp.partition(), o.offset()));
+    return out;
+  }
+
+  /** The sum of the group's committed offsets, or -1 when they cannot be read now. */
+  static long committedSum(Admin a, String group) {
+    try {
+      return committed(a, group).values().stream().mapToLong(Long::longValue).sum();
+    } catch (Exception e) {
+      return -1;
     }
   }
 
@@ -137,7 +144,7 @@ final class KafkaTestSupport {
         fail("timed out waiting until " + what + " " + state.get());
       }
       try {
-        Thread.sleep(20); // polling for a condition, not waiting for time to pass
+        Thread.sleep(50); // polling for a condition, not waiting for time to pass
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         fail("interrupted");

@@ -62,7 +62,10 @@ class RestartTest {
       group = first.add(new TriggerSpec(null, "sink", "events", null, null, null, 3, 1, null, 1, 0)).group();
       await("some records are processed", () -> invocations.get() >= 50);
       first.close(); // mid-stream
-      Map<Integer, Long> before = committed(bootstrap, group);
+      Map<Integer, Long> before;
+      try (var admin = KafkaTestSupport.admin(bootstrap)) {
+        before = committed(admin, group);
+      }
       long committedBefore = before.values().stream().mapToLong(Long::longValue).sum();
       assertTrue(committedBefore < 600, "the trigger should have stopped mid-stream, committed " + before);
     }
@@ -72,15 +75,10 @@ class RestartTest {
           new TriggerManager(new TriggerStore(dataDir), bootstrap, fn, new SimpleMeterRegistry(), Clock.systemUTC(), 3, FAST);
       assertEquals(1, second.list().size(), "the trigger was stored and survives the restart");
       second.start();
-      try (second) {
+
+      try (second; var admin = KafkaTestSupport.admin(bootstrap)) {
         String g = group;
-        await("all 600 committed after the restart", () -> {
-          try {
-            return committed(bootstrap, g).values().stream().mapToLong(Long::longValue).sum() == 600;
-          } catch (Exception e) {
-            return false;
-          }
-        });
+        await("all 600 committed after the restart", () -> KafkaTestSupport.committedSum(admin, g) == 600);
       }
     }
     for (int i = 0; i < 600; i++) {
