@@ -108,6 +108,18 @@ class TriggerCliTest {
     CliRun listJson = CliRun.of("trigger", "list", "--json");
     assertEquals(id, new ObjectMapper().readTree(listJson.out.lines().findFirst().orElseThrow()).get("id").asText());
 
+    // The detail route reports where the trigger stands, lag per partition included.
+    java.net.http.HttpResponse<String> detail = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + server.actualPort() + "/v1/triggers/" + id))
+            .header("Authorization", "Bearer " + TOKEN).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, detail.statusCode(), detail.body());
+    JsonNode d = new ObjectMapper().readTree(detail.body());
+    assertTrue(d.get("running").asBoolean(), detail.body());
+    assertTrue(d.get("lag").isObject(), detail.body());
+    assertEquals("uploads.dlq", d.get("deadLetterTopic").asText());
+
     CliRun duplicate = CliRun.of("trigger", "add", "thumbnail", "--topic", "uploads");
     assertEquals(1, duplicate.code, duplicate.toString());
     assertTrue(duplicate.err.contains("HTTP 409") && duplicate.err.contains("choose another group"), duplicate.err);
