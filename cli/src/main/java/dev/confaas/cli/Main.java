@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       DeployCommand.class,
       InvokeCommand.class,
       FunctionsCommand.class,
+      TriggerCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

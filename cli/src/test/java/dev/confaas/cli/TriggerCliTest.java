@@ -1,0 +1,156 @@
+package dev.confaas.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.confaas.gateway.kafka.EmbeddedKafka;
+import dev.confaas.gateway.kafka.TriggerApi;
+import dev.confaas.gateway.kafka.TriggerManager;
+import dev.confaas.gateway.kafka.TriggerStore;
+import dev.confaas.scheduler.InvocationResult;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code confaas trigger} against the real TriggerApi on a Vert.x server and a real broker. */
+class TriggerCliTest {
+  static {
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+  }
+
+  private static final String TOKEN = "test-management-token";
+
+  @TempDir static Path dir;
+  static EmbeddedKafka kafka;
+  static Vertx vertx;
+  static HttpServer server;
+  static TriggerManager manager;
+
+  @BeforeAll
+  static void start() throws Exception {
+    kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
+    manager =
+        new TriggerManager(
+            new TriggerStore(dir.resolve("data")),
+            kafka.bootstrapServers(),
+            r -> CompletableFuture.completedFuture(
+                new InvocationResult(r.requestId(), new byte[0], null, "td", "img", "i", Duration.ZERO)),
+            new SimpleMeterRegistry(),
+            Clock.systemUTC(),
+            2);
+    vertx = Vertx.vertx();
+    Router main = Router.router(vertx);
+    // Stands in for the gateway's management-token check in front of the mounted router.
+    main.route("/v1/*").handler(ctx -> {
+      if (("Bearer " + TOKEN).equals(ctx.request().getHeader("Authorization"))) {
+        ctx.next();
+      } else {
+        ctx.response().setStatusCode(401).end("{\"error\":\"missing or wrong management token\"}");
+      }
+    });
+    main.route("/v1/triggers*").subRouter(TriggerApi.router(vertx, manager, Set.of("thumbnail")::contains));
+    server = vertx.createHttpServer().requestHandler(main).listen(0, "127.0.0.1")
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    server.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    manager.close();
+    kafka.close();
+  }
+
+  @AfterEach
+  void resetEnvironment() {
+    TriggerCommand.environment = System::getenv;
+  }
+
+  private static void useGateway(String token) {
+    Map<String, String> env = Map.of(
+        "CONFAAS_URL", "http://127.0.0.1:" + server.actualPort(),
+        "CONFAAS_TOKEN", token,
+        "CONFAAS_DATA_DIR", dir.resolve("none").toString());
+    TriggerCommand.environment = () -> env;
+  }
+
+  @Test
+  void addListAndRemoveATrigger() throws Exception {
+    useGateway(TOKEN);
+    CliRun add = CliRun.of("trigger", "add", "thumbnail", "--topic", "uploads", "--dead-letter-topic",
+        "uploads.dlq", "--max-retries", "5", "--ordering", "key", "--concurrency", "4", "--json");
+    assertEquals(0, add.code, add.toString());
+    JsonNode t = new ObjectMapper().readTree(add.out);
+    String id = t.get("id").asText();
+    assertEquals("thumbnail", t.get("function").asText());
+    assertEquals("confaas-thumbnail-uploads", t.get("group").asText(), "default group");
+    assertEquals("key", t.get("ordering").asText());
+    assertEquals(5, t.get("maxRetries").asInt());
+
+    CliRun list = CliRun.of("trigger", "list");
+    assertEquals(0, list.code, list.toString());
+    assertTrue(list.out.contains(id) && list.out.contains("uploads.dlq"), list.toString());
+    CliRun listJson = CliRun.of("trigger", "list", "--json");
+    assertEquals(id, new ObjectMapper().readTree(listJson.out.lines().findFirst().orElseThrow()).get("id").asText());
+
+    // The detail route reports where the trigger stands, lag per partition included.
+    java.net.http.HttpResponse<String> detail = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + server.actualPort() + "/v1/triggers/" + id))
+            .header("Authorization", "Bearer " + TOKEN).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, detail.statusCode(), detail.body());
+    JsonNode d = new ObjectMapper().readTree(detail.body());
+    assertTrue(d.get("running").asBoolean(), detail.body());
+    assertTrue(d.get("lag").isObject(), detail.body());
+    assertEquals("uploads.dlq", d.get("deadLetterTopic").asText());
+
+    CliRun duplicate = CliRun.of("trigger", "add", "thumbnail", "--topic", "uploads");
+    assertEquals(1, duplicate.code, duplicate.toString());
+    assertTrue(duplicate.err.contains("HTTP 409") && duplicate.err.contains("choose another group"), duplicate.err);
+
+    CliRun remove = CliRun.of("trigger", "remove", id);
+    assertEquals(0, remove.code, remove.toString());
+    assertEquals(0, manager.list().size());
+    CliRun again = CliRun.of("trigger", "remove", id);
+    assertEquals(1, again.code);
+    assertTrue(again.err.contains("HTTP 404") && again.err.contains("no trigger '" + id + "'"), again.err);
+  }
+
+  @Test
+  void errorsSayWhatWasWrong() {
+    useGateway(TOKEN);
+    CliRun unknown = CliRun.of("trigger", "add", "ghost", "--topic", "t1");
+    assertEquals(1, unknown.code);
+    assertTrue(unknown.err.contains("no function 'ghost'"), unknown.err);
+
+    CliRun badTopic = CliRun.of("trigger", "add", "thumbnail", "--topic", "no spaces allowed");
+    assertEquals(1, badTopic.code);
+    assertTrue(badTopic.err.contains("HTTP 400") && badTopic.err.contains("topic must be a Kafka topic name"),
+        badTopic.err);
+
+    CliRun badOrdering = CliRun.of("trigger", "add", "thumbnail", "--topic", "t2", "--ordering", "random");
+    assertEquals(1, badOrdering.code);
+    assertTrue(badOrdering.err.contains("--ordering must be partition, key or none"), badOrdering.err);
+
+    useGateway("wrong-token");
+    CliRun denied = CliRun.of("trigger", "list");
+    assertEquals(1, denied.code);
+    assertTrue(denied.err.contains("refused the management token"), denied.err);
+  }
+}

@@ -1,0 +1,126 @@
+package dev.confaas.gateway.kafka;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
+
+/**
+ * The management routes for triggers, as a Vert.x sub-router. The gateway mounts it behind the
+ * management token:
+ *
+ * <pre>{@code
+ * main.route("/v1/triggers*").subRouter(TriggerApi.router(vertx, triggers, registry::exists));
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@code POST /v1/triggers} with a trigger as JSON (see {@link TriggerSpec}; only {@code
+ *       function} and {@code topic} are required): {@code 201} with the stored trigger and its ID;
+ *       missing topics are created.
+ *   <li>{@code GET /v1/triggers}: {@code {"triggers":[...]}}.
+ *   <li>{@code GET /v1/triggers/{id}}: the trigger with {@code running}, {@code inFlight},
+ *       {@code pausedPartitions} and {@code lag} ({@code {"<partition>": records}}).
+ *   <li>{@code DELETE /v1/triggers/{id}}: {@code 204}; the consumer group's offsets stay.
+ * </ul>
+ *
+ * Errors are {@code {"error": "..."}} with 400 (invalid trigger), 404 (no such trigger or function),
+ * 409 (a trigger already consumes that topic as that group) or 503 (Kafka unreachable). Everything
+ * that touches Kafka or the trigger file runs off the event loop.
+ */
+public final class TriggerApi {
+  private TriggerApi() {}
+
+  public static Router router(Vertx vertx, TriggerManager manager, Predicate<String> functionExists) {
+    Router r = Router.router(vertx);
+    r.route().handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    r.post("/").handler(ctx -> create(vertx, manager, functionExists, ctx));
+    r.get("/").handler(ctx -> blocking(vertx, ctx, () -> {
+      ObjectNode out = Json.MAPPER.createObjectNode();
+      ArrayNode list = out.putArray("triggers");
+      manager.list().forEach(s -> list.add(Json.spec(s)));
+      return new Reply(200, out);
+    }));
+    r.get("/:id").handler(ctx -> blocking(vertx, ctx, () -> {
+      String id = ctx.pathParam("id");
+      Optional<TriggerManager.Status> st = manager.status(id);
+      if (st.isEmpty()) {
+        return Reply.error(404, "no trigger '" + id + "'; list them with GET /v1/triggers");
+      }
+      TriggerManager.Status s = st.get();
+      ObjectNode out = Json.spec(s.spec());
+      out.put("running", s.running());
+      out.put("inFlight", s.inFlight());
+      out.put("pausedPartitions", s.pausedPartitions());
+      ObjectNode lag = out.putObject("lag");
+      s.lag().forEach((p, n) -> lag.put(Integer.toString(p), n));
+      return new Reply(200, out);
+    }));
+    r.delete("/:id").handler(ctx -> blocking(vertx, ctx, () -> {
+      String id = ctx.pathParam("id");
+      return manager.remove(id) ? new Reply(204, null) : Reply.error(404, "no trigger '" + id + "'");
+    }));
+    return r;
+  }
+
+  private static void create(Vertx vertx, TriggerManager manager, Predicate<String> exists, RoutingContext ctx) {
+    JsonNode body;
+    TriggerSpec spec;
+    try {
+      body = Json.MAPPER.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
+      spec = Json.spec(body);
+    } catch (IOException e) {
+      send(ctx, Reply.error(400, "the body must be a JSON trigger: " + e.getMessage()));
+      return;
+    } catch (IllegalArgumentException e) {
+      send(ctx, Reply.error(400, e.getMessage()));
+      return;
+    }
+    blocking(vertx, ctx, () -> {
+      if (!exists.test(spec.function())) {
+        return Reply.error(404, "no function '" + spec.function() + "'; deploy it before adding a trigger");
+      }
+      try {
+        return new Reply(201, Json.spec(manager.add(spec)));
+      } catch (TriggerManager.ConflictException e) {
+        return Reply.error(409, e.getMessage());
+      } catch (IllegalArgumentException e) {
+        return Reply.error(400, e.getMessage());
+      }
+    });
+  }
+
+  private record Reply(int status, JsonNode body) {
+    static Reply error(int status, String message) {
+      ObjectNode n = Json.MAPPER.createObjectNode();
+      n.put("error", message);
+      return new Reply(status, n);
+    }
+  }
+
+  private static void blocking(Vertx vertx, RoutingContext ctx, Callable<Reply> work) {
+    vertx.<Reply>executeBlocking(() -> {
+          try {
+            return work.call();
+          } catch (IllegalStateException e) {
+            return Reply.error(503, e.getMessage());
+          }
+        }, false)
+        .onComplete(ar -> send(ctx, ar.succeeded() ? ar.result() : Reply.error(500, String.valueOf(ar.cause()))));
+  }
+
+  private static void send(RoutingContext ctx, Reply reply) {
+    var resp = ctx.response().setStatusCode(reply.status());
+    if (reply.body() == null) {
+      resp.end();
+      return;
+    }
+    resp.putHeader("content-type", "application/json").end(reply.body().toString());
+  }
+}
