@@ -1,6 +1,7 @@
 package dev.confaas.cli;
 
 import dev.confaas.gateway.DeployBundle;
+import dev.confaas.gateway.FunctionImageBuilder;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerDigests;
@@ -220,30 +221,28 @@ final class DeployCommand implements Callable<Integer> {
       }
       handlerEnv = script.getFileName().toString();
     }
-    Path tar = work.resolve("function.tar");
-    Digest layer = LayerTar.write(tree, "var/task/", tar);
-    Manifest.Builder m = Manifest.builder();
-    try {
-      m.addLayer(AliasRef.parse(rt.getString("layer")));
-    } catch (IllegalArgumentException e) {
-      throw new Main.CliException("the gateway's runtime \"" + b.runtime + "\" names layer \""
-          + rt.getString("layer") + "\", which is not an alias reference: " + e.getMessage());
-    }
-    m.addLayer(layer);
     List<String> entrypoint = new ArrayList<>();
     for (Object o : rt.getJsonArray("entrypoint", new JsonArray())) {
       entrypoint.add((String) o);
     }
-    m.entrypoint(entrypoint);
+    List<String> env = new ArrayList<>();
     for (Object o : rt.getJsonArray("env", new JsonArray())) {
-      m.addEnv((String) o);
+      env.add((String) o);
     }
-    m.addEnv("_HANDLER=" + handlerEnv);
-    SignedManifest signed = signingKeys(b).signer().signed(m.build());
+    FunctionImageBuilder.Built built;
+    try {
+      built = FunctionImageBuilder.build(
+          FunctionImageBuilder.runtime(rt.getString("layer"), entrypoint, env),
+          tree, handlerEnv, signingKeys(b).signer(), work.resolve("function.tar"));
+    } catch (IllegalArgumentException e) {
+      throw new Main.CliException("the gateway's runtime \"" + b.runtime + "\" names layer \""
+          + rt.getString("layer") + "\", which is not an alias reference: " + e.getMessage());
+    }
+    SignedManifest signed = built.signed();
     bundle.manifest(signed.manifest().bytes())
         .signature(signed.signature())
         .certificate(signed.certificateDer())
-        .layer(layer, tar);
+        .layer(built.layer(), built.layerTar());
   }
 
   /** {@code --key}/{@code --cert}, else the author key in the data directory (made once). */

@@ -55,9 +55,11 @@ import java.util.regex.Pattern;
  * <pre>
  * DATA/functions/NAME.json    one function: versions, aliases, settings (written to a temporary
  *                             file, forced, then renamed into place)
- * DATA/images/                the platform's {@link ImageRepository}: function manifests,
- *                             signatures, certificates and layer blobs
- * DATA/vendor/                the {@link VendorLayerRegistry}: vendor layers and alias manifests
+ * DATA/images/                the platform's one {@link ImageRepository}: function and vendor
+ *                             manifests, signatures, certificates and layer blobs; it is also the
+ *                             {@link VendorLayerRegistry}'s repository (vendor publications are
+ *                             listed in DATA/images/publications/), so the scheduler loads a
+ *                             function and the vendor images it depends on from one place
  * </pre>
  *
  * <p>A deploy is checked completely before anything is stored (signature, launch policy, every
@@ -91,14 +93,14 @@ public final class FunctionRegistry implements FunctionCatalog {
 
   /**
    * Opens (creating if needed) the registry under {@code dataDir} ({@code functions/}, {@code
-   * images/}, {@code vendor/}) and loads every deployed function.
+   * images/}) and loads every deployed function.
    *
    * @throws IOException if a function file is unreadable; the message names it
    */
   public static FunctionRegistry open(Path dataDir, Clock clock) throws IOException {
     Path dir = dataDir.toAbsolutePath().normalize();
-    FunctionRegistry r = new FunctionRegistry(dir, ImageRepository.open(dir.resolve("images")),
-        VendorLayerRegistry.open(dir.resolve("vendor")), clock);
+    VendorLayerRegistry vendor = VendorLayerRegistry.open(dir.resolve("images"));
+    FunctionRegistry r = new FunctionRegistry(dir, vendor.repository(), vendor, clock);
     Files.createDirectories(r.functionsDir);
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(r.functionsDir, "*.json")) {
       for (Path p : ds) {
@@ -114,12 +116,12 @@ public final class FunctionRegistry implements FunctionCatalog {
     return r;
   }
 
-  /** The platform's image repository: function images and their layers. */
+  /** The platform's image repository: function and vendor images and their layers. */
   public ImageRepository images() {
     return images;
   }
 
-  /** The vendor layer registry: vendor images (the functions' dependencies) and their layers. */
+  /** The vendor layer registry (over the same repository as {@link #images()}). */
   public VendorLayerRegistry vendorLayers() {
     return vendor;
   }
