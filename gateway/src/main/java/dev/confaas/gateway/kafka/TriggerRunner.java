@@ -677,7 +677,18 @@ final class TriggerRunner implements AutoCloseable {
       if (end == null) {
         continue;
       }
-      long committed = p.committed >= 0 ? p.committed : p.entries.isEmpty() ? end : p.entries.peekFirst().record.offset();
+      long committed;
+      if (p.committed >= 0) {
+        committed = p.committed;
+      } else if (!p.entries.isEmpty()) {
+        committed = p.entries.peekFirst().record.offset();
+      } else {
+        try {
+          committed = consumer.position(p.tp, Duration.ofMillis(500));
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+          continue; // position not known yet; next round
+        }
+      }
       lagGauge(p.tp.partition()).set(Math.max(0, end - committed));
     }
   }
