@@ -195,7 +195,7 @@ public final class Gateway implements AutoCloseable {
         new InvocationRoutes(config, invoker, registry, async, meters, auth, inFlight);
     ManagementRoutes management = new ManagementRoutes(registry);
     Handler<RoutingContext> admin = auth::requireAdmin;
-    BodyHandler eventBody = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+    EventBody eventBody = new EventBody(config.maxBodyBytes());
     BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
     BodyHandler bundleBody = BodyHandler.create(
             config.dataDir().resolve("tmp").resolve("uploads").toString())
@@ -275,7 +275,7 @@ public final class Gateway implements AutoCloseable {
     });
   }
 
-  private static String human(Long bytes) {
+  static String human(Long bytes) {
     if (bytes == null) {
       return "?";
     }

@@ -108,9 +108,8 @@ final class InvocationRoutes {
     }
     String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
         .orElse(ctx.request().getHeader("X-Amzn-Trace-Id"));
-    InvocationRequest req = new InvocationRequest(name, version, ctx.body().buffer() == null
-        ? new byte[0] : ctx.body().buffer().getBytes(), config.clock().instant().plus(timeout),
-        requestId, trace);
+    InvocationRequest req = new InvocationRequest(name, version, EventBody.of(ctx),
+        config.clock().instant().plus(timeout), requestId, trace);
     long start = System.nanoTime();
     inFlight.begin();
     Future<InvocationResult> f;
@@ -199,7 +198,7 @@ final class InvocationRoutes {
       HttpErrors.send(ctx.response(), 400, "timeout", e.getMessage());
       return;
     }
-    byte[] payload = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    byte[] payload = EventBody.of(ctx);
     String trace = ctx.request().getHeader("X-Confaas-Trace-Id");
     inFlight.begin();
     Future<String> f;

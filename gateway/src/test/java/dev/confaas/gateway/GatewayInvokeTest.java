@@ -85,6 +85,21 @@ class GatewayInvokeTest {
   }
 
   @Test
+  void theEventReachesTheFunctionUnchangedWhateverItsContentType() {
+    // curl -d sends application/x-www-form-urlencoded; the gateway must not parse it as a form.
+    for (String type : new String[] {"application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x", "application/json"}) {
+      String event = type.startsWith("multipart") ? "--x\r\nnot really\r\n--x--\r\n"
+          : "{\"a\":1}&b=2";
+      HttpResponse<String> r = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
+          .header("Content-Type", type)
+          .POST(HttpRequest.BodyPublishers.ofString(event)).build());
+      assertEquals(200, r.statusCode(), type + ": " + r.body());
+      assertEquals(event, r.body(), type);
+    }
+  }
+
+  @Test
   void versionAndTimeoutReachTheInvoker() {
     HttpResponse<String> r = anonymous.send(anonymous.request("/v1/functions/echo/invoke?version=3")
         .header("X-Confaas-Timeout-Ms", "2500")
@@ -145,6 +160,11 @@ class GatewayInvokeTest {
     HttpResponse<String> r = anonymous.post("/v1/functions/echo/invoke", big);
     assertEquals(413, r.statusCode(), r.body());
     assertTrue(r.body().contains("65536 bytes (64 KiB)"), r.body());
+    // Without Content-Length (chunked), the limit is enforced while reading.
+    HttpResponse<String> chunked = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
+        .POST(HttpRequest.BodyPublishers.ofInputStream(
+            () -> new java.io.ByteArrayInputStream(big))).build());
+    assertEquals(413, chunked.statusCode(), chunked.body());
     assertTrue(invoker.seen.isEmpty(), "an oversized event must not reach the function");
     assertEquals(200, anonymous.post("/v1/functions/echo/invoke", new byte[64 * 1024])
         .statusCode(), "an event of exactly the limit is accepted");
