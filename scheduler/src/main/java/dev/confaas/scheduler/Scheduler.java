@@ -274,19 +274,17 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
         != null) {
       run(p, p.fn().idleInstance());
     }
-    boolean progress = true;
-    while (progress && coldStartsInFlight < config.maxColdStartsInFlight()) {
-      progress = false;
-      for (Fn fn : queues.keysInTurn()) {
-        if (coldStartsInFlight >= config.maxColdStartsInFlight()) {
-          break;
-        }
-        int waiting = queues.depth(fn);
-        if (waiting > fn.starting && fn.instances.size() + fn.starting < fn.d.concurrency()) {
-          startInstance(fn);
-          progress = true;
-        }
-      }
+    // Cold starts are the scarce resource (TDs, load bandwidth): share them round-robin.
+    List<Fn> grants =
+        FairQueues.shareRoundRobin(
+            queues.keysInTurn(),
+            fn ->
+                Math.min(
+                    queues.depth(fn) - fn.starting,
+                    fn.d.concurrency() - fn.instances.size() - fn.starting),
+            config.maxColdStartsInFlight() - coldStartsInFlight);
+    for (Fn fn : grants) {
+      startInstance(fn);
     }
   }
 
