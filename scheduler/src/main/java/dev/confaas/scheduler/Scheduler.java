@@ -281,7 +281,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
             fn ->
                 Math.min(
                     queues.depth(fn) - fn.starting,
-                    fn.d.concurrency() - fn.instances.size() - fn.starting),
+                    fn.d.concurrency() - fn.workingInstances() - fn.starting),
             config.maxColdStartsInFlight() - coldStartsInFlight);
     for (Fn fn : grants) {
       startInstance(fn);
@@ -351,10 +351,11 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
                 fn.d.imageId(),
                 inst.id,
                 took);
+        Status.Code code = Rpc.code(err);
         if (lost) {
           loseTd(td, why);
-        } else {
-          removeInstance(inst);
+        } else if (code != Status.Code.INVALID_ARGUMENT && code != Status.Code.RESOURCE_EXHAUSTED) {
+          removeInstance(inst); // the agent lost track of it; a refused request leaves it warm
         }
       } else {
         FunctionError error = r.hasError() ? toError(r.getError()) : null;
@@ -707,6 +708,17 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
 
     Fn(DeployedFunction d) {
       this.d = d;
+    }
+
+    /** Instances on TDs that still take work; those on draining TDs are on their way out. */
+    int workingInstances() {
+      int n = 0;
+      for (Instance i : instances) {
+        if (i.td.pooled.acceptsWork()) {
+          n++;
+        }
+      }
+      return n;
     }
 
     /** An idle instance on a TD that still takes work (not draining, not dead). */
