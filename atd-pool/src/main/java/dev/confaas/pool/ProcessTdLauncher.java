@@ -29,6 +29,9 @@ import java.util.regex.Pattern;
  * pool's host certificate, the only client the agent will serve. Its functions are the agent's
  * child processes, isolated with Linux namespaces where the host allows.
  *
+ * <p>A TD's directory keeps {@code agent.log} (the agent's stdout and stderr) after the TD stops;
+ * its {@code state/} (unpacked layers, instance directories) is deleted.
+ *
  * <p>Boot handshake: the agent writes its port to {@code TD_DIR/agent.port} once it serves (mutual
  * TLS); {@link #launch} waits for that file. Stopping: SIGTERM (the agent stops its instances),
  * then after {@link Config#stopGrace} SIGKILL of the agent and whatever it left. A launcher's JVM
@@ -100,7 +103,6 @@ public final class ProcessTdLauncher implements TdLauncher {
   private final Config config;
   private final SimulatedPki pki;
   private final TlsIdentity host;
-  private final Path hostCertFile;
   private final byte[] mrTd;
   private final Set<ProcessTd> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -112,8 +114,6 @@ public final class ProcessTdLauncher implements TdLauncher {
       Files.createDirectories(config.poolDir());
       this.pki = SimulatedPki.loadOrCreate(config.pkiDir(), config.clock());
       this.host = TlsIdentity.generate("confaas-host", config.clock());
-      this.hostCertFile = config.poolDir().resolve("host-cert-" + ProcessHandle.current().pid() + ".pem");
-      host.writeCertificatePem(hostCertFile);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare pool directory " + config.poolDir(), e);
     }
@@ -188,6 +188,10 @@ public final class ProcessTdLauncher implements TdLauncher {
     } catch (IOException e) {
       throw new TdLaunchException("cannot create TD directory " + dir + ": " + e.getMessage(), e);
     }
+    // Each TD gets the host certificate in its own directory: launchers sharing a pool directory
+    // have different host keys.
+    Path hostCertFile = dir.resolve("host-cert.pem");
+    host.writeCertificatePem(hostCertFile);
     Path portFile = dir.resolve("agent.port");
     Path logFile = dir.resolve("agent.log");
     List<String> cmd = new ArrayList<>();
@@ -217,6 +221,7 @@ public final class ProcessTdLauncher implements TdLauncher {
     }
     ProcessTd td = new ProcessTd(tdId, process, dir, config.stopGrace(), running::remove);
     running.add(td);
+    // Elapsed time of a real child process, not domain time: a pinned test clock must not stop it.
     long deadline = System.nanoTime() + config.bootTimeout().toNanos();
     try {
       while (!Files.exists(portFile)) {

@@ -128,6 +128,7 @@ class AgentTransportTest {
     assertTrue(other.isAlive());
     other.close();
     assertTrue(!other.isAlive(), "the agent process survived close()");
-    assertTrue(Files.exists(tmp.resolve("pool/td-closed/agent.log")));
+    assertTrue(Files.exists(tmp.resolve("pool/td-closed/agent.log")), "the TD's log should be kept");
+    assertTrue(!Files.exists(tmp.resolve("pool/td-closed/state")), "the TD's state should be deleted");
   }
 }
