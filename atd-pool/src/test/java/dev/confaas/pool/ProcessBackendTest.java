@@ -129,6 +129,11 @@ class ProcessBackendTest {
   @Test
   void aFunctionOnTheVendorLayerAnswersAndRtmr3ReplaysItsLog() throws Exception {
     String image = loadFunction(td, "  OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')");
+    dev.confaas.runtime.api.v1.ImageInfo info =
+        agent(td).inspect(dev.confaas.runtime.api.v1.InspectRequest.getDefaultInstance()).getImagesList().stream()
+            .filter(i -> i.getImageId().equals(image)).findFirst().orElseThrow();
+    assertEquals(rootfs.toString(), info.getLayers(0), "the vendor alias should resolve to the rootfs layer");
+    assertEquals(List.of(), info.getMissingLayersList());
     InvokeResponse r = invoke(td, image, "hello from the host", 10_000);
     assertEquals("HELLO FROM THE HOST", r.getPayload().toStringUtf8(), r.toString());
 

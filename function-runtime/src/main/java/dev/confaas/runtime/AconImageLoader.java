@@ -387,10 +387,17 @@ public final class AconImageLoader implements ImageLoader {
     return out;
   }
 
-  /** Every loaded image ID with its resolved layers (for Inspect), in load order. */
-  public synchronized Map<String, List<String>> imageLayers() {
-    Map<String, List<String>> out = new LinkedHashMap<>();
-    images.forEach((id, l) -> out.put(id, l.layers().stream().map(Digest::toString).toList()));
+  @Override
+  public synchronized List<ImageStatus> images() {
+    List<ImageStatus> out = new ArrayList<>();
+    images.forEach(
+        (id, l) ->
+            out.add(
+                new ImageStatus(
+                    id,
+                    l.layers().stream().map(Digest::toString).toList(),
+                    missing(l.layers()),
+                    (int) Math.min(Integer.MAX_VALUE, l.signed().manifest().maxInstances()))));
     return out;
   }
 

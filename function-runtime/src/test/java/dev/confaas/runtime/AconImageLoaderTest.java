@@ -188,4 +188,26 @@ class AconImageLoaderTest {
             () -> TdAgentService.lambdaSettings(spec, List.of("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=64"), rest));
     assertTrue(e.getMessage().contains("128 to 10240"), e.getMessage());
   }
+
+  /** Inside one TD the first definition of an alias stays, as acond's symlinks do. */
+  @Test
+  void aLaterVendorManifestCannotRepointAnAliasInThisTd() throws Exception {
+    SigningKeys vendor = SigningKeys.generate("vendor", Clock.systemUTC());
+    Digest a = Digest.sha384("layer a".getBytes(StandardCharsets.US_ASCII));
+    Digest b = Digest.sha384("layer b".getBytes(StandardCharsets.US_ASCII));
+    dev.confaas.image.NameSvn name = dev.confaas.image.NameSvn.parse("Runtime:1");
+    for (Digest target : List.of(a, b)) {
+      Manifest v = Manifest.builder().addLayer(target).contentAlias(target, name).build();
+      SignedManifest s = vendor.signer().signed(v);
+      loader.addManifest(v.canonicalBytes(), s.signature(), s.certificateDer());
+    }
+    Manifest fn =
+        Manifest.builder().addLayer(dev.confaas.image.AliasRef.of(vendor.signerId(), name)).build();
+    ImageLoader.AddedManifest added = add(fn);
+    assertEquals(List.of(a.toString()), added.missingLayers(), "the alias moved inside the TD");
+    ImageLoader.ImageStatus status =
+        loader.images().stream().filter(i -> i.imageId().equals(added.imageId())).findFirst().orElseThrow();
+    assertEquals(List.of(a.toString()), status.layers());
+    assertEquals(List.of(a.toString()), status.missingLayers());
+  }
 }
