@@ -46,8 +46,8 @@ public final class ProcessTdLauncher implements TdLauncher {
   /**
    * How TDs are launched.
    *
-   * @param poolDir where each TD gets its working directory ({@code poolDir/<td id>}) and where
-   *     the dev PKI lives ({@code poolDir/simulated-pki}) unless {@code pkiDir} says otherwise
+   * @param poolDir where each TD gets its working directory ({@code poolDir/<td id>}) and where the
+   *     dev PKI lives ({@code poolDir/simulated-pki}) unless {@code pkiDir} says otherwise
    * @param pkiDir the simulated TDX PKI directory shared by the pool's TDs (created if empty)
    * @param classPath the agent's class path, in order (also its measured artifacts)
    * @param jvmOptions options for each agent JVM (heap, GC)
@@ -69,7 +69,8 @@ public final class ProcessTdLauncher implements TdLauncher {
       classPath = List.copyOf(classPath);
       jvmOptions = List.copyOf(jvmOptions);
       if (classPath.isEmpty()) {
-        throw new IllegalArgumentException("classPath is empty; the agent JVM needs function-runtime on it");
+        throw new IllegalArgumentException(
+            "classPath is empty; the agent JVM needs function-runtime on it");
       }
     }
 
@@ -80,7 +81,10 @@ public final class ProcessTdLauncher implements TdLauncher {
           poolDir.resolve("simulated-pki"),
           AgentArtifacts.parseClassPath(System.getProperty("java.class.path")),
           List.of(
-              "-Xmx96m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+              "-Xmx96m",
+              "-Xss512k",
+              "-XX:+UseSerialGC",
+              "-XX:TieredStopAtLevel=1",
               "-XX:-UsePerfData"),
           Duration.ofSeconds(30),
           Duration.ofSeconds(5),
@@ -153,7 +157,8 @@ public final class ProcessTdLauncher implements TdLauncher {
 
   /**
    * An attestor for this launcher's TDs: trusts the pool's simulated dev root (and nothing else
-   * simulated), appraises against {@link #referenceValues()}, and authenticates as this pool's host.
+   * simulated), appraises against {@link #referenceValues()}, and authenticates as this pool's
+   * host.
    */
   public QuoteTdAttestor attestor() {
     return new QuoteTdAttestor(
@@ -176,7 +181,9 @@ public final class ProcessTdLauncher implements TdLauncher {
     }
     if (!TD_ID.matcher(tdId).matches()) {
       throw new TdLaunchException(
-          "TD id \"" + tdId + "\" must be 1 to 64 letters, digits, '.', '_' or '-', starting with a"
+          "TD id \""
+              + tdId
+              + "\" must be 1 to 64 letters, digits, '.', '_' or '-', starting with a"
               + " letter or digit (it names the TD's directory)");
     }
     Path dir = config.poolDir().resolve(tdId);
@@ -198,15 +205,22 @@ public final class ProcessTdLauncher implements TdLauncher {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(config.jvmOptions());
     cmd.add("-cp");
-    cmd.add(String.join(java.io.File.pathSeparator, config.classPath().stream().map(Path::toString).toList()));
+    cmd.add(
+        String.join(
+            java.io.File.pathSeparator, config.classPath().stream().map(Path::toString).toList()));
     cmd.add(TdAgentMain.class.getName());
     cmd.addAll(
         List.of(
-            "--listen", "127.0.0.1:0",
-            "--state-dir", dir.resolve("state").toString(),
-            "--tdx-simulated", config.pkiDir().toString(),
-            "--host-cert", hostCertFile.toString(),
-            "--port-file", portFile.toString(),
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            dir.resolve("state").toString(),
+            "--tdx-simulated",
+            config.pkiDir().toString(),
+            "--host-cert",
+            hostCertFile.toString(),
+            "--port-file",
+            portFile.toString(),
             "--exit-with-stdin"));
     Process process;
     try {
@@ -217,7 +231,8 @@ public final class ProcessTdLauncher implements TdLauncher {
               .redirectErrorStream(true)
               .start();
     } catch (IOException e) {
-      throw new TdLaunchException("cannot start the agent JVM (" + cmd.get(0) + "): " + e.getMessage(), e);
+      throw new TdLaunchException(
+          "cannot start the agent JVM (" + cmd.get(0) + "): " + e.getMessage(), e);
     }
     ProcessTd td = new ProcessTd(tdId, process, dir, config.stopGrace(), running::remove);
     running.add(td);
@@ -227,13 +242,25 @@ public final class ProcessTdLauncher implements TdLauncher {
       while (!Files.exists(portFile)) {
         if (!process.isAlive()) {
           throw new TdLaunchException(
-              "TD " + tdId + ": the agent exited with status " + process.exitValue()
-                  + " before serving; its log " + logFile + " ends with: " + tail(logFile));
+              "TD "
+                  + tdId
+                  + ": the agent exited with status "
+                  + process.exitValue()
+                  + " before serving; its log "
+                  + logFile
+                  + " ends with: "
+                  + tail(logFile));
         }
         if (System.nanoTime() > deadline) {
           throw new TdLaunchException(
-              "TD " + tdId + ": the agent did not serve within " + config.bootTimeout()
-                  + "; its log " + logFile + " ends with: " + tail(logFile));
+              "TD "
+                  + tdId
+                  + ": the agent did not serve within "
+                  + config.bootTimeout()
+                  + "; its log "
+                  + logFile
+                  + " ends with: "
+                  + tail(logFile));
         }
         Thread.sleep(10);
       }
@@ -249,7 +276,8 @@ public final class ProcessTdLauncher implements TdLauncher {
       throw new TdLaunchException("interrupted while TD " + tdId + " was booting", e);
     } catch (IOException | NumberFormatException e) {
       td.close();
-      throw new TdLaunchException("TD " + tdId + ": unreadable port file " + portFile + ": " + e.getMessage(), e);
+      throw new TdLaunchException(
+          "TD " + tdId + ": unreadable port file " + portFile + ": " + e.getMessage(), e);
     }
   }
 
