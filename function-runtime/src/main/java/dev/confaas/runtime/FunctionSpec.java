@@ -139,6 +139,16 @@ public record FunctionSpec(
         handler, memoryMb, n, network, logFds, writableFs, initTimeout, signals, noRestart, layers);
   }
 
+  /**
+   * Returns a copy with the Lambda settings the host chose for this deployment: {@code
+   * AWS_LAMBDA_FUNCTION_NAME}, {@code _VERSION} and {@code _MEMORY_SIZE}.
+   */
+  public FunctionSpec withLambdaSettings(String name, String version, int memoryMb) {
+    return new FunctionSpec(imageId, root, layout, entrypoint, workingDir, envRules, name, version,
+        handler, memoryMb, maxInstances, network, logFds, writableFs, initTimeout, signals, noRestart,
+        layers);
+  }
+
   /** Builder with the defaults of a fresh Lambda function and an ACON manifest. */
   public static final class Builder {
     private final String imageId;

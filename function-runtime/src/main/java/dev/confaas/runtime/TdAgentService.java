@@ -293,7 +293,9 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   public void start(StartRequest request, StreamObserver<StartResponse> out) {
     try {
       FunctionSpec spec = spec(request.getImageId(), "image_id");
-      String id = supervisor.startInstance(spec, request.getEnvList());
+      List<String> env = new java.util.ArrayList<>();
+      spec = lambdaSettings(spec, request.getEnvList(), env);
+      String id = supervisor.startInstance(spec, env);
       out.onNext(StartResponse.newBuilder().setInstanceId(id).build());
       out.onCompleted();
     } catch (RuntimeException e) {
@@ -362,12 +364,20 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         return;
       }
     }
-    for (FunctionSpec spec : catalog.loaded()) {
-      if (request.getInstanceId().isEmpty() || spec.imageId().equals(instances.get(0).imageId())) {
+    List<ImageLoader.ImageStatus> images =
+        loader != null && !loader.images().isEmpty()
+            ? loader.images()
+            : catalog.loaded().stream()
+                .map(f -> new ImageLoader.ImageStatus(f.imageId(), List.of(), List.of(), f.maxInstances()))
+                .toList();
+    for (ImageLoader.ImageStatus image : images) {
+      if (request.getInstanceId().isEmpty() || image.imageId().equals(instances.get(0).imageId())) {
         b.addImages(
             ImageInfo.newBuilder()
-                .setImageId(spec.imageId())
-                .setMaxInstances(spec.maxInstances()));
+                .setImageId(image.imageId())
+                .addAllLayers(image.layers())
+                .addAllMissingLayers(image.missingLayers())
+                .setMaxInstances(image.maxInstances()));
       }
     }
     for (InstanceStatus s : instances) {
@@ -420,6 +430,57 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             // Removing a listener cannot fail.
           }
         });
+  }
+
+  private static final java.util.regex.Pattern FUNCTION_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,140}");
+  private static final java.util.regex.Pattern FUNCTION_VERSION =
+      java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
+
+  /**
+   * Takes the host's Lambda settings (name, version, memory size) out of a Start's env, checked,
+   * and applies them to the spec; the rest goes to {@code rest} for the manifest's env rules.
+   */
+  static FunctionSpec lambdaSettings(FunctionSpec spec, List<String> env, List<String> rest) {
+    String name = spec.name();
+    String version = spec.version();
+    int memory = spec.memoryMb();
+    for (String entry : env) {
+      int eq = entry.indexOf('=');
+      String key = eq < 0 ? entry : entry.substring(0, eq);
+      String value = eq < 0 ? "" : entry.substring(eq + 1);
+      switch (key) {
+        case "AWS_LAMBDA_FUNCTION_NAME" -> {
+          if (!FUNCTION_NAME.matcher(value).matches()) {
+            throw new IllegalArgumentException(
+                "env AWS_LAMBDA_FUNCTION_NAME \"" + value + "\" must be 1 to 140 letters, digits, '-' or '_'");
+          }
+          name = value;
+        }
+        case "AWS_LAMBDA_FUNCTION_VERSION" -> {
+          if (!FUNCTION_VERSION.matcher(value).matches()) {
+            throw new IllegalArgumentException(
+                "env AWS_LAMBDA_FUNCTION_VERSION \"" + value + "\" must be 1 to 64 printable ASCII characters");
+          }
+          version = value;
+        }
+        case "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" -> {
+          int mb;
+          try {
+            mb = Integer.parseInt(value);
+          } catch (NumberFormatException e) {
+            mb = -1;
+          }
+          if (mb < 128 || mb > 10240) {
+            throw new IllegalArgumentException(
+                "env AWS_LAMBDA_FUNCTION_MEMORY_SIZE \"" + value + "\" must be 128 to 10240 (MB)");
+          }
+          memory = mb;
+        }
+        default -> rest.add(entry);
+      }
+    }
+    return spec.withLambdaSettings(name, version, memory);
   }
 
   private FunctionSpec spec(String imageId, String field) {

@@ -65,4 +65,25 @@ class TdAgentMainTest {
             .toList();
     assertEquals(List.of(), leftovers, "function processes outlived the agent");
   }
+
+  @Test
+  void anAgentWhoseLauncherIsGoneExitsWhenItsStdinCloses() throws Exception {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process agent =
+        new ProcessBuilder(
+                java.toString(), "-cp", System.getProperty("java.class.path"),
+                TdAgentMain.class.getName(), "--listen", "127.0.0.1:0",
+                "--state-dir", tmp.resolve("state2").toString(), "--exit-with-stdin")
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    try {
+      String line =
+          new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8)).readLine();
+      assertTrue(line != null && line.startsWith("confaas-agent listening on"), "agent said: " + line);
+      agent.getOutputStream().close(); // what the launcher's death does to the pipe
+      assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent outlived its closed stdin");
+    } finally {
+      agent.destroyForcibly();
+    }
+  }
 }

@@ -1,0 +1,626 @@
+package dev.confaas.vendor.framework;
+
+import dev.confaas.image.AliasRef;
+import dev.confaas.image.Digest;
+import dev.confaas.image.HashAlgorithm;
+import dev.confaas.image.ImageId;
+import dev.confaas.image.ImageSigner;
+import dev.confaas.image.ImageVerificationException;
+import dev.confaas.image.LayerTar;
+import dev.confaas.image.Manifest;
+import dev.confaas.image.NameSvn;
+import dev.confaas.image.SignedManifest;
+import dev.confaas.lambda.Bootstrap;
+import dev.confaas.vendor.VendorLayerRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
+import java.util.jar.JarOutputStream;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Builds the vendor framework layers as reproducible layer tars ({@link LayerTar}: same inputs, same
+ * bytes, same {@code sha384/...} digest) and publishes them into a {@link VendorLayerRegistry}.
+ *
+ * <p>Inputs, found on this machine: busybox from the Debian package {@code busybox-static} ({@code
+ * /bin/busybox}); the JDK 17 that jlinks the JRE ({@code java.home}, which must have {@code
+ * jmods/}); the shared libraries its binaries link, from the host's Debian packages (found with
+ * {@code ldd}); the shell bootstrap ({@code vendor-layers/frameworks/shell/bootstrap}, a resource)
+ * and the {@code confaas-java-runtime} classes (a dependency, repacked into a reproducible jar).
+ * The jlinked JRE is cached in {@code cacheDir} by the digest of what jlink reads, since linking
+ * takes seconds.
+ *
+ * <p>Every layer is a complete root file system for its processes: the agent chroots a function
+ * instance into the merged layers (this one below, the function's above).
+ */
+public final class FrameworkLayers {
+  /** Modules in the Java layer's JRE: the runtime client needs only java.base. */
+  public static final List<String> JAVA_MODULES =
+      List.of("java.base", "java.logging", "java.net.http", "jdk.crypto.ec");
+
+  /**
+   * jlink options. No {@code --generate-cds-archive}: JDK 17 writes a different CDS archive on
+   * every run, which would break reproducibility.
+   */
+  static final List<String> JLINK_OPTIONS =
+      List.of("--strip-debug", "--no-header-files", "--no-man-pages", "--compress=2");
+
+  /** Where the runtime client jar lives in the Java layer. */
+  public static final String JAVA_RUNTIME_JAR = "/opt/confaas/java-runtime.jar";
+
+  /** A framework runtime: the alias name of its layer and the entrypoint a function uses with it. */
+  public enum Runtime {
+    SHELL("confaas-shell", List.of("/var/runtime/bootstrap")),
+    JAVA(
+        "confaas-java17",
+        List.of(
+            "/opt/java/bin/java",
+            "-XX:+UseSerialGC",
+            "-Xshare:auto",
+            "-cp",
+            JAVA_RUNTIME_JAR,
+            "dev.confaas.lambda.Bootstrap"));
+
+    private final String aliasName;
+    private final List<String> entrypoint;
+
+    Runtime(String aliasName, List<String> entrypoint) {
+      this.aliasName = aliasName;
+      this.entrypoint = entrypoint;
+    }
+
+    /** The NAME of the layer's {@code NAME:SVN} alias, e.g. {@code confaas-shell}. */
+    public String aliasName() {
+      return aliasName;
+    }
+
+    /** The manifest {@code entrypoint} of a function on this runtime. */
+    public List<String> entrypoint() {
+      return entrypoint;
+    }
+
+    /** The layer tar's file name in a build's target directory. */
+    public String fileName() {
+      return aliasName + ".tar";
+    }
+
+    /** {@code shell} or {@code java}, as {@code confaas deploy --runtime} takes it. */
+    public static Runtime parse(String s) {
+      for (Runtime r : values()) {
+        if (r.name().equalsIgnoreCase(s.trim())) {
+          return r;
+        }
+      }
+      throw new IllegalArgumentException(
+          "unknown runtime \"" + s + "\"; use one of shell, java");
+    }
+  }
+
+  /** A built layer tar. */
+  public record BuiltLayer(Runtime runtime, Path tar, Digest digest, long sizeBytes) {}
+
+  /** A published layer: its digest, the vendor manifest that aliases it, and the alias. */
+  public record PublishedLayer(Runtime runtime, Digest digest, ImageId vendorImage, AliasRef alias) {}
+
+  private final Path busybox;
+  private final Path javaHome;
+  private final Path cacheDir;
+
+  private FrameworkLayers(Path busybox, Path javaHome, Path cacheDir) {
+    this.busybox = busybox;
+    this.javaHome = javaHome;
+    this.cacheDir = cacheDir;
+  }
+
+  /**
+   * Builds from {@code /bin/busybox} and the running JDK ({@code java.home}), caching the jlinked
+   * JRE under {@code cacheDir}.
+   */
+  public static FrameworkLayers onThisHost(Path cacheDir) {
+    return of(Path.of("/bin/busybox"), Path.of(System.getProperty("java.home")), cacheDir);
+  }
+
+  /** Builds from the given busybox binary and JDK home, caching the jlinked JRE in {@code cacheDir}. */
+  public static FrameworkLayers of(Path busybox, Path javaHome, Path cacheDir) {
+    return new FrameworkLayers(busybox.toAbsolutePath(), javaHome.toAbsolutePath(),
+        cacheDir.toAbsolutePath());
+  }
+
+  /** Builds {@code runtime}'s layer into {@code targetDir}/{@link Runtime#fileName()}. */
+  public BuiltLayer build(Runtime runtime, Path targetDir) throws IOException {
+    Files.createDirectories(targetDir);
+    Path stage = Files.createTempDirectory(targetDir, ".stage-" + runtime.aliasName() + "-");
+    try {
+      switch (runtime) {
+        case SHELL -> stageShell(stage);
+        case JAVA -> stageJava(stage);
+        default -> throw new AssertionError(runtime);
+      }
+      Path tar = targetDir.resolve(runtime.fileName());
+      Path part = targetDir.resolve(runtime.fileName() + ".part");
+      Digest digest = LayerTar.write(stage, "", part);
+      Files.move(part, tar, StandardCopyOption.REPLACE_EXISTING);
+      return new BuiltLayer(runtime, tar, digest, Files.size(tar));
+    } finally {
+      deleteTree(stage);
+    }
+  }
+
+  /**
+   * Builds every runtime's layer into {@code workDir}, then {@linkplain #publish(VendorLayerRegistry,
+   * ImageSigner, int, List) publishes} them. Returns the alias references functions put in their
+   * manifests' {@code layers}, one per {@link Runtime}.
+   */
+  public List<PublishedLayer> publish(
+      VendorLayerRegistry registry, ImageSigner vendor, int svn, Path workDir)
+      throws IOException, ImageVerificationException {
+    List<BuiltLayer> built = new ArrayList<>();
+    for (Runtime r : Runtime.values()) {
+      built.add(build(r, workDir));
+    }
+    return publish(registry, vendor, svn, built);
+  }
+
+  /**
+   * Adds each built layer to {@code registry} and publishes a vendor manifest signed by {@code
+   * vendor} that aliases it as {@code NAME:svn} (one manifest per layer, as {@code confaas vendor
+   * publish} does).
+   */
+  public static List<PublishedLayer> publish(
+      VendorLayerRegistry registry, ImageSigner vendor, int svn, List<BuiltLayer> layers)
+      throws IOException, ImageVerificationException {
+    List<PublishedLayer> out = new ArrayList<>();
+    for (BuiltLayer built : layers) {
+      Digest digest = registry.addLayer(built.tar());
+      if (!digest.equals(built.digest())) {
+        throw new IOException("registry stored " + built.tar() + " as " + digest
+            + " but it was built as " + built.digest() + "; the file changed since it was built,"
+            + " build it again");
+      }
+      NameSvn alias = NameSvn.parse(built.runtime().aliasName() + ":" + svn);
+      SignedManifest signed =
+          vendor.signed(Manifest.builder().addLayer(digest).contentAlias(digest, alias).build());
+      VendorLayerRegistry.Publication p = registry.publish(signed);
+      out.add(new PublishedLayer(
+          built.runtime(), digest, p.imageId(), AliasRef.of(vendor.signerId(), alias)));
+    }
+    return out;
+  }
+
+  // --- shell layer -----------------------------------------------------------------------------
+
+  private void stageShell(Path stage) throws IOException {
+    if (!Files.isRegularFile(busybox) || !Files.isExecutable(busybox)) {
+      throw new IOException("busybox " + busybox + " is missing or not executable; install the"
+          + " Debian package busybox-static (apt-get install -y busybox-static)");
+    }
+    Path bin = dir(stage, "bin");
+    copyFile(busybox, bin.resolve("busybox"), 0755);
+    for (String applet : applets()) {
+      Path link = stage.resolve(applet);
+      if (Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
+        continue;
+      }
+      dir(stage, stage.relativize(link.getParent()).toString());
+      Path target = link.getParent().relativize(bin.resolve("busybox"));
+      Files.createSymbolicLink(link, target);
+    }
+    Path runtime = dir(stage, "var/runtime");
+    try (InputStream in = resource("shell/bootstrap")) {
+      writeFile(runtime.resolve("bootstrap"), in.readAllBytes(), 0755);
+    }
+    dir(stage, "var/task");
+    baseFiles(stage);
+  }
+
+  /** Applet paths relative to the root ({@code bin/sh}, {@code usr/bin/wget}, ...). */
+  private List<String> applets() throws IOException {
+    String out = run(List.of(busybox.toString(), "--list-full"), "list busybox applets");
+    TreeSet<String> applets = new TreeSet<>();
+    for (String line : out.split("\n")) {
+      String a = line.trim();
+      // Applets at the root (linuxrc) are an initramfs convenience, not a function's business.
+      if (a.contains("/") && !a.startsWith("/") && !a.contains("..")) {
+        applets.add(a);
+      }
+    }
+    if (!applets.contains("bin/sh")) {
+      throw new IOException(busybox + " --list-full has no bin/sh; it is not a usable busybox");
+    }
+    return List.copyOf(applets);
+  }
+
+  // --- java layer ------------------------------------------------------------------------------
+
+  private void stageJava(Path stage) throws IOException {
+    Path jre = jlinked();
+    Path java = dir(stage, "opt/java");
+    copyTree(jre, java);
+    Path confaas = dir(stage, "opt/confaas");
+    writeFile(confaas.resolve("java-runtime.jar"), runtimeJar(), 0644);
+    // Shared libraries of every ELF file in the JRE, from the host, at the paths the loader uses.
+    List<Path> elves = new ArrayList<>();
+    Set<String> own = new TreeSet<>(); // loaded by the JVM from its own directories
+    try (Stream<Path> s = Files.walk(java)) {
+      for (Path f : (Iterable<Path>) s.sorted()::iterator) {
+        if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) && isElf(f)) {
+          elves.add(f);
+          own.add(f.getFileName().toString());
+        }
+      }
+    }
+    TreeSet<Path> libs = new TreeSet<>();
+    for (Path f : elves) {
+      libs.addAll(sharedLibraries(f, stage, own));
+    }
+    for (Path lib : libs) {
+      includeHostPath(lib, stage);
+    }
+    dir(stage, "var/task");
+    baseFiles(stage);
+  }
+
+  /** The jlinked JRE for this JDK, from the cache or linked now. */
+  Path jlinked() throws IOException {
+    Path jmods = javaHome.resolve("jmods");
+    String release = Files.exists(javaHome.resolve("release"))
+        ? Files.readString(javaHome.resolve("release"), StandardCharsets.UTF_8) : "";
+    if (!Files.isDirectory(jmods) || !release.contains("JAVA_VERSION=\"17")) {
+      throw new IOException("java home " + javaHome + " is not a JDK 17 with jmods/ (release says "
+          + versionLine(release) + "); build with the Debian package openjdk-17-jdk-headless");
+    }
+    MessageDigest md = HashAlgorithm.SHA384.newDigest();
+    md.update(("confaas-jre-v1\n" + release + "\n" + JAVA_MODULES + "\n" + JLINK_OPTIONS + "\n")
+        .getBytes(StandardCharsets.UTF_8));
+    try (Stream<Path> s = Files.list(jmods)) {
+      for (Path m : (Iterable<Path>) s.sorted()::iterator) {
+        md.update(m.getFileName().toString().getBytes(StandardCharsets.UTF_8));
+        try (InputStream in = new DigestInputStream(Files.newInputStream(m), md)) {
+          in.transferTo(OutputStream.nullOutputStream());
+        }
+      }
+    }
+    String key = HexFormat.of().formatHex(md.digest()).substring(0, 32);
+    Path cached = cacheDir.resolve("jre-" + key);
+    if (Files.isDirectory(cached)) {
+      return cached;
+    }
+    Files.createDirectories(cacheDir);
+    Path tmp = cacheDir.resolve(".jre-" + key + "-" + ProcessHandle.current().pid() + "-"
+        + Thread.currentThread().getId());
+    deleteTree(tmp);
+    List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin/jlink").toString(),
+        "--module-path", jmods.toString(), "--add-modules", String.join(",", JAVA_MODULES)));
+    cmd.addAll(JLINK_OPTIONS);
+    cmd.addAll(List.of("--output", tmp.toString()));
+    run(cmd, "jlink the Java layer's JRE");
+    try {
+      Files.move(tmp, cached, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      throw new IOException("cannot rename within " + cacheDir + " atomically; use a local"
+          + " directory as the cache", e);
+    } catch (IOException e) {
+      if (!Files.isDirectory(cached)) { // else another build linked the same JRE first
+        throw e;
+      }
+      deleteTree(tmp);
+    }
+    return cached;
+  }
+
+  private static String versionLine(String release) {
+    for (String l : release.split("\n")) {
+      if (l.startsWith("JAVA_VERSION=")) {
+        return l;
+      }
+    }
+    return "no JAVA_VERSION";
+  }
+
+  /**
+   * The {@code dev.confaas.lambda} classes, from wherever this JVM loaded them (the
+   * confaas-java-runtime jar or its class directory), as a jar with sorted entries and fixed times.
+   */
+  static byte[] runtimeJar() throws IOException {
+    Path source;
+    try {
+      source = Path.of(Bootstrap.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (URISyntaxException | NullPointerException e) {
+      throw new IOException("cannot tell where the confaas-java-runtime classes were loaded from;"
+          + " put the confaas-java-runtime jar on the class path", e);
+    }
+    TreeMap<String, byte[]> classes = new TreeMap<>();
+    if (Files.isDirectory(source)) {
+      try (Stream<Path> s = Files.walk(source)) {
+        for (Path f : (Iterable<Path>) s::iterator) {
+          String name = source.relativize(f).toString().replace('\\', '/');
+          if (name.startsWith("dev/confaas/lambda/") && name.endsWith(".class")) {
+            classes.put(name, Files.readAllBytes(f));
+          }
+        }
+      }
+    } else {
+      try (JarInputStream in = new JarInputStream(Files.newInputStream(source))) {
+        for (JarEntry e; (e = in.getNextJarEntry()) != null; ) {
+          if (e.getName().startsWith("dev/confaas/lambda/") && e.getName().endsWith(".class")) {
+            classes.put(e.getName(), in.readAllBytes());
+          }
+        }
+      }
+    }
+    if (!classes.containsKey("dev/confaas/lambda/Bootstrap.class")) {
+      throw new IOException(source + " holds no dev/confaas/lambda/Bootstrap.class; build the"
+          + " confaas-java-runtime module first");
+    }
+    java.util.jar.Manifest mf = new java.util.jar.Manifest();
+    mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+    mf.getMainAttributes().put(Attributes.Name.MAIN_CLASS, Bootstrap.class.getName());
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    // DOS times are local times; setTimeLocal keeps them the same in every time zone.
+    LocalDateTime fixed = LocalDateTime.of(1980, 1, 1, 0, 0);
+    try (JarOutputStream jar = new JarOutputStream(bytes)) {
+      JarEntry m = new JarEntry("META-INF/MANIFEST.MF");
+      m.setTimeLocal(fixed);
+      jar.putNextEntry(m);
+      mf.write(jar);
+      jar.closeEntry();
+      TreeSet<String> dirs = new TreeSet<>();
+      for (String name : classes.keySet()) {
+        for (int i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+          dirs.add(name.substring(0, i + 1));
+        }
+      }
+      TreeMap<String, byte[]> all = new TreeMap<>(classes);
+      dirs.forEach(d -> all.put(d, null));
+      for (var e : all.entrySet()) {
+        JarEntry je = new JarEntry(e.getKey());
+        je.setTimeLocal(fixed);
+        jar.putNextEntry(je);
+        if (e.getValue() != null) {
+          jar.write(e.getValue());
+        }
+        jar.closeEntry();
+      }
+    }
+    return bytes.toByteArray();
+  }
+
+  private static boolean isElf(Path f) throws IOException {
+    try (InputStream in = Files.newInputStream(f)) {
+      byte[] h = in.readNBytes(4);
+      return h.length == 4 && h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
+    }
+  }
+
+  private static final Pattern LDD_ARROW = Pattern.compile("^\\s*(\\S+) => (\\S+) \\(0x");
+  private static final Pattern LDD_PLAIN = Pattern.compile("^\\s*(/\\S+) \\(0x");
+
+  /** Absolute host paths of the libraries {@code elf} needs, except those inside {@code stage}. */
+  private static List<Path> sharedLibraries(Path elf, Path stage, Set<String> own)
+      throws IOException {
+    List<Path> out = new ArrayList<>();
+    String text;
+    try {
+      text = run(List.of("ldd", elf.toString()), "list the shared libraries of " + elf);
+    } catch (IOException e) {
+      if (e.getMessage().contains("not a dynamic executable")) {
+        return out;
+      }
+      throw e;
+    }
+    for (String line : text.split("\n")) {
+      if (line.contains("=> not found") && own.contains(line.trim().split(" ")[0])) {
+        continue; // e.g. libjvm.so for libjava.so: the JVM has loaded it already
+      }
+      if (line.contains("=> not found")) {
+        throw new IOException(elf + " needs " + line.trim() + ", which this host does not have;"
+            + " install the Debian package that provides it");
+      }
+      Matcher m = LDD_ARROW.matcher(line);
+      Path p = null;
+      if (m.find()) {
+        p = Path.of(m.group(2));
+      } else {
+        m = LDD_PLAIN.matcher(line);
+        if (m.find()) {
+          p = Path.of(m.group(1));
+        }
+      }
+      if (p != null && !p.normalize().startsWith(stage)) {
+        out.add(p.normalize());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Puts host path {@code abs} into {@code stage} at the same path, recreating every symlink met on
+   * the way (so {@code /lib64/ld-linux-x86-64.so.2} works through the usr-merge links as on the
+   * host) and copying the file at the end of the chain. Never writes through a link.
+   */
+  static void includeHostPath(Path abs, Path stage) throws IOException {
+    includeHostPath(abs, stage, 0);
+  }
+
+  private static void includeHostPath(Path abs, Path stage, int depth) throws IOException {
+    if (depth > 40) {
+      throw new IOException("too many symbolic links resolving " + abs);
+    }
+    Path cur = abs.getRoot();
+    int n = abs.getNameCount();
+    for (int i = 0; i < n; i++) {
+      Path next = cur.resolve(abs.getName(i).toString());
+      Path dst = stage.resolve(abs.getRoot().relativize(next).toString());
+      if (Files.isSymbolicLink(next)) {
+        Path target = Files.readSymbolicLink(next);
+        if (!Files.exists(dst, LinkOption.NOFOLLOW_LINKS)) {
+          Files.createSymbolicLink(dst, target);
+        }
+        Path resolved = (target.isAbsolute() ? target : next.getParent().resolve(target)).normalize();
+        includeHostPath(i + 1 < n ? resolved.resolve(abs.subpath(i + 1, n).toString()) : resolved,
+            stage, depth + 1);
+        return;
+      } else if (Files.isDirectory(next, LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(dst, LinkOption.NOFOLLOW_LINKS)) {
+          Files.createDirectory(dst);
+          Files.setPosixFilePermissions(dst, perms(0755));
+        }
+        cur = next;
+      } else if (Files.isRegularFile(next, LinkOption.NOFOLLOW_LINKS) && i == n - 1) {
+        if (!Files.exists(dst, LinkOption.NOFOLLOW_LINKS)) {
+          copyFile(next, dst, Files.isExecutable(next) ? 0755 : 0644);
+        }
+        return;
+      } else {
+        throw new IOException("cannot put " + abs + " into the layer: " + next
+            + " is not a directory, file or symbolic link");
+      }
+    }
+  }
+
+  // --- both ------------------------------------------------------------------------------------
+
+  /** /etc for tools that look users up, /tmp, and mount points the agent fills. */
+  private static void baseFiles(Path stage) throws IOException {
+    Path etc = dir(stage, "etc");
+    writeFile(etc.resolve("passwd"), ("root:x:0:0:root:/root:/bin/sh\n"
+        + "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+        .getBytes(StandardCharsets.US_ASCII), 0644);
+    writeFile(etc.resolve("group"), "root:x:0:\nnogroup:x:65534:\n"
+        .getBytes(StandardCharsets.US_ASCII), 0644);
+    // LayerTar keeps rwx bits only, so /tmp is 0777 without the sticky bit; the agent mounts a
+    // private tmpfs there per instance anyway.
+    Files.setPosixFilePermissions(dir(stage, "tmp"), perms(0777));
+    dir(stage, "dev");
+    dir(stage, "proc");
+  }
+
+  private static Path dir(Path stage, String rel) throws IOException {
+    Path d = stage;
+    for (String part : rel.split("/")) {
+      d = d.resolve(part);
+      if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+        Files.createDirectory(d);
+        Files.setPosixFilePermissions(d, perms(0755));
+      }
+    }
+    return d;
+  }
+
+  private static void copyFile(Path from, Path to, int mode) throws IOException {
+    Files.copy(from, to);
+    Files.setPosixFilePermissions(to, perms(mode));
+  }
+
+  private static void writeFile(Path to, byte[] data, int mode) throws IOException {
+    Files.write(to, data);
+    Files.setPosixFilePermissions(to, perms(mode));
+  }
+
+  /** Copies a tree keeping symlinks and the rwx bits of files (umask-independent directories). */
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> s = Files.walk(from)) {
+      for (Path f : (Iterable<Path>) s.sorted()::iterator) {
+        Path d = to.resolve(from.relativize(f).toString());
+        if (Files.isSymbolicLink(f)) {
+          Files.createSymbolicLink(d, Files.readSymbolicLink(f));
+        } else if (Files.isDirectory(f)) {
+          if (!Files.exists(d)) {
+            Files.createDirectory(d);
+          }
+          Files.setPosixFilePermissions(d, perms(0755));
+        } else {
+          copyFile(f, d, Files.isExecutable(f) ? 0755 : 0644);
+        }
+      }
+    }
+  }
+
+  private static Set<PosixFilePermission> perms(int mode) {
+    StringBuilder b = new StringBuilder();
+    String rwx = "rwxrwxrwx";
+    for (int i = 0; i < 9; i++) {
+      b.append((mode & (1 << (8 - i))) != 0 ? rwx.charAt(i) : '-');
+    }
+    return PosixFilePermissions.fromString(b.toString());
+  }
+
+  private static InputStream resource(String name) throws IOException {
+    InputStream in = FrameworkLayers.class.getResourceAsStream(name);
+    if (in == null) {
+      throw new IOException("resource dev/confaas/vendor/framework/" + name + " is missing from"
+          + " the confaas-vendor-layers jar; rebuild it");
+    }
+    return in;
+  }
+
+  private static String run(List<String> cmd, String what) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("LC_ALL", "C");
+    Process p = pb.start();
+    byte[] out;
+    try (InputStream in = p.getInputStream()) {
+      out = in.readAllBytes();
+    }
+    try {
+      if (!p.waitFor(5, TimeUnit.MINUTES)) {
+        p.destroyForcibly();
+        throw new IOException("could not " + what + ": " + cmd.get(0) + " did not finish in 5 min");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+      throw new IOException("interrupted while trying to " + what, e);
+    }
+    String text = new String(out, StandardCharsets.UTF_8);
+    if (p.exitValue() != 0) {
+      throw new IOException("could not " + what + ": " + String.join(" ", cmd) + " exited with "
+          + p.exitValue() + ": " + text.strip());
+    }
+    return text;
+  }
+
+  static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path f : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+        Files.delete(f);
+      }
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  static String describe(BuiltLayer l) {
+    return String.format(Locale.ROOT, "%s %s %d bytes", l.runtime(), l.digest(), l.sizeBytes());
+  }
+}
