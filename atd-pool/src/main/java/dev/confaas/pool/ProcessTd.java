@@ -89,7 +89,28 @@ final class ProcessTd implements LaunchedTd {
       } catch (IOException ignored) {
         // The pipe is gone with the process.
       }
+      deleteTree(dir.resolve("state"));
       onClose.accept(this);
+    }
+  }
+
+  /** Best effort: the unpacked layers of a stopped TD are garbage, its log is not. */
+  private static void deleteTree(Path root) {
+    if (!java.nio.file.Files.exists(root)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(root)) {
+      s.sorted(java.util.Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  java.nio.file.Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                  // Left for the pool directory's owner.
+                }
+              });
+    } catch (IOException | java.io.UncheckedIOException ignored) {
+      // As above.
     }
   }
 

@@ -29,6 +29,9 @@ import java.util.regex.Pattern;
  * pool's host certificate, the only client the agent will serve. Its functions are the agent's
  * child processes, isolated with Linux namespaces where the host allows.
  *
+ * <p>A TD's directory keeps {@code agent.log} (the agent's stdout and stderr) after the TD stops;
+ * its {@code state/} (unpacked layers, instance directories) is deleted.
+ *
  * <p>Boot handshake: the agent writes its port to {@code TD_DIR/agent.port} once it serves (mutual
  * TLS); {@link #launch} waits for that file. Stopping: SIGTERM (the agent stops its instances),
  * then after {@link Config#stopGrace} SIGKILL of the agent and whatever it left. A launcher's JVM
@@ -43,8 +46,8 @@ public final class ProcessTdLauncher implements TdLauncher {
   /**
    * How TDs are launched.
    *
-   * @param poolDir where each TD gets its working directory ({@code poolDir/<td id>}) and where
-   *     the dev PKI lives ({@code poolDir/simulated-pki}) unless {@code pkiDir} says otherwise
+   * @param poolDir where each TD gets its working directory ({@code poolDir/<td id>}) and where the
+   *     dev PKI lives ({@code poolDir/simulated-pki}) unless {@code pkiDir} says otherwise
    * @param pkiDir the simulated TDX PKI directory shared by the pool's TDs (created if empty)
    * @param classPath the agent's class path, in order (also its measured artifacts)
    * @param jvmOptions options for each agent JVM (heap, GC)
@@ -66,7 +69,8 @@ public final class ProcessTdLauncher implements TdLauncher {
       classPath = List.copyOf(classPath);
       jvmOptions = List.copyOf(jvmOptions);
       if (classPath.isEmpty()) {
-        throw new IllegalArgumentException("classPath is empty; the agent JVM needs function-runtime on it");
+        throw new IllegalArgumentException(
+            "classPath is empty; the agent JVM needs function-runtime on it");
       }
     }
 
@@ -77,7 +81,10 @@ public final class ProcessTdLauncher implements TdLauncher {
           poolDir.resolve("simulated-pki"),
           AgentArtifacts.parseClassPath(System.getProperty("java.class.path")),
           List.of(
-              "-Xmx96m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+              "-Xmx96m",
+              "-Xss512k",
+              "-XX:+UseSerialGC",
+              "-XX:TieredStopAtLevel=1",
               "-XX:-UsePerfData"),
           Duration.ofSeconds(30),
           Duration.ofSeconds(5),
@@ -100,7 +107,6 @@ public final class ProcessTdLauncher implements TdLauncher {
   private final Config config;
   private final SimulatedPki pki;
   private final TlsIdentity host;
-  private final Path hostCertFile;
   private final byte[] mrTd;
   private final Set<ProcessTd> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
@@ -112,8 +118,6 @@ public final class ProcessTdLauncher implements TdLauncher {
       Files.createDirectories(config.poolDir());
       this.pki = SimulatedPki.loadOrCreate(config.pkiDir(), config.clock());
       this.host = TlsIdentity.generate("confaas-host", config.clock());
-      this.hostCertFile = config.poolDir().resolve("host-cert-" + ProcessHandle.current().pid() + ".pem");
-      host.writeCertificatePem(hostCertFile);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare pool directory " + config.poolDir(), e);
     }
@@ -153,7 +157,8 @@ public final class ProcessTdLauncher implements TdLauncher {
 
   /**
    * An attestor for this launcher's TDs: trusts the pool's simulated dev root (and nothing else
-   * simulated), appraises against {@link #referenceValues()}, and authenticates as this pool's host.
+   * simulated), appraises against {@link #referenceValues()}, and authenticates as this pool's
+   * host.
    */
   public QuoteTdAttestor attestor() {
     return new QuoteTdAttestor(
@@ -176,7 +181,9 @@ public final class ProcessTdLauncher implements TdLauncher {
     }
     if (!TD_ID.matcher(tdId).matches()) {
       throw new TdLaunchException(
-          "TD id \"" + tdId + "\" must be 1 to 64 letters, digits, '.', '_' or '-', starting with a"
+          "TD id \""
+              + tdId
+              + "\" must be 1 to 64 letters, digits, '.', '_' or '-', starting with a"
               + " letter or digit (it names the TD's directory)");
     }
     Path dir = config.poolDir().resolve(tdId);
@@ -188,21 +195,32 @@ public final class ProcessTdLauncher implements TdLauncher {
     } catch (IOException e) {
       throw new TdLaunchException("cannot create TD directory " + dir + ": " + e.getMessage(), e);
     }
+    // Each TD gets the host certificate in its own directory: launchers sharing a pool directory
+    // have different host keys.
+    Path hostCertFile = dir.resolve("host-cert.pem");
+    host.writeCertificatePem(hostCertFile);
     Path portFile = dir.resolve("agent.port");
     Path logFile = dir.resolve("agent.log");
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(config.jvmOptions());
     cmd.add("-cp");
-    cmd.add(String.join(java.io.File.pathSeparator, config.classPath().stream().map(Path::toString).toList()));
+    cmd.add(
+        String.join(
+            java.io.File.pathSeparator, config.classPath().stream().map(Path::toString).toList()));
     cmd.add(TdAgentMain.class.getName());
     cmd.addAll(
         List.of(
-            "--listen", "127.0.0.1:0",
-            "--state-dir", dir.resolve("state").toString(),
-            "--tdx-simulated", config.pkiDir().toString(),
-            "--host-cert", hostCertFile.toString(),
-            "--port-file", portFile.toString(),
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            dir.resolve("state").toString(),
+            "--tdx-simulated",
+            config.pkiDir().toString(),
+            "--host-cert",
+            hostCertFile.toString(),
+            "--port-file",
+            portFile.toString(),
             "--exit-with-stdin"));
     Process process;
     try {
@@ -213,22 +231,36 @@ public final class ProcessTdLauncher implements TdLauncher {
               .redirectErrorStream(true)
               .start();
     } catch (IOException e) {
-      throw new TdLaunchException("cannot start the agent JVM (" + cmd.get(0) + "): " + e.getMessage(), e);
+      throw new TdLaunchException(
+          "cannot start the agent JVM (" + cmd.get(0) + "): " + e.getMessage(), e);
     }
     ProcessTd td = new ProcessTd(tdId, process, dir, config.stopGrace(), running::remove);
     running.add(td);
+    // Elapsed time of a real child process, not domain time: a pinned test clock must not stop it.
     long deadline = System.nanoTime() + config.bootTimeout().toNanos();
     try {
       while (!Files.exists(portFile)) {
         if (!process.isAlive()) {
           throw new TdLaunchException(
-              "TD " + tdId + ": the agent exited with status " + process.exitValue()
-                  + " before serving; its log " + logFile + " ends with: " + tail(logFile));
+              "TD "
+                  + tdId
+                  + ": the agent exited with status "
+                  + process.exitValue()
+                  + " before serving; its log "
+                  + logFile
+                  + " ends with: "
+                  + tail(logFile));
         }
         if (System.nanoTime() > deadline) {
           throw new TdLaunchException(
-              "TD " + tdId + ": the agent did not serve within " + config.bootTimeout()
-                  + "; its log " + logFile + " ends with: " + tail(logFile));
+              "TD "
+                  + tdId
+                  + ": the agent did not serve within "
+                  + config.bootTimeout()
+                  + "; its log "
+                  + logFile
+                  + " ends with: "
+                  + tail(logFile));
         }
         Thread.sleep(10);
       }
@@ -244,7 +276,8 @@ public final class ProcessTdLauncher implements TdLauncher {
       throw new TdLaunchException("interrupted while TD " + tdId + " was booting", e);
     } catch (IOException | NumberFormatException e) {
       td.close();
-      throw new TdLaunchException("TD " + tdId + ": unreadable port file " + portFile + ": " + e.getMessage(), e);
+      throw new TdLaunchException(
+          "TD " + tdId + ": unreadable port file " + portFile + ": " + e.getMessage(), e);
     }
   }
 

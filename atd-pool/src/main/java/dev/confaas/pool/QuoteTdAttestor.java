@@ -58,8 +58,8 @@ import javax.net.ssl.SSLSession;
  *       REPORTDATA = {@link ReportData#bind}(identity key, nonce), RTMR3 = the replay of the
  *       returned log; and that log is empty (a fresh TD has loaded nothing).
  *   <li><b>Pinned channel.</b> A new mutual-TLS channel that accepts only the attested key ({@link
- *       PeerKeyTrustManager#pinnedTo}); one Inspect on it confirms the TLS session's peer key is the
- *       attested key. Only this channel is handed out ({@link AttestedTd#channel()}).
+ *       PeerKeyTrustManager#pinnedTo}); one Inspect on it confirms the TLS session's peer key is
+ *       the attested key. Only this channel is handed out ({@link AttestedTd#channel()}).
  * </ol>
  */
 public final class QuoteTdAttestor implements TdAttestor {
@@ -106,7 +106,11 @@ public final class QuoteTdAttestor implements TdAttestor {
               .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
     } catch (StatusRuntimeException e) {
       throw new TdAttestationException(
-          "TD " + td.id() + ": Report failed: " + e.getStatus().getCode() + " "
+          "TD "
+              + td.id()
+              + ": Report failed: "
+              + e.getStatus().getCode()
+              + " "
               + e.getStatus().getDescription(),
           e);
     } finally {
@@ -120,7 +124,8 @@ public final class QuoteTdAttestor implements TdAttestor {
       failures.add(
           "IDENTITY_KEY: the key in the Report is not the key the agent's TLS server presented");
     }
-    List<String> lines = report.getRtmrLogsOrDefault(3, MeasurementLog.getDefaultInstance()).getEntriesList();
+    List<String> lines =
+        report.getRtmrLogsOrDefault(3, MeasurementLog.getDefaultInstance()).getEntriesList();
     RtmrLog log;
     try {
       log = RtmrLog.of(lines);
@@ -131,9 +136,13 @@ public final class QuoteTdAttestor implements TdAttestor {
     if (!lines.isEmpty()) {
       failures.add(
           "RTMR3_LOG: a freshly booted TD must have loaded nothing, but its log has "
-              + lines.size() + " entries, starting with \"" + lines.get(0) + "\"");
+              + lines.size()
+              + " entries, starting with \""
+              + lines.get(0)
+              + "\"");
     }
-    ReferenceValues.Builder expected = reference.toBuilder().reportData(ReportData.bind(key, nonce));
+    ReferenceValues.Builder expected =
+        reference.toBuilder().reportData(ReportData.bind(key, nonce));
     if (log != null) {
       expected.rtmr3Log(log);
     }
@@ -143,12 +152,20 @@ public final class QuoteTdAttestor implements TdAttestor {
     appraisal.failures().forEach(f -> failures.add(f.toString()));
     if (!failures.isEmpty()) {
       throw new TdAttestationException(
-          "TD " + td.id() + " failed attestation (" + failures.size() + " check"
-              + (failures.size() == 1 ? "" : "s") + "): " + String.join("; ", failures));
+          "TD "
+              + td.id()
+              + " failed attestation ("
+              + failures.size()
+              + " check"
+              + (failures.size() == 1 ? "" : "s")
+              + "): "
+              + String.join("; ", failures));
     }
 
     ManagedChannel pinned =
-        channel(td.agentTarget(), PeerKeyTrustManager.pinnedTo(key, "the attested agent of TD " + td.id()));
+        channel(
+            td.agentTarget(),
+            PeerKeyTrustManager.pinnedTo(key, "the attested agent of TD " + td.id()));
     try {
       confirmSessionKey(pinned, key, td.id());
     } catch (TdAttestationException | RuntimeException e) {
@@ -172,7 +189,8 @@ public final class QuoteTdAttestor implements TdAttestor {
               @Override
               public void start(Listener<R> listener, Metadata headers) {
                 super.start(
-                    new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                    new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(
+                        listener) {
                       @Override
                       public void onHeaders(Metadata h) {
                         session.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
@@ -191,8 +209,12 @@ public final class QuoteTdAttestor implements TdAttestor {
           .inspect(InspectRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
       throw new TdAttestationException(
-          "TD " + tdId + ": the pinned channel to the attested key failed: "
-              + e.getStatus().getCode() + " " + e.getStatus().getDescription(),
+          "TD "
+              + tdId
+              + ": the pinned channel to the attested key failed: "
+              + e.getStatus().getCode()
+              + " "
+              + e.getStatus().getDescription(),
           e);
     }
     SSLSession s = session.get();
@@ -203,11 +225,15 @@ public final class QuoteTdAttestor implements TdAttestor {
             "TD " + tdId + ": the pinned channel's TLS peer is not the attested identity key");
       }
     } catch (SSLPeerUnverifiedException e) {
-      throw new TdAttestationException("TD " + tdId + ": the pinned channel has no verified TLS peer", e);
+      throw new TdAttestationException(
+          "TD " + tdId + ": the pinned channel has no verified TLS peer", e);
     }
   }
 
-  /** A mutual-TLS channel presenting the host's certificate, trusting the agent through {@code trust}. */
+  /**
+   * A mutual-TLS channel presenting the host's certificate, trusting the agent through {@code
+   * trust}.
+   */
   ManagedChannel channel(String target, PeerKeyTrustManager trust) {
     TlsChannelCredentials.Builder tls =
         TlsChannelCredentials.newBuilder().keyManager(host.keyManagers()).trustManager(trust);

@@ -1,9 +1,9 @@
 /**
- * Launching TDs on a backend ({@code process}, {@code qemu}, {@code qemu-tdx}), attesting them at boot,
- * and keeping a warm pool of attested, idle TDs with their pinned agent channels.
+ * Launching TDs on a backend ({@code process}, {@code qemu}, {@code qemu-tdx}), attesting them at
+ * boot, and keeping a warm pool of attested, idle TDs with their pinned agent channels.
  *
- * <p>Contract: {@link dev.confaas.pool.TdLauncher} boots a {@link dev.confaas.pool.LaunchedTd};
- * a {@link dev.confaas.pool.TdAttestor} turns it into an {@link dev.confaas.pool.AttestedTd} whose
+ * <p>Contract: {@link dev.confaas.pool.TdLauncher} boots a {@link dev.confaas.pool.LaunchedTd}; a
+ * {@link dev.confaas.pool.TdAttestor} turns it into an {@link dev.confaas.pool.AttestedTd} whose
  * channel is pinned to the identity key its quote binds. The {@code process} backend is {@link
  * dev.confaas.pool.ProcessTdLauncher} (one agent JVM per TD, simulated TDX); {@link
  * dev.confaas.pool.QuoteTdAttestor} attests any backend (handshake described there):
@@ -14,5 +14,10 @@
  *   TdAgentGrpc.newBlockingStub(td.channel()).addManifest(...);
  * }
  * }</pre>
+ *
+ * <p>{@link dev.confaas.pool.WarmPool} keeps {@link dev.confaas.pool.PoolConfig#target()} attested
+ * TDs idle, hands them out ({@link dev.confaas.pool.WarmPool#acquire()} → {@link
+ * dev.confaas.pool.PooledTd}), checks, recycles and drains them, and lists them ({@link
+ * dev.confaas.pool.WarmPool#tds()} → {@link dev.confaas.pool.TdInfo}) for {@code GET /v1/tds}.
  */
 package dev.confaas.pool;

@@ -68,18 +68,23 @@ class AgentTransportTest {
 
   @Test
   void thePinnedChannelReachesTheAttestedAgent() {
-    assertEquals(false, TdAgentGrpc.newBlockingStub(td.channel())
-        .withDeadlineAfter(30, TimeUnit.SECONDS)
-        .inspect(InspectRequest.getDefaultInstance())
-        .getFinalized());
+    assertEquals(
+        false,
+        TdAgentGrpc.newBlockingStub(td.channel())
+            .withDeadlineAfter(30, TimeUnit.SECONDS)
+            .inspect(InspectRequest.getDefaultInstance())
+            .getFinalized());
   }
 
   @Test
   void aChannelPinnedToAnotherKeyRefusesTheAgent() {
     TlsIdentity impostor = TlsIdentity.generate("impostor", Clock.systemUTC());
     ManagedChannel wrongPin =
-        launcher.attestor().channel(
-            launched.agentTarget(), PeerKeyTrustManager.pinnedTo(impostor.publicKeyDer(), "the attested agent"));
+        launcher
+            .attestor()
+            .channel(
+                launched.agentTarget(),
+                PeerKeyTrustManager.pinnedTo(impostor.publicKeyDer(), "the attested agent"));
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> inspect(wrongPin));
     assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
   }
@@ -88,7 +93,8 @@ class AgentTransportTest {
   void aClientWithoutTheHostCertificateGetsNothing() {
     StatusRuntimeException none =
         assertThrows(
-            StatusRuntimeException.class, () -> inspect(channel(null, PeerKeyTrustManager.firstContact())));
+            StatusRuntimeException.class,
+            () -> inspect(channel(null, PeerKeyTrustManager.firstContact())));
     assertEquals(Status.Code.UNAVAILABLE, none.getStatus().getCode(), none.getStatus().toString());
 
     TlsIdentity stranger = TlsIdentity.generate("confaas-host", Clock.systemUTC());
@@ -96,13 +102,17 @@ class AgentTransportTest {
         assertThrows(
             StatusRuntimeException.class,
             () -> inspect(channel(stranger, PeerKeyTrustManager.firstContact())));
-    assertEquals(Status.Code.UNAVAILABLE, other.getStatus().getCode(), other.getStatus().toString());
+    assertEquals(
+        Status.Code.UNAVAILABLE, other.getStatus().getCode(), other.getStatus().toString());
 
     StatusRuntimeException plaintext =
         assertThrows(
             StatusRuntimeException.class,
-            () -> inspect(NettyChannelBuilder.forTarget(launched.agentTarget()).usePlaintext().build()));
-    assertEquals(Status.Code.UNAVAILABLE, plaintext.getStatus().getCode(), plaintext.getStatus().toString());
+            () ->
+                inspect(
+                    NettyChannelBuilder.forTarget(launched.agentTarget()).usePlaintext().build()));
+    assertEquals(
+        Status.Code.UNAVAILABLE, plaintext.getStatus().getCode(), plaintext.getStatus().toString());
   }
 
   @Test
@@ -116,7 +126,8 @@ class AgentTransportTest {
             launcher.hostIdentity(),
             Clock.systemUTC());
     try (LaunchedTd other = launcher.launch("td-mismatch")) {
-      TdAttestationException e = assertThrows(TdAttestationException.class, () -> strict.attest(other));
+      TdAttestationException e =
+          assertThrows(TdAttestationException.class, () -> strict.attest(other));
       assertTrue(e.getMessage().contains("QUOTE_VERIFICATION"), e.getMessage());
       assertTrue(e.getMessage().contains("MRTD"), e.getMessage());
     }
@@ -128,6 +139,9 @@ class AgentTransportTest {
     assertTrue(other.isAlive());
     other.close();
     assertTrue(!other.isAlive(), "the agent process survived close()");
-    assertTrue(Files.exists(tmp.resolve("pool/td-closed/agent.log")));
+    assertTrue(
+        Files.exists(tmp.resolve("pool/td-closed/agent.log")), "the TD's log should be kept");
+    assertTrue(
+        !Files.exists(tmp.resolve("pool/td-closed/state")), "the TD's state should be deleted");
   }
 }

@@ -45,7 +45,9 @@ class FrameworkFunctionsTest {
   @BeforeAll
   static void publishAndBoot() throws Exception {
     assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
-    assumeTrue(Files.isDirectory(Path.of(System.getProperty("java.home"), "jmods")), "this JDK has no jmods to jlink");
+    assumeTrue(
+        Files.isDirectory(Path.of(System.getProperty("java.home"), "jmods")),
+        "this JDK has no jmods to jlink");
     // The jlinked JRE is cached across runs of this module's tests.
     FrameworkLayers layers = FrameworkLayers.onThisHost(Path.of("target", "framework-cache"));
     registry = VendorLayerRegistry.open(tmp.resolve("registry"));
@@ -86,7 +88,8 @@ class FrameworkFunctionsTest {
   }
 
   /** Signs and loads a function image: the framework by alias below, the handler's layer on top. */
-  private static String loadFunction(AliasRef framework, FrameworkLayers.Runtime runtime, Path layerDir, String handler)
+  private static String loadFunction(
+      AliasRef framework, FrameworkLayers.Runtime runtime, Path layerDir, String handler)
       throws Exception {
     Path tar = TestImages.tar(layerDir);
     Digest fn = TestImages.digest(tar);
@@ -121,7 +124,11 @@ class FrameworkFunctionsTest {
   private static String start(String imageId, String functionName) {
     return TdAgentGrpc.newBlockingStub(td.channel())
         .withDeadlineAfter(60, TimeUnit.SECONDS)
-        .start(StartRequest.newBuilder().setImageId(imageId).addEnv("AWS_LAMBDA_FUNCTION_NAME=" + functionName).build())
+        .start(
+            StartRequest.newBuilder()
+                .setImageId(imageId)
+                .addEnv("AWS_LAMBDA_FUNCTION_NAME=" + functionName)
+                .build())
         .getInstanceId();
   }
 
@@ -130,9 +137,11 @@ class FrameworkFunctionsTest {
     AliasRef shell = loadFramework(FrameworkLayers.Runtime.SHELL);
     Path layer = Files.createDirectories(tmp.resolve("shell-fn/var/task"));
     Path handler = layer.resolve("upper.sh");
-    Files.writeString(handler, "#!/bin/sh\ntr 'a-z' 'A-Z'\nprintf ' in %s' \"$AWS_LAMBDA_FUNCTION_NAME\"\n");
+    Files.writeString(
+        handler, "#!/bin/sh\ntr 'a-z' 'A-Z'\nprintf ' in %s' \"$AWS_LAMBDA_FUNCTION_NAME\"\n");
     Files.setPosixFilePermissions(handler, PosixFilePermissions.fromString("rwxr-xr-x"));
-    String image = loadFunction(shell, FrameworkLayers.Runtime.SHELL, tmp.resolve("shell-fn"), "upper.sh");
+    String image =
+        loadFunction(shell, FrameworkLayers.Runtime.SHELL, tmp.resolve("shell-fn"), "upper.sh");
     String instance = start(image, "shouty");
     assertEquals("HELLO SHELL in shouty", invoke(instance, "hello shell"));
   }
@@ -141,12 +150,17 @@ class FrameworkFunctionsTest {
   void aJavaFunctionRunsOnTheVendorJavaRuntime() throws Exception {
     AliasRef java = loadFramework(FrameworkLayers.Runtime.JAVA);
     String classFile = UpperJavaHandler.class.getName().replace('.', '/') + ".class";
-    Path compiled = Path.of(UpperJavaHandler.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path compiled =
+        Path.of(UpperJavaHandler.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     Path target = tmp.resolve("java-fn/var/task").resolve(classFile);
     Files.createDirectories(target.getParent());
     Files.copy(compiled.resolve(classFile), target);
     String image =
-        loadFunction(java, FrameworkLayers.Runtime.JAVA, tmp.resolve("java-fn"), UpperJavaHandler.class.getName());
+        loadFunction(
+            java,
+            FrameworkLayers.Runtime.JAVA,
+            tmp.resolve("java-fn"),
+            UpperJavaHandler.class.getName());
     String instance = start(image, "orders");
     assertEquals("HELLO JAVA from orders", invoke(instance, "hello java"));
   }

@@ -65,7 +65,8 @@ class ProcessBackendTest {
     rootfsTar = TestImages.tar(TestImages.hostRootfs(tmp.resolve("rootfs")));
     rootfs = TestImages.digest(rootfsTar);
     NameSvn name = NameSvn.parse("ShellRuntime:1");
-    vendorManifest = Manifest.builder().addLayer(rootfs).contentAlias(rootfs, name).maxInstances(0).build();
+    vendorManifest =
+        Manifest.builder().addLayer(rootfs).contentAlias(rootfs, name).maxInstances(0).build();
     shellRuntime = AliasRef.of(vendor.signerId(), name);
   }
 
@@ -83,15 +84,14 @@ class ProcessBackendTest {
   }
 
   /** Loads the vendor layer (once) and a function on it; returns the function's image ID. */
-  private static synchronized String loadFunction(AttestedTd t, String handlerBody) throws Exception {
+  private static synchronized String loadFunction(AttestedTd t, String handlerBody)
+      throws Exception {
     AddManifestResponse v = TestImages.addManifest(t.channel(), vendor, vendorManifest);
     if (v.getMissingLayersList().contains(rootfs.toString())) {
       TestImages.addBlob(t.channel(), rootfsTar);
     }
     Path fnTar =
-        TestImages.tar(
-            TestImages.functionLayer(
-                Files.createTempDirectory(tmp, "fn"), handlerBody));
+        TestImages.tar(TestImages.functionLayer(Files.createTempDirectory(tmp, "fn"), handlerBody));
     Digest fn = TestImages.digest(fnTar);
     Manifest m =
         Manifest.builder()
@@ -102,7 +102,8 @@ class ProcessBackendTest {
             .maxInstances(2)
             .build();
     AddManifestResponse r = TestImages.addManifest(t.channel(), author, m);
-    assertEquals(List.of(fn.toString()), r.getMissingLayersList(), "the vendor layer should be present");
+    assertEquals(
+        List.of(fn.toString()), r.getMissingLayersList(), "the vendor layer should be present");
     TestImages.addBlob(t.channel(), fnTar);
     return r.getImageId();
   }
@@ -129,12 +130,26 @@ class ProcessBackendTest {
   @Test
   void aFunctionOnTheVendorLayerAnswersAndRtmr3ReplaysItsLog() throws Exception {
     String image = loadFunction(td, "  OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')");
+    dev.confaas.runtime.api.v1.ImageInfo info =
+        agent(td)
+            .inspect(dev.confaas.runtime.api.v1.InspectRequest.getDefaultInstance())
+            .getImagesList()
+            .stream()
+            .filter(i -> i.getImageId().equals(image))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(
+        rootfs.toString(),
+        info.getLayers(0),
+        "the vendor alias should resolve to the rootfs layer");
+    assertEquals(List.of(), info.getMissingLayersList());
     InvokeResponse r = invoke(td, image, "hello from the host", 10_000);
     assertEquals("HELLO FROM THE HOST", r.getPayload().toStringUtf8(), r.toString());
 
     byte[] nonce = new byte[32];
     new SecureRandom().nextBytes(nonce);
-    ReportResponse report = agent(td).report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+    ReportResponse report =
+        agent(td).report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
     SimulatedPki pki = SimulatedPki.load(tmp.resolve("pool/simulated-pki"));
     QuoteVerification v =
         QuoteVerifier.trusting(pki.rootCertificate(), Clock.systemUTC())
@@ -145,11 +160,16 @@ class ProcessBackendTest {
         v.measurements().orElseThrow().reportData());
     List<String> lines = report.getRtmrLogsOrThrow(3).getEntriesList();
     RtmrLog log = RtmrLog.of(lines);
-    assertArrayEquals(log.value(), v.measurements().orElseThrow().rtmr(3), "RTMR3 is not the replay of " + lines);
+    assertArrayEquals(
+        log.value(), v.measurements().orElseThrow().rtmr(3), "RTMR3 is not the replay of " + lines);
     assertEquals(RtmrLog.INIT_LINE, lines.get(0));
     String vendorId = vendor.signer().imageId(vendorManifest).toString();
-    assertTrue(lines.contains(RtmrLog.ADD_MANIFEST_PREFIX + vendorId), "vendor image not measured: " + lines);
-    assertTrue(lines.contains(RtmrLog.ADD_MANIFEST_PREFIX + image), "function image not measured: " + lines);
+    assertTrue(
+        lines.contains(RtmrLog.ADD_MANIFEST_PREFIX + vendorId),
+        "vendor image not measured: " + lines);
+    assertTrue(
+        lines.contains(RtmrLog.ADD_MANIFEST_PREFIX + image),
+        "function image not measured: " + lines);
   }
 
   @Test
@@ -189,17 +209,24 @@ class ProcessBackendTest {
     StatusRuntimeException bad =
         assertThrows(
             StatusRuntimeException.class,
-            () -> agent(td).addManifest(good.toBuilder().setSignature(ByteString.copyFrom(sig)).build()));
+            () ->
+                agent(td)
+                    .addManifest(good.toBuilder().setSignature(ByteString.copyFrom(sig)).build()));
     assertEquals(Status.Code.PERMISSION_DENIED, bad.getStatus().getCode());
-    assertTrue(bad.getStatus().getDescription().contains("signature"), bad.getStatus().getDescription());
+    assertTrue(
+        bad.getStatus().getDescription().contains("signature"), bad.getStatus().getDescription());
 
     AliasRef unknown = AliasRef.of(author.signerId(), NameSvn.parse("NoSuchRuntime:7"));
     StatusRuntimeException unresolved =
         assertThrows(
             StatusRuntimeException.class,
-            () -> TestImages.addManifest(td.channel(), author, Manifest.builder().addLayer(unknown).build()));
+            () ->
+                TestImages.addManifest(
+                    td.channel(), author, Manifest.builder().addLayer(unknown).build()));
     assertEquals(Status.Code.FAILED_PRECONDITION, unresolved.getStatus().getCode());
-    assertTrue(unresolved.getStatus().getDescription().contains(unknown.toString()), unresolved.getStatus().getDescription());
+    assertTrue(
+        unresolved.getStatus().getDescription().contains(unknown.toString()),
+        unresolved.getStatus().getDescription());
 
     byte[] stray = "a blob no manifest names".getBytes();
     StatusRuntimeException notReferenced =
@@ -208,7 +235,10 @@ class ProcessBackendTest {
             () -> TestImages.addBlob(td.channel(), Digest.sha384(stray).toString(), stray));
     assertEquals(Status.Code.FAILED_PRECONDITION, notReferenced.getStatus().getCode());
     assertTrue(
-        notReferenced.getStatus().getDescription().contains("no manifest loaded into this TD references"),
+        notReferenced
+            .getStatus()
+            .getDescription()
+            .contains("no manifest loaded into this TD references"),
         notReferenced.getStatus().getDescription());
   }
 
@@ -217,27 +247,43 @@ class ProcessBackendTest {
     try (AttestedTd other = launcher.attestor().attest(launcher.launch("td-policy"))) {
       // Each image accepts only its own signer's images and rejects everything else.
       Manifest a =
-          Manifest.builder().addLayer(rootfs).accept("sha384/" + author.signerId().hex() + "/*")
-              .rejectUnaccepted(true).build();
+          Manifest.builder()
+              .addLayer(rootfs)
+              .accept("sha384/" + author.signerId().hex() + "/*")
+              .rejectUnaccepted(true)
+              .build();
       Manifest b =
-          Manifest.builder().addLayer(rootfs).accept("sha384/" + vendor.signerId().hex() + "/*")
-              .rejectUnaccepted(true).build();
+          Manifest.builder()
+              .addLayer(rootfs)
+              .accept("sha384/" + vendor.signerId().hex() + "/*")
+              .rejectUnaccepted(true)
+              .build();
       TestImages.addManifest(other.channel(), author, a);
       StatusRuntimeException conflict =
-          assertThrows(StatusRuntimeException.class, () -> TestImages.addManifest(other.channel(), vendor, b));
+          assertThrows(
+              StatusRuntimeException.class,
+              () -> TestImages.addManifest(other.channel(), vendor, b));
       assertEquals(Status.Code.FAILED_PRECONDITION, conflict.getStatus().getCode());
-      assertTrue(conflict.getStatus().getDescription().contains("may not join this TD"), conflict.getStatus().getDescription());
+      assertTrue(
+          conflict.getStatus().getDescription().contains("may not join this TD"),
+          conflict.getStatus().getDescription());
 
       agent(other).finalize(FinalizeRequest.getDefaultInstance());
       Manifest c = Manifest.builder().addLayer(rootfs).maxInstances(3).build();
       StatusRuntimeException late =
-          assertThrows(StatusRuntimeException.class, () -> TestImages.addManifest(other.channel(), author, c));
+          assertThrows(
+              StatusRuntimeException.class,
+              () -> TestImages.addManifest(other.channel(), author, c));
       assertEquals(Status.Code.FAILED_PRECONDITION, late.getStatus().getCode());
-      assertTrue(late.getStatus().getDescription().contains("finalized"), late.getStatus().getDescription());
+      assertTrue(
+          late.getStatus().getDescription().contains("finalized"),
+          late.getStatus().getDescription());
       byte[] nonce = new byte[16];
       List<String> log =
-          agent(other).report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build())
-              .getRtmrLogsOrThrow(3).getEntriesList();
+          agent(other)
+              .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build())
+              .getRtmrLogsOrThrow(3)
+              .getEntriesList();
       assertEquals(RtmrLog.FINALIZE_LINE, log.get(log.size() - 1), log.toString());
     }
   }

@@ -39,14 +39,24 @@ final class TestImages {
         new ProcessBuilder(
                 "/bin/sh",
                 "-c",
-                "set -eu; root=$1; shift; for b in \"$@\"; do p=$(command -v \"$b\");"
-                    + " mkdir -p \"$root/bin\"; cp -L \"$p\" \"$root/bin/$b\";"
-                    + " ldd \"$p\" | grep -o '/[^ ]*' | while read -r lib; do"
-                    + " mkdir -p \"$root$(dirname \"$lib\")\"; cp -L \"$lib\" \"$root$lib\"; done; done",
-                "mkroot", dir.toString(), "sh", "curl", "cat", "tr", "grep", "cut", "sleep", "mktemp")
+                "set -eu; root=$1; shift; for b in \"$@\"; do p=$(command -v \"$b\"); mkdir -p"
+                    + " \"$root/bin\"; cp -L \"$p\" \"$root/bin/$b\"; ldd \"$p\" | grep -o '/[^ ]*'"
+                    + " | while read -r lib; do mkdir -p \"$root$(dirname \"$lib\")\"; cp -L"
+                    + " \"$lib\" \"$root$lib\"; done; done",
+                "mkroot",
+                dir.toString(),
+                "sh",
+                "curl",
+                "cat",
+                "tr",
+                "grep",
+                "cut",
+                "sleep",
+                "mktemp")
             .inheritIO()
             .start();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "could not build the test rootfs");
+    assertTrue(
+        p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "could not build the test rootfs");
     return dir;
   }
 
@@ -66,11 +76,13 @@ final class TestImages {
             "T=$(mktemp -d)",
             "while :; do",
             "  curl -sS -D \"$T/headers\" -o \"$T/event\" \"$API/invocation/next\" || exit 70",
-            "  ID=$(grep -i '^lambda-runtime-aws-request-id:' \"$T/headers\" | tr -d '[:space:]' | cut -d: -f2)",
+            "  ID=$(grep -i '^lambda-runtime-aws-request-id:' \"$T/headers\" | tr -d '[:space:]' |"
+                + " cut -d: -f2)",
             "  EVENT=$(cat \"$T/event\")",
             "  OUT=''",
             handlerBody,
-            "  curl -sS -o /dev/null -X POST --data-binary \"$OUT\" \"$API/invocation/$ID/response\"",
+            "  curl -sS -o /dev/null -X POST --data-binary \"$OUT\""
+                + " \"$API/invocation/$ID/response\"",
             "done",
             "");
     Path bootstrap = app.resolve("bootstrap");
@@ -130,7 +142,8 @@ final class TestImages {
     int chunk = 1024 * 1024;
     for (int off = 0; off < data.length; off += chunk) {
       AddBlobChunk.Builder b =
-          AddBlobChunk.newBuilder().setData(ByteString.copyFrom(data, off, Math.min(chunk, data.length - off)));
+          AddBlobChunk.newBuilder()
+              .setData(ByteString.copyFrom(data, off, Math.min(chunk, data.length - off)));
       if (off == 0) {
         b.setDigest(digest).setTotalSize(data.length);
       }

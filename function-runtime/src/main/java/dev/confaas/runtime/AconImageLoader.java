@@ -90,8 +90,8 @@ public final class AconImageLoader implements ImageLoader {
   }
 
   @Override
-  public synchronized AddedManifest addManifest(byte[] manifest, byte[] signature, byte[] certificate)
-      throws ImageRefusedException {
+  public synchronized AddedManifest addManifest(
+      byte[] manifest, byte[] signature, byte[] certificate) throws ImageRefusedException {
     if (finalized) {
       throw refused(
           ImageRefusedException.Reason.FINALIZED,
@@ -102,9 +102,11 @@ public final class AconImageLoader implements ImageLoader {
     try {
       signed = SignedManifest.parse(manifest, signature, certificate);
     } catch (IllegalArgumentException e) {
-      throw refused(ImageRefusedException.Reason.MALFORMED, "manifest is invalid: " + e.getMessage());
+      throw refused(
+          ImageRefusedException.Reason.MALFORMED, "manifest is invalid: " + e.getMessage());
     } catch (ImageVerificationException e) {
-      throw refused(ImageRefusedException.Reason.MALFORMED, "certificate is unusable: " + e.getMessage());
+      throw refused(
+          ImageRefusedException.Reason.MALFORMED, "certificate is unusable: " + e.getMessage());
     }
     Manifest m = signed.manifest();
     if (!Arrays.equals(manifest, m.canonicalBytes())) {
@@ -132,7 +134,8 @@ public final class AconImageLoader implements ImageLoader {
     } catch (ImageVerificationException e) {
       throw refused(ImageRefusedException.Reason.BAD_SIGNATURE, e.getMessage());
     } catch (IllegalArgumentException e) {
-      throw refused(ImageRefusedException.Reason.MALFORMED, "image " + imageId + ": " + e.getMessage());
+      throw refused(
+          ImageRefusedException.Reason.MALFORMED, "image " + imageId + ": " + e.getMessage());
     }
     List<Digest> resolved;
     try {
@@ -140,13 +143,17 @@ public final class AconImageLoader implements ImageLoader {
     } catch (UnresolvedLayerException e) {
       throw refused(
           ImageRefusedException.Reason.UNRESOLVED_LAYER,
-          "image " + imageId + " refused: " + e.getMessage()
+          "image "
+              + imageId
+              + " refused: "
+              + e.getMessage()
               + ". Load the vendor manifest that defines the alias into this TD first");
     }
     try {
       envRules(m);
     } catch (IllegalArgumentException e) {
-      throw refused(ImageRefusedException.Reason.MALFORMED, "image " + imageId + ": " + e.getMessage());
+      throw refused(
+          ImageRefusedException.Reason.MALFORMED, "image " + imageId + ": " + e.getMessage());
     }
     Admission admission;
     try {
@@ -195,7 +202,8 @@ public final class AconImageLoader implements ImageLoader {
       if (images.values().stream().noneMatch(l -> l.layers().contains(expected))) {
         throw refused(
             ImageRefusedException.Reason.NOT_REFERENCED,
-            "no manifest loaded into this TD references blob " + digest
+            "no manifest loaded into this TD references blob "
+                + digest
                 + "; AddManifest the image that names it first");
       }
     }
@@ -239,7 +247,10 @@ public final class AconImageLoader implements ImageLoader {
         if (!actual.equals(expected.toString())) {
           throw refused(
               ImageRefusedException.Reason.DIGEST_MISMATCH,
-              "blob data hashes to " + actual + ", not " + expected
+              "blob data hashes to "
+                  + actual
+                  + ", not "
+                  + expected
                   + " (SHA-384 of the uncompressed tar); send the layer's exact bytes");
         }
         synchronized (AconImageLoader.this) {
@@ -248,11 +259,13 @@ public final class AconImageLoader implements ImageLoader {
           }
         }
         Path target = layersDir.resolve(expected.hex());
-        Path staging = layersDir.resolve(expected.hex() + ".unpacking-" + uploads.incrementAndGet());
+        Path staging =
+            layersDir.resolve(expected.hex() + ".unpacking-" + uploads.incrementAndGet());
         try {
           Files.createDirectory(staging);
           // Instances run unprivileged and must be able to traverse the layer's root.
-          Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+          Files.setPosixFilePermissions(
+              staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
           LayerUnpacker.unpack(part, staging);
         } catch (IOException e) {
           deleteTree(staging);
@@ -325,7 +338,9 @@ public final class AconImageLoader implements ImageLoader {
     Manifest m = l.signed().manifest();
     if (m.entrypoint().isEmpty()) {
       throw new IllegalStateException(
-          "image " + imageId + " has no entrypoint (a layer-only image, e.g. a vendor layer); it"
+          "image "
+              + imageId
+              + " has no entrypoint (a layer-only image, e.g. a vendor layer); it"
               + " cannot be started, only used by images that name its aliases");
     }
     List<Path> dirs = l.layers().stream().map(layers::get).toList();
@@ -348,7 +363,9 @@ public final class AconImageLoader implements ImageLoader {
         .build();
   }
 
-  /** The image's {@code _HANDLER}: an env rule {@code _HANDLER=VALUE}, fixed by the signed manifest. */
+  /**
+   * The image's {@code _HANDLER}: an env rule {@code _HANDLER=VALUE}, fixed by the signed manifest.
+   */
   private static String handler(Manifest m) {
     return m.env().stream()
         .filter(r -> r.startsWith(HANDLER_RULE))
@@ -366,7 +383,8 @@ public final class AconImageLoader implements ImageLoader {
   private static EnvRules envRules(Manifest m) {
     List<String> rules = m.env().stream().filter(r -> !r.startsWith(HANDLER_RULE)).toList();
     if (m.env().stream().filter(r -> r.startsWith(HANDLER_RULE)).count() > 1) {
-      throw new IllegalArgumentException("env sets _HANDLER more than once; a function has one handler");
+      throw new IllegalArgumentException(
+          "env sets _HANDLER more than once; a function has one handler");
     }
     return EnvRules.parse(rules);
   }
@@ -387,10 +405,17 @@ public final class AconImageLoader implements ImageLoader {
     return out;
   }
 
-  /** Every loaded image ID with its resolved layers (for Inspect), in load order. */
-  public synchronized Map<String, List<String>> imageLayers() {
-    Map<String, List<String>> out = new LinkedHashMap<>();
-    images.forEach((id, l) -> out.put(id, l.layers().stream().map(Digest::toString).toList()));
+  @Override
+  public synchronized List<ImageStatus> images() {
+    List<ImageStatus> out = new ArrayList<>();
+    images.forEach(
+        (id, l) ->
+            out.add(
+                new ImageStatus(
+                    id,
+                    l.layers().stream().map(Digest::toString).toList(),
+                    missing(l.layers()),
+                    (int) Math.min(Integer.MAX_VALUE, l.signed().manifest().maxInstances()))));
     return out;
   }
 
@@ -399,7 +424,8 @@ public final class AconImageLoader implements ImageLoader {
     return finalized;
   }
 
-  private static ImageRefusedException refused(ImageRefusedException.Reason reason, String message) {
+  private static ImageRefusedException refused(
+      ImageRefusedException.Reason reason, String message) {
     return new ImageRefusedException(reason, message);
   }
 

@@ -21,6 +21,25 @@ public interface ImageLoader extends FunctionCatalog {
     }
   }
 
+  /**
+   * A loaded image as Inspect shows it.
+   *
+   * @param layers every layer digest in manifest order, aliases resolved
+   * @param missingLayers those still to be uploaded
+   * @param maxInstances the manifest's maxInstances, 0 = no limit
+   */
+  record ImageStatus(String imageId, List<String> layers, List<String> missingLayers, int maxInstances) {
+    public ImageStatus {
+      layers = List.copyOf(layers);
+      missingLayers = List.copyOf(missingLayers);
+    }
+  }
+
+  /** Every loaded image, complete or not, in load order; empty if the loader does not say. */
+  default List<ImageStatus> images() {
+    return List.of();
+  }
+
   /** Verifies, policy-checks, measures and keeps a manifest (ACON AddManifest). */
   AddedManifest addManifest(byte[] manifest, byte[] signature, byte[] certificate)
       throws ImageRefusedException;

@@ -16,8 +16,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * key is the identity (the agent's was bound into its quote; the host's was handed to the agent at
  * launch), and a TLS handshake proves the peer holds its private key.
  *
- * <p>{@link #firstContact()} instead accepts any key and records it: for the host's single
- * unpinned Report, after which the key in the verified quote must equal the recorded one.
+ * <p>{@link #firstContact()} instead accepts any key and records it: for the host's single unpinned
+ * Report, after which the key in the verified quote must equal the recorded one.
  */
 public final class PeerKeyTrustManager extends X509ExtendedTrustManager {
   private final byte[] pinned; // null: first contact, accept and record
@@ -54,8 +54,13 @@ public final class PeerKeyTrustManager extends X509ExtendedTrustManager {
     byte[] key = chain[0].getPublicKey().getEncoded();
     if (pinned != null && !MessageDigest.isEqual(key, pinned)) {
       throw new CertificateException(
-          "the peer's key (SHA-256 " + fingerprint(key) + ") is not the key of " + peer
-              + " (SHA-256 " + fingerprint(pinned) + "); refusing the connection");
+          "the peer's key (SHA-256 "
+              + fingerprint(key)
+              + ") is not the key of "
+              + peer
+              + " (SHA-256 "
+              + fingerprint(pinned)
+              + "); refusing the connection");
     }
     seen.set(key);
   }
@@ -70,12 +75,14 @@ public final class PeerKeyTrustManager extends X509ExtendedTrustManager {
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
     check(chain);
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
     check(chain);
   }
 

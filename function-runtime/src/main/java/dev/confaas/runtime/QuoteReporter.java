@@ -1,7 +1,7 @@
 package dev.confaas.runtime;
 
-import dev.confaas.attestation.RtmrLog;
 import dev.confaas.attestation.ReportData;
+import dev.confaas.attestation.RtmrLog;
 import dev.confaas.attestation.TdxGuest;
 import java.util.List;
 import java.util.Map;

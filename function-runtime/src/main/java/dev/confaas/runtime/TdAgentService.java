@@ -364,12 +364,20 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         return;
       }
     }
-    for (FunctionSpec spec : catalog.loaded()) {
-      if (request.getInstanceId().isEmpty() || spec.imageId().equals(instances.get(0).imageId())) {
+    List<ImageLoader.ImageStatus> images =
+        loader != null && !loader.images().isEmpty()
+            ? loader.images()
+            : catalog.loaded().stream()
+                .map(f -> new ImageLoader.ImageStatus(f.imageId(), List.of(), List.of(), f.maxInstances()))
+                .toList();
+    for (ImageLoader.ImageStatus image : images) {
+      if (request.getInstanceId().isEmpty() || image.imageId().equals(instances.get(0).imageId())) {
         b.addImages(
             ImageInfo.newBuilder()
-                .setImageId(spec.imageId())
-                .setMaxInstances(spec.maxInstances()));
+                .setImageId(image.imageId())
+                .addAllLayers(image.layers())
+                .addAllMissingLayers(image.missingLayers())
+                .setMaxInstances(image.maxInstances()));
       }
     }
     for (InstanceStatus s : instances) {

@@ -24,9 +24,9 @@ import java.util.Date;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -101,7 +101,8 @@ public final class TlsIdentity {
     try {
       KeyStore ks = KeyStore.getInstance("PKCS12");
       ks.load(null, null);
-      ks.setKeyEntry("identity", keyPair.getPrivate(), NO_PASSWORD, new X509Certificate[] {certificate});
+      ks.setKeyEntry(
+          "identity", keyPair.getPrivate(), NO_PASSWORD, new X509Certificate[] {certificate});
       KeyManagerFactory f = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       f.init(ks, NO_PASSWORD);
       return f.getKeyManagers();

@@ -55,7 +55,8 @@ class AconImageLoaderTest {
   }
 
   private String upload(Path tar) throws Exception {
-    ImageLoader.BlobUpload up = loader.startBlob(LayerDigests.sha384(tar).toString(), Files.size(tar));
+    ImageLoader.BlobUpload up =
+        loader.startBlob(LayerDigests.sha384(tar).toString(), Files.size(tar));
     up.append(Files.readAllBytes(tar));
     return up.finish();
   }
@@ -79,14 +80,16 @@ class AconImageLoaderTest {
     ImageLoader.AddedManifest again = add(m);
     assertTrue(again.alreadyLoaded());
     RtmrLog log = loader.rtmr3Log();
-    assertEquals(List.of(RtmrLog.INIT_LINE, RtmrLog.ADD_MANIFEST_PREFIX + first.imageId()), log.lines());
+    assertEquals(
+        List.of(RtmrLog.INIT_LINE, RtmrLog.ADD_MANIFEST_PREFIX + first.imageId()), log.lines());
     assertArrayEquals(log.value(), tdx.rtmrs().get(3), "RTMR3 differs from the replay of its log");
 
     loader.finalizeImages();
     assertEquals(RtmrLog.FINALIZE_LINE, loader.rtmr3Log().lines().get(2));
     assertArrayEquals(loader.rtmr3Log().value(), tdx.rtmrs().get(3));
     ImageRefusedException late =
-        assertThrows(ImageRefusedException.class, () -> add(Manifest.builder().maxInstances(5).build()));
+        assertThrows(
+            ImageRefusedException.class, () -> add(Manifest.builder().maxInstances(5).build()));
     assertEquals(ImageRefusedException.Reason.FINALIZED, late.reason());
     // Blobs of manifests loaded before Finalize are still accepted (ACON).
     assertEquals(LayerDigests.sha384(tar).toString(), upload(tar));
@@ -116,35 +119,51 @@ class AconImageLoaderTest {
     assertEquals(ImageRefusedException.Reason.DIGEST_MISMATCH, e.reason());
     assertTrue(e.getMessage().contains(d.toString()), e.getMessage());
     IllegalStateException notReady =
-        assertThrows(IllegalStateException.class, () -> loader.find(add(Manifest.builder().addLayer(d).build()).imageId()));
+        assertThrows(
+            IllegalStateException.class,
+            () -> loader.find(add(Manifest.builder().addLayer(d).build()).imageId()));
     assertTrue(notReady.getMessage().contains("still needs layers"), notReady.getMessage());
   }
 
   /** Layers stack in ACON order: the last listed is on top, and instances see the merge. */
   @Test
   void theLastLayerIsOnTop() throws Exception {
-    InstanceSupervisor supervisor = InstanceSupervisor.start(InstanceSupervisor.Config.defaults(tmp.resolve("sup")));
+    InstanceSupervisor supervisor =
+        InstanceSupervisor.start(InstanceSupervisor.Config.defaults(tmp.resolve("sup")));
     try {
-      assumeTrue(supervisor.isolation().namespaces() && supervisor.isolation().overlayfs(),
+      assumeTrue(
+          supervisor.isolation().namespaces() && supervisor.isolation().overlayfs(),
           "this host allows no namespaces or overlayfs");
       Path base = Files.createDirectories(tmp.resolve("base"));
       Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
       Process p =
           new ProcessBuilder(
-                  "/bin/sh", "-c",
-                  "set -eu; root=$1; shift; for b in \"$@\"; do p=$(command -v \"$b\");"
-                      + " mkdir -p \"$root/bin\"; cp -L \"$p\" \"$root/bin/$b\";"
-                      + " ldd \"$p\" | grep -o '/[^ ]*' | while read -r lib; do"
-                      + " mkdir -p \"$root$(dirname \"$lib\")\"; cp -L \"$lib\" \"$root$lib\"; done; done",
-                  "mkroot", base.toString(), "sh", "curl", "cat", "tr", "grep", "cut", "mktemp")
+                  "/bin/sh",
+                  "-c",
+                  "set -eu; root=$1; shift; for b in \"$@\"; do p=$(command -v \"$b\"); mkdir -p"
+                      + " \"$root/bin\"; cp -L \"$p\" \"$root/bin/$b\"; ldd \"$p\" | grep -o '/[^"
+                      + " ]*' | while read -r lib; do mkdir -p \"$root$(dirname \"$lib\")\"; cp -L"
+                      + " \"$lib\" \"$root$lib\"; done; done",
+                  "mkroot",
+                  base.toString(),
+                  "sh",
+                  "curl",
+                  "cat",
+                  "tr",
+                  "grep",
+                  "cut",
+                  "mktemp")
               .inheritIO()
               .start();
-      assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "could not build the test rootfs");
+      assertTrue(
+          p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "could not build the test rootfs");
       Files.createDirectories(base.resolve("etc"));
       Files.writeString(base.resolve("etc/which"), "bottom");
       Path baseTar = tmp.resolve("base.tar");
       LayerTar.write(base, "", baseTar);
-      Path top = ShellRuntime.write(Files.createDirectories(tmp.resolve("top")), "app", "  OUT=$(cat /etc/which)");
+      Path top =
+          ShellRuntime.write(
+              Files.createDirectories(tmp.resolve("top")), "app", "  OUT=$(cat /etc/which)");
       Files.createDirectories(top.getParent().resolve("etc"));
       Files.writeString(top.getParent().resolve("etc/which"), "top");
       Path topTar = tmp.resolve("top.tar");
@@ -162,7 +181,9 @@ class AconImageLoaderTest {
       FunctionSpec spec = loader.find(id).orElseThrow();
       assertEquals(FunctionSpec.RootLayout.FULL_ROOTFS, spec.layout());
       InvocationResult r =
-          supervisor.invoke(spec, Invocation.of(new byte[0], Duration.ofSeconds(10))).get(60, TimeUnit.SECONDS);
+          supervisor
+              .invoke(spec, Invocation.of(new byte[0], Duration.ofSeconds(10)))
+              .get(60, TimeUnit.SECONDS);
       assertTrue(r.succeeded(), "invocation failed: " + r.failure());
       assertEquals("top", new String(r.payload(), StandardCharsets.UTF_8));
     } finally {
@@ -177,15 +198,45 @@ class AconImageLoaderTest {
     FunctionSpec set =
         TdAgentService.lambdaSettings(
             spec,
-            List.of("AWS_LAMBDA_FUNCTION_NAME=orders", "AWS_LAMBDA_FUNCTION_VERSION=7",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512", "GREETING=hi"),
+            List.of(
+                "AWS_LAMBDA_FUNCTION_NAME=orders",
+                "AWS_LAMBDA_FUNCTION_VERSION=7",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
+                "GREETING=hi"),
             rest);
     assertEquals(List.of("orders", "7", 512), List.of(set.name(), set.version(), set.memoryMb()));
     assertEquals(List.of("GREETING=hi"), rest);
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> TdAgentService.lambdaSettings(spec, List.of("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=64"), rest));
+            () ->
+                TdAgentService.lambdaSettings(
+                    spec, List.of("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=64"), rest));
     assertTrue(e.getMessage().contains("128 to 10240"), e.getMessage());
+  }
+
+  /** Inside one TD the first definition of an alias stays, as acond's symlinks do. */
+  @Test
+  void aLaterVendorManifestCannotRepointAnAliasInThisTd() throws Exception {
+    SigningKeys vendor = SigningKeys.generate("vendor", Clock.systemUTC());
+    Digest a = Digest.sha384("layer a".getBytes(StandardCharsets.US_ASCII));
+    Digest b = Digest.sha384("layer b".getBytes(StandardCharsets.US_ASCII));
+    dev.confaas.image.NameSvn name = dev.confaas.image.NameSvn.parse("Runtime:1");
+    for (Digest target : List.of(a, b)) {
+      Manifest v = Manifest.builder().addLayer(target).contentAlias(target, name).build();
+      SignedManifest s = vendor.signer().signed(v);
+      loader.addManifest(v.canonicalBytes(), s.signature(), s.certificateDer());
+    }
+    Manifest fn =
+        Manifest.builder().addLayer(dev.confaas.image.AliasRef.of(vendor.signerId(), name)).build();
+    ImageLoader.AddedManifest added = add(fn);
+    assertEquals(List.of(a.toString()), added.missingLayers(), "the alias moved inside the TD");
+    ImageLoader.ImageStatus status =
+        loader.images().stream()
+            .filter(i -> i.imageId().equals(added.imageId()))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(List.of(a.toString()), status.layers());
+    assertEquals(List.of(a.toString()), status.missingLayers());
   }
 }

@@ -88,6 +88,34 @@ final class FairQueues<K, T extends FairQueues.Deadlined> {
     return null;
   }
 
+  /**
+   * Shares {@code slots} of a scarce resource (cold starts) round-robin: one per key per round, in
+   * turn order, while a key still wants more. Returns the keys in grant order (a key repeats when it
+   * got more than one).
+   */
+  static <K> List<K> shareRoundRobin(List<K> inTurn, java.util.function.ToIntFunction<K> wanted, int slots) {
+    Map<K, Integer> left = new LinkedHashMap<>();
+    for (K k : inTurn) {
+      left.put(k, Math.max(0, wanted.applyAsInt(k)));
+    }
+    List<K> out = new ArrayList<>();
+    boolean progress = true;
+    while (progress && out.size() < slots) {
+      progress = false;
+      for (Map.Entry<K, Integer> e : left.entrySet()) {
+        if (out.size() >= slots) {
+          break;
+        }
+        if (e.getValue() > 0) {
+          out.add(e.getKey());
+          e.setValue(e.getValue() - 1);
+          progress = true;
+        }
+      }
+    }
+    return out;
+  }
+
   /** Removes and returns every entry whose deadline is at or before {@code now}. */
   List<T> expire(Instant now) {
     List<T> out = new ArrayList<>();

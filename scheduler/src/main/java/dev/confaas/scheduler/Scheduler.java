@@ -274,19 +274,17 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
         != null) {
       run(p, p.fn().idleInstance());
     }
-    boolean progress = true;
-    while (progress && coldStartsInFlight < config.maxColdStartsInFlight()) {
-      progress = false;
-      for (Fn fn : queues.keysInTurn()) {
-        if (coldStartsInFlight >= config.maxColdStartsInFlight()) {
-          break;
-        }
-        int waiting = queues.depth(fn);
-        if (waiting > fn.starting && fn.instances.size() + fn.starting < fn.d.concurrency()) {
-          startInstance(fn);
-          progress = true;
-        }
-      }
+    // Cold starts are the scarce resource (TDs, load bandwidth): share them round-robin.
+    List<Fn> grants =
+        FairQueues.shareRoundRobin(
+            queues.keysInTurn(),
+            fn ->
+                Math.min(
+                    queues.depth(fn) - fn.starting,
+                    fn.d.concurrency() - fn.workingInstances() - fn.starting),
+            config.maxColdStartsInFlight() - coldStartsInFlight);
+    for (Fn fn : grants) {
+      startInstance(fn);
     }
   }
 
@@ -353,10 +351,11 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
                 fn.d.imageId(),
                 inst.id,
                 took);
+        Status.Code code = Rpc.code(err);
         if (lost) {
           loseTd(td, why);
-        } else {
-          removeInstance(inst);
+        } else if (code != Status.Code.INVALID_ARGUMENT && code != Status.Code.RESOURCE_EXHAUSTED) {
+          removeInstance(inst); // the agent lost track of it; a refused request leaves it warm
         }
       } else {
         FunctionError error = r.hasError() ? toError(r.getError()) : null;
@@ -709,6 +708,17 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
 
     Fn(DeployedFunction d) {
       this.d = d;
+    }
+
+    /** Instances on TDs that still take work; those on draining TDs are on their way out. */
+    int workingInstances() {
+      int n = 0;
+      for (Instance i : instances) {
+        if (i.td.pooled.acceptsWork()) {
+          n++;
+        }
+      }
+      return n;
     }
 
     /** An idle instance on a TD that still takes work (not draining, not dead). */

@@ -61,4 +61,15 @@ class FairQueuesTest {
     assertEquals(1, q.depth("f"));
     assertEquals(List.of("f"), q.keysInTurn());
   }
+
+  @Test
+  void scarceColdStartsAreSharedOnePerFunctionPerRound() {
+    // "busy" wants 10 new instances, "a" and "b" one each; only 4 starts may be in flight.
+    List<String> grants =
+        FairQueues.shareRoundRobin(
+            List.of("busy", "a", "b"), k -> k.equals("busy") ? 10 : 1, 4);
+    assertEquals(List.of("busy", "a", "b", "busy"), grants);
+    assertEquals(List.of(), FairQueues.shareRoundRobin(List.of("a"), k -> 0, 4), "nothing wanted");
+    assertEquals(List.of("a", "a"), FairQueues.shareRoundRobin(List.of("a"), k -> 2, 4));
+  }
 }

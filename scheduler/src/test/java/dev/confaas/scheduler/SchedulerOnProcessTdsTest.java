@@ -268,6 +268,22 @@ class SchedulerOnProcessTdsTest {
   }
 
   @Test
+  void aVendorUpdateDrainsTheTdsHoldingTheStaleImageAndCallsMoveToAFreshTd() throws Exception {
+    deploy("updated", bobUpper, deployed.get("bob-upper").dependencies(), 2);
+    InvocationResult before = await(send("updated", "old"));
+    assertEquals("bob-upper:OLD", ok(before));
+    // What the platform does when AliasResolver.staleImages names an image after a vendor update.
+    assertTrue(pool.drainTdsHolding(java.util.Set.of(bobUpper)) >= 1);
+    assertEquals(TdState.DRAINING, td(before.tdId()).state());
+
+    scheduler.tick();
+    assertEquals(TdState.STOPPED, td(before.tdId()).state(), "an idle draining TD is given back at once");
+    InvocationResult after = await(send("updated", "new"));
+    assertEquals("bob-upper:NEW", ok(after));
+    assertNotEquals(before.tdId(), after.tdId(), "no instance may keep running on the drained TD");
+  }
+
+  @Test
   void aBurstBeyondTheQueueIsRejectedOverloadedWithRetryAfter() throws Exception {
     List<CompletableFuture<InvocationResult>> calls = new ArrayList<>();
     for (int i = 0; i < QUEUE + 3; i++) {
