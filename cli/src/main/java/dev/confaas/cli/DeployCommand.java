@@ -2,6 +2,7 @@ package dev.confaas.cli;
 
 import dev.confaas.gateway.DeployBundle;
 import dev.confaas.gateway.FunctionImageBuilder;
+import dev.confaas.gateway.SigningKeyFiles;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerDigests;
@@ -53,8 +54,8 @@ import picocli.CommandLine.Spec;
       "      --signature out/signature --cert keys/author.cert.der --layer out/layer.tar"
     })
 final class DeployCommand implements Callable<Integer> {
-  static final String AUTHOR_KEY = "author.key.pem";
-  static final String AUTHOR_CERT = "author.cert.der";
+  /** The default author key: {@code DATA/keys/author.key.pem} + {@code author.cert.der}. */
+  static final String AUTHOR_NAME = "author";
 
   @Spec CommandSpec spec;
   @Mixin GatewayClient.Options gateway;
@@ -256,30 +257,17 @@ final class DeployCommand implements Callable<Integer> {
     }
     Path dir = (dataDir != null ? dataDir : GatewayEndpoint.dataDir(System.getenv()))
         .resolve("keys");
-    Path keyFile = dir.resolve(AUTHOR_KEY);
-    Path certFile = dir.resolve(AUTHOR_CERT);
-    if (Files.exists(keyFile) && Files.exists(certFile)) {
-      return SigningKeys.of(ImageCommand.readKey(keyFile), ImageCommand.readCertificate(certFile));
-    }
-    SigningKeys keys = SigningKeys.generate("confaas author", clock);
-    CliFiles.mkdirs(dir);
+    SigningKeyFiles.Loaded loaded;
     try {
-      Files.deleteIfExists(keyFile);
-      try {
-        Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(
-            PosixFilePermissions.fromString("rw-------")));
-      } catch (UnsupportedOperationException noPosix) {
-        Files.createFile(keyFile);
-      }
-      Files.write(keyFile, keys.privateKeyPem().getBytes(StandardCharsets.US_ASCII));
+      loaded = SigningKeyFiles.loadOrCreate(dir, AUTHOR_NAME, "confaas author", clock);
     } catch (IOException e) {
-      throw new Main.CliException("cannot write the author key " + keyFile + ": "
-          + e.getMessage(), e);
+      throw new Main.CliException(e.getMessage(), e);
     }
-    CliFiles.write(certFile, keys.certificateDer(), "certificate");
-    spec.commandLine().getErr().println("confaas deploy: created the author signing key "
-        + keyFile + " (signer " + keys.signerId() + ")");
-    return keys;
+    if (loaded.created()) {
+      spec.commandLine().getErr().println("confaas deploy: created the author signing key "
+          + loaded.keyFile() + " (signer " + loaded.keys().signerId() + ")");
+    }
+    return loaded.keys();
   }
 
   private void print(JsonObject r) {

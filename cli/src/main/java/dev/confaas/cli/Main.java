@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       InvokeCommand.class,
       FunctionsCommand.class,
       TriggerCommand.class,
+      UpCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

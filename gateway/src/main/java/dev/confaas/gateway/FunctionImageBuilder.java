@@ -38,6 +38,8 @@ public final class FunctionImageBuilder {
     m.addLayer(AliasRef.parse(runtime.layer()));
     m.addLayer(layer);
     m.entrypoint(runtime.entrypoint());
+    // The agent gives FULL_ROOTFS functions their working directory as LAMBDA_TASK_ROOT.
+    m.workingDir("/var/task");
     for (String e : runtime.env()) {
       m.addEnv(e);
     }

@@ -1,0 +1,296 @@
+package dev.confaas.gateway;
+
+import dev.confaas.gateway.kafka.EmbeddedKafka;
+import dev.confaas.gateway.kafka.KafkaAsyncInvocations;
+import dev.confaas.gateway.kafka.TriggerApi;
+import dev.confaas.gateway.kafka.TriggerManager;
+import dev.confaas.gateway.kafka.TriggerStore;
+import dev.confaas.image.ImageVerificationException;
+import dev.confaas.pool.PoolConfig;
+import dev.confaas.pool.ProcessTdLauncher;
+import dev.confaas.pool.TdInfo;
+import dev.confaas.pool.WarmPool;
+import dev.confaas.scheduler.Scheduler;
+import dev.confaas.scheduler.SchedulerConfig;
+import dev.confaas.vendor.framework.FrameworkLayers;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The whole platform in one process, as {@code confaas up} runs it: the function registry, the
+ * vendor framework layers (published with the platform's vendor key), a Kafka broker (embedded, in
+ * KRaft mode, unless {@code bootstrap.servers} names a cluster), a warm pool of attested TDs on the
+ * {@code process} backend, the scheduler, Kafka triggers, durable async invocations, and the HTTP
+ * gateway in front. This class only wires; every part owns its own behaviour.
+ *
+ * <p>State under the data directory (kept across restarts): {@code images/}, {@code functions/},
+ * {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code triggers.json}, {@code
+ * pool/} (the simulated TDX PKI and per-TD work directories), {@code cache/} (built framework
+ * layers), {@code admin.token}, {@code gateway.url}.
+ */
+public final class Platform implements AutoCloseable {
+
+  /** The sample function {@code up} deploys on first start. */
+  public static final String SAMPLE_FUNCTION = "hello";
+
+  /**
+   * How to run the platform.
+   *
+   * @param dataDir where all state lives
+   * @param host the gateway's listen address
+   * @param httpPort the gateway's port (0 = a free one)
+   * @param kafkaPort the embedded broker's port (0 = a free one); unused with {@code kafkaBootstrap}
+   * @param kafkaBootstrap an external cluster's {@code bootstrap.servers}, or {@code null} for the
+   *     embedded broker
+   * @param pool warm pool sizes
+   * @param deploySample deploy the {@value #SAMPLE_FUNCTION} function when it is missing
+   */
+  public record Config(
+      Path dataDir,
+      String host,
+      int httpPort,
+      int kafkaPort,
+      String kafkaBootstrap,
+      PoolConfig pool,
+      boolean deploySample) {
+    public Config {
+      Objects.requireNonNull(dataDir, "dataDir");
+      Objects.requireNonNull(host, "host");
+      Objects.requireNonNull(pool, "pool");
+    }
+  }
+
+  private final Config config;
+  private final Consumer<String> progress;
+  private final Clock clock = Clock.systemUTC();
+  private final Deque<AutoCloseable> closeInReverse = new ArrayDeque<>();
+  private Gateway gateway;
+  private String kafkaBootstrap;
+  private WarmPool pool;
+
+  private Platform(Config config, Consumer<String> progress) {
+    this.config = config;
+    this.progress = progress;
+  }
+
+  /**
+   * Starts everything and returns once the gateway listens; {@code progress} hears one line per
+   * step. On failure, whatever had started is stopped again before the exception propagates.
+   */
+  public static Platform start(Config config, Consumer<String> progress) throws IOException {
+    Platform p = new Platform(config, progress);
+    try {
+      p.startAll();
+      return p;
+    } catch (IOException | RuntimeException e) {
+      p.close();
+      throw e;
+    }
+  }
+
+  private void startAll() throws IOException {
+    Path data = config.dataDir().toAbsolutePath().normalize();
+    Files.createDirectories(data);
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, daemon("confaas-timer"));
+    closeInReverse.push(timer::shutdownNow);
+    ExecutorService workers = Executors.newFixedThreadPool(4, daemon("confaas-worker"));
+    closeInReverse.push(workers::shutdownNow);
+    ExecutorService boots =
+        Executors.newFixedThreadPool(config.pool().maxBootsInFlight() + 1, daemon("confaas-boot"));
+    closeInReverse.push(boots::shutdownNow);
+
+    FunctionRegistry registry = FunctionRegistry.open(data, clock);
+
+    progress.accept("publishing the vendor framework layers (the first start builds a Java runtime"
+        + " with jlink; later starts reuse it)");
+    SigningKeyFiles.Loaded vendorKey =
+        SigningKeyFiles.loadOrCreate(data.resolve("keys"), "vendor", "confaas vendor", clock);
+    RuntimeCatalog runtimes = new RuntimeCatalog();
+    List<String> env = List.of("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    List<FrameworkLayers.PublishedLayer> published;
+    try {
+      published = FrameworkLayers.onThisHost(data.resolve("cache/frameworks"))
+          .publish(registry.vendorLayers(), vendorKey.keys().signer(), 1,
+              Files.createDirectories(data.resolve("cache/publish")));
+    } catch (ImageVerificationException e) {
+      throw new IOException("could not publish the framework layers: " + e.getMessage(), e);
+    }
+    for (FrameworkLayers.PublishedLayer l : published) {
+      runtimes.put(
+          l.runtime().name().toLowerCase(java.util.Locale.ROOT),
+          new RuntimeCatalog.Runtime(l.alias().toString(), l.runtime().entrypoint(), env));
+    }
+
+    if (config.kafkaBootstrap() == null) {
+      progress.accept("starting the embedded Kafka broker (KRaft)");
+      EmbeddedKafka kafka = EmbeddedKafka.start(data.resolve("kafka"), config.kafkaPort());
+      closeInReverse.push(kafka);
+      kafkaBootstrap = kafka.bootstrapServers();
+    } else {
+      kafkaBootstrap = config.kafkaBootstrap();
+    }
+
+    progress.accept("booting and attesting " + config.pool().target()
+        + " TDs on the process backend (simulated TDX)");
+    ProcessTdLauncher launcher =
+        new ProcessTdLauncher(ProcessTdLauncher.Config.defaults(data.resolve("pool")));
+    closeInReverse.push(launcher);
+    pool = new WarmPool(
+        launcher, launcher.attestor(), config.pool(), clock, timer, boots, meters);
+    closeInReverse.push(pool);
+    pool.start();
+
+    Scheduler scheduler = new Scheduler(registry, registry.images(), pool,
+        SchedulerConfig.defaults(), clock, timer, workers, meters);
+    closeInReverse.push(scheduler);
+    scheduler.start();
+
+    AsyncInvocations async = KafkaAsyncInvocations.start(
+        kafkaBootstrap, scheduler, clock, Duration.ofHours(24), 3, 8);
+    closeInReverse.push(async);
+    TriggerManager triggers = new TriggerManager(
+        new TriggerStore(data), kafkaBootstrap, scheduler, meters, clock, 3);
+    closeInReverse.push(triggers);
+    triggers.start();
+
+    if (config.deploySample() && registry.get(SAMPLE_FUNCTION).isEmpty()) {
+      deploySample(registry, runtimes.all().get("shell"), data);
+    }
+
+    gateway = new Gateway(
+        GatewayConfig.builder(data)
+            .host(config.host())
+            .port(config.httpPort())
+            .clock(clock)
+            .runtimes(runtimes)
+            .mount("/v1/triggers",
+                vertx -> TriggerApi.router(vertx, triggers, n -> registry.get(n).isPresent()))
+            .build(),
+        scheduler, registry, async, () -> tdsJson(pool.tds()), meters, pool::isReady);
+    closeInReverse.push(gateway);
+    gateway.start();
+  }
+
+  /** Deploys the sample: a shell handler that greets whatever it is sent. */
+  private void deploySample(FunctionRegistry registry, RuntimeCatalog.Runtime shell, Path data)
+      throws IOException {
+    progress.accept("deploying the sample function '" + SAMPLE_FUNCTION + "'");
+    Path work = Files.createTempDirectory(data.resolve("cache"), "sample-");
+    try {
+      Path task = Files.createDirectories(work.resolve("task"));
+      Path handler = task.resolve("hello.sh");
+      Files.writeString(handler, String.join("\n",
+          "#!/bin/sh",
+          "# The event arrives on stdin; what this prints is the response.",
+          "name=$(cat)",
+          "echo \"Hello, ${name:-world}! (from function instance $(hostname) in an attested ConFaaS TD)\"",
+          ""), StandardCharsets.UTF_8);
+      Files.setPosixFilePermissions(handler, PosixFilePermissions.fromString("rwxr-xr-x"));
+      SigningKeyFiles.Loaded author = SigningKeyFiles.loadOrCreate(
+          data.resolve("keys"), "sample-author", "confaas sample author", clock);
+      FunctionImageBuilder.Built built = FunctionImageBuilder.build(
+          shell, task, "hello.sh", author.keys().signer(), work.resolve("hello.tar"));
+      registry.deploy(new FunctionRegistry.DeployRequest(
+          new FunctionConfig(SAMPLE_FUNCTION, 10, Duration.ofSeconds(30), 128,
+              FunctionConfig.InvokeAuth.NONE),
+          built.signed().manifest().bytes(),
+          built.signed().signature(),
+          built.signed().certificateDer(),
+          List.of(new FunctionRegistry.UploadedLayer(built.layer(), built.layerTar()))));
+    } catch (DeployException e) {
+      throw new IOException("could not deploy the sample function: " + e.getMessage(), e);
+    } finally {
+      deleteTree(work);
+    }
+  }
+
+  private static JsonArray tdsJson(List<TdInfo> tds) {
+    JsonArray a = new JsonArray();
+    for (TdInfo td : tds) {
+      a.add(new JsonObject()
+          .put("id", td.id())
+          .put("backend", td.backend())
+          .put("state", td.state().name())
+          .put("ageSeconds", td.age().toSeconds())
+          .put("loadedImages", new JsonArray(List.copyOf(td.loadedImages())))
+          .put("rtmr3Log", new JsonArray(List.copyOf(td.rtmr3Log())))
+          .put("lastAttested", td.lastAttested() == null ? null : td.lastAttested().toString())
+          .put("reason", td.reason()));
+    }
+    return a;
+  }
+
+  public URI gatewayUrl() {
+    return gateway.url();
+  }
+
+  public String adminToken() {
+    return gateway.adminToken();
+  }
+
+  /** True when this start generated the admin token (so it should be shown, once). */
+  public boolean adminTokenCreated() {
+    return gateway.adminTokenCreated();
+  }
+
+  /** {@code bootstrap.servers} for producers to trigger topics and readers of reply topics. */
+  public String kafkaBootstrap() {
+    return kafkaBootstrap;
+  }
+
+  /** True once the warm pool holds an attested TD. */
+  public boolean ready() {
+    return pool != null && pool.isReady();
+  }
+
+  /** Stops the gateway first (in-flight calls finish), then everything behind it. */
+  @Override
+  public void close() {
+    while (!closeInReverse.isEmpty()) {
+      try {
+        closeInReverse.pop().close();
+      } catch (Exception e) {
+        progress.accept("while stopping: " + e.getMessage());
+      }
+    }
+  }
+
+  private static ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private static void deleteTree(Path dir) {
+    try (var s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // scratch space under cache/: a leftover does no harm
+    }
+  }
+
+}
