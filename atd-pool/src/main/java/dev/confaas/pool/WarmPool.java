@@ -340,11 +340,11 @@ public final class WarmPool implements AutoCloseable {
         .withDeadlineAfter(
             Math.min(INSPECT_DEADLINE.toMillis(), config.healthInterval().toMillis()),
             TimeUnit.MILLISECONDS)
-        .inspect(InspectRequest.getDefaultInstance(), Grpc.unary(inspected));
+        .inspect(InspectRequest.getDefaultInstance(), GrpcCalls.unary(inspected));
     inspected.whenComplete(
         (ok, err) -> {
           if (err != null) {
-            lost(e, "its agent did not answer Inspect: " + Grpc.describe(err));
+            lost(e, "its agent did not answer Inspect: " + GrpcCalls.describe(err));
           } else if (!reattestUnsupported) {
             bootExecutor.execute(() -> reattest(e));
           }

@@ -1,5 +1,6 @@
 package dev.confaas.scheduler;
 
+import dev.confaas.pool.GrpcCalls;
 import com.google.protobuf.ByteString;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageRepository;
@@ -56,7 +57,7 @@ final class AgentLoader {
                       .setCertificate(ByteString.copyFrom(image.signed().certificateDer()))
                       .build());
     } catch (RuntimeException e) {
-      throw new LoadException("AddManifest of " + image.imageId() + " refused: " + Rpc.describe(e), e);
+      throw new LoadException("AddManifest of " + image.imageId() + " refused: " + GrpcCalls.describe(e), e);
     }
     if (!r.getImageId().equals(image.imageId())) {
       throw new LoadException(
@@ -76,7 +77,7 @@ final class AgentLoader {
           .start(StartRequest.newBuilder().setImageId(imageId).build())
           .getInstanceId();
     } catch (RuntimeException e) {
-      throw new LoadException("Start of " + imageId + " refused: " + Rpc.describe(e), e);
+      throw new LoadException("Start of " + imageId + " refused: " + GrpcCalls.describe(e), e);
     }
   }
 
@@ -154,7 +155,7 @@ final class AgentLoader {
     try {
       done.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
-      throw new LoadException("AddBlob of " + digest + " refused: " + Rpc.describe(e.getCause()), e);
+      throw new LoadException("AddBlob of " + digest + " refused: " + GrpcCalls.describe(e.getCause()), e);
     } catch (TimeoutException e) {
       throw new LoadException("AddBlob of " + digest + " got no answer within " + timeout, e);
     } catch (InterruptedException e) {

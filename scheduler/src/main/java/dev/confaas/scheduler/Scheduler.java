@@ -1,5 +1,6 @@
 package dev.confaas.scheduler;
 
+import dev.confaas.pool.GrpcCalls;
 import com.google.protobuf.ByteString;
 import dev.confaas.image.ImageId;
 import dev.confaas.image.ImageRepository;
@@ -313,7 +314,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
     try {
       TdAgentGrpc.newStub(td.pooled.channel())
           .withDeadlineAfter(timeoutMs + config.invokeGrace().toMillis(), TimeUnit.MILLISECONDS)
-          .invoke(req, Rpc.unary(call));
+          .invoke(req, GrpcCalls.unary(call));
     } catch (RuntimeException e) {
       call.completeExceptionally(e);
     }
@@ -334,10 +335,10 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
       fn.latency.record(took);
       fn.avgMillis = 0.8 * fn.avgMillis + 0.2 * Math.max(1, took.toMillis());
       if (err != null) {
-        boolean lost = !td.pooled.isAlive() || isTransportLoss(Rpc.code(err));
+        boolean lost = !td.pooled.isAlive() || isTransportLoss(GrpcCalls.code(err));
         String why =
             (lost ? "TD " + td.pooled.id() + " was lost mid-invocation: " : "the agent failed the call: ")
-                + Rpc.describe(err);
+                + GrpcCalls.describe(err);
         result =
             new InvocationResult(
                 p.request().requestId(),
@@ -351,7 +352,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
                 fn.d.imageId(),
                 inst.id,
                 took);
-        Status.Code code = Rpc.code(err);
+        Status.Code code = GrpcCalls.code(err);
         if (lost) {
           loseTd(td, why);
         } else if (code != Status.Code.INVALID_ARGUMENT && code != Status.Code.RESOURCE_EXHAUSTED) {
@@ -579,7 +580,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
     try {
       TdAgentGrpc.newStub(i.td.pooled.channel())
           .withDeadlineAfter(config.loadTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .kill(KillRequest.newBuilder().setInstanceId(i.id).setSignal(SIGTERM).build(), Rpc.unary(f));
+          .kill(KillRequest.newBuilder().setInstanceId(i.id).setSignal(SIGTERM).build(), GrpcCalls.unary(f));
     } catch (RuntimeException e) {
       f.completeExceptionally(e);
     }
@@ -587,7 +588,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
     // TD goes back to the pool (and is retired) once it has no instances, so nothing leaks for long.
     f.whenComplete((ok, err) -> {
       if (err != null) {
-        log.debug("instance {} on {} not signalled: {}", i.id, i.td.pooled.id(), Rpc.describe(err));
+        log.debug("instance {} on {} not signalled: {}", i.id, i.td.pooled.id(), GrpcCalls.describe(err));
       }
     });
   }
