@@ -452,6 +452,12 @@ public final class Manifest {
       return null;
     }
     if (m.indexOf(':') >= 0) {
+      if (signer.equals("*")) {
+        // Self aliases are bound to their signer (ACON prefixes them), so a NAME:SVN rule must
+        // name one; the policy module refuses the same rule for the same reason.
+        return "names the self alias " + m + " under any signer (*): self aliases only mean"
+            + " something per signer; put the signer's hex in place of *";
+      }
       try {
         NameSvn.parse(m);
         return null;

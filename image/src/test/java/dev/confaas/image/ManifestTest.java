@@ -45,7 +45,9 @@ class ManifestTest {
             + "  \"noRestart\": true,\n"
             + "  \"signals\": [-15, 19],\n"
             + "  \"maxInstances\": 0,\n"
-            + "  \"policy\": {\"accepts\": [\"sha384/*/Product:2\", \""
+            + "  \"policy\": {\"accepts\": [\""
+            + SIGNER
+            + "/Product:2\", \""
             + SIGNER
             + "/*\"],"
             + " \"rejectUnaccepted\": true}\n"
@@ -70,7 +72,7 @@ class ManifestTest {
     assertTrue(m.noRestart());
     assertEquals(List.of(-15, 19), m.signals());
     assertEquals(0, m.maxInstances());
-    assertEquals(List.of("sha384/*/Product:2", SIGNER + "/*"), m.policy().accepts());
+    assertEquals(List.of(SIGNER + "/Product:2", SIGNER + "/*"), m.policy().accepts());
     assertTrue(m.policy().rejectUnaccepted());
     assertArrayEquals(utf8(json), m.bytes(), "bytes are kept as authored");
     assertArrayEquals(CanonicalJson.canonicalize(utf8(json)), m.canonicalBytes());
@@ -148,6 +150,8 @@ class ManifestTest {
             + "\":[\"a/b:1\"]}}}"
             + "|without '/'",
         "{\"aconSpecVersion\":[1,0],\"policy\":{\"accepts\":[\"sha384/*\"]}}|policy.accepts[0]",
+        "{\"aconSpecVersion\":[1,0],\"policy\":{\"accepts\":[\"sha384/*/App:1\"]}}"
+            + "|policy.accepts[0]: \"sha384/*/App:1\" names the self alias App:1 under any signer",
         "{\"aconSpecVersion\":[1,0],\"policy\":{\"accepts\":[\"sha256/*/"
             + "ab"
             + "\"]}}"
@@ -176,7 +180,7 @@ class ManifestTest {
             .addEnv("LOG_LEVEL=info")
             .workingDir("/fn")
             .maxInstances(4)
-            .accept("sha384/*/hello:1")
+            .accept(SIGNER + "/hello:1")
             .rejectUnaccepted(true)
             .build();
     Manifest again = Manifest.parse(m.bytes());
