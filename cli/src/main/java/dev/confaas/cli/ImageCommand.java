@@ -120,7 +120,7 @@ final class ImageCommand implements Runnable {
         "  confaas image build --dir ./hello --layer-prefix fn --working-dir /fn \\",
         "      --entrypoint /fn/handler.sh \\",
         "      --vendor-layer signer/sha384/<vendor signer hex>/python3:2 \\",
-        "      --self-alias hello:1 --accepts 'sha384/*/hello:1' --out build"
+        "      --self-alias hello:1 --accepts 'sha384/*/*' --out build"
       })
   static final class Build implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -56,7 +56,7 @@ class ImageCliTest {
             "--vendor-layer",
             VENDOR,
             "--accepts",
-            "sha384/*/hello:1",
+            "sha384/*/*",
             "--reject-unaccepted",
             "--self-alias",
             "hello:1",
@@ -84,7 +84,7 @@ class ImageCliTest {
     assertEquals(List.of("LOG=info"), m.env());
     assertEquals("/fn", m.workingDir());
     assertEquals(3, m.maxInstances());
-    assertEquals(List.of("sha384/*/hello:1"), m.policy().accepts());
+    assertEquals(List.of("sha384/*/*"), m.policy().accepts());
     assertTrue(m.policy().rejectUnaccepted());
     assertEquals("hello:1", m.aliases().self().get(0).toString());
   }
