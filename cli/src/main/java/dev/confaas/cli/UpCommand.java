@@ -75,6 +75,7 @@ final class UpCommand implements Runnable {
         poolSize, 1, Math.max(defaults.max(), poolSize * 4), defaults.maxBootsInFlight(),
         defaults.healthInterval(), defaults.maxAge(), defaults.maxImagesPerTd(),
         defaults.drainTimeout());
+    failFastIfPortTaken();
     Platform platform;
     try {
       platform = Platform.start(
@@ -124,6 +125,20 @@ final class UpCommand implements Runnable {
       stopped.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Says at once when the gateway port is taken, rather than after booting everything else. */
+  private void failFastIfPortTaken() {
+    if (port == 0) {
+      return;
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(new java.net.InetSocketAddress(host, port));
+    } catch (IOException e) {
+      throw new Main.CliException("cannot listen on " + host + ":" + port + ": " + e.getMessage()
+          + "; pick another port with --port, or stop what uses it (is ConFaaS already up?)");
     }
   }
 
