@@ -1,5 +1,8 @@
 /**
- * JMH micro-benchmarks of the hot paths and the end-to-end load harness, each measured against its
- * baseline in the same run; results are written to {@code benchmarks/README.md}.
+ * JMH micro-benchmarks of the hot paths (quote verification, launch-policy admission, image IDs,
+ * RTMR replay; scheduler placement lives in {@code dev.confaas.scheduler} beside the
+ * package-private code it measures), each against its baseline in the same class. The end-to-end
+ * harness is in {@link dev.confaas.bench.e2e}; the latest figures are in {@code
+ * benchmarks/README.md}.
  */
 package dev.confaas.bench;
