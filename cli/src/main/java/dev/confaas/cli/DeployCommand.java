@@ -1,6 +1,7 @@
 package dev.confaas.cli;
 
 import dev.confaas.gateway.DeployBundle;
+import dev.confaas.gateway.FunctionConfig;
 import dev.confaas.gateway.FunctionImageBuilder;
 import dev.confaas.gateway.SigningKeyFiles;
 import dev.confaas.image.AliasRef;
@@ -234,7 +235,10 @@ final class DeployCommand implements Callable<Integer> {
     try {
       built = FunctionImageBuilder.build(
           FunctionImageBuilder.runtime(rt.getString("layer"), entrypoint, env),
-          tree, handlerEnv, signingKeys(b).signer(), work.resolve("function.tar"));
+          tree, handlerEnv,
+          // One TD may run as many instances as the function may have calls in flight.
+          concurrency != null ? concurrency : FunctionConfig.DEFAULT_CONCURRENCY,
+          signingKeys(b).signer(), work.resolve("function.tar"));
     } catch (IllegalArgumentException e) {
       throw new Main.CliException("the gateway's runtime \"" + b.runtime + "\" names layer \""
           + rt.getString("layer") + "\", which is not an alias reference: " + e.getMessage());

@@ -21,7 +21,8 @@ public record FunctionConfig(
     String name, int concurrency, Duration timeout, int memoryMb, InvokeAuth invokeAuth) {
 
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
-  static final int DEFAULT_CONCURRENCY = 10;
+  /** Invocations in flight platform-wide when a deploy does not say. */
+  public static final int DEFAULT_CONCURRENCY = 10;
   static final long DEFAULT_TIMEOUT_MS = 30_000;
   static final int DEFAULT_MEMORY_MB = 256;
   static final long MAX_TIMEOUT_MS = 15 * 60_000;

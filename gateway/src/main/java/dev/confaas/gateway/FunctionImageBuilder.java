@@ -26,12 +26,19 @@ public final class FunctionImageBuilder {
    * @param runtime the runtime as {@code GET /v1/runtimes} describes it
    * @param taskDir the files that go to {@code /var/task/} (the handler, a jar, ...)
    * @param handler the {@code _HANDLER} value (script file name or class name)
+   * @param maxInstances the manifest's {@code maxInstances}: instances of this image one TD may run
+   *     at once (ACON's default, 1, would give every concurrent call a TD of its own)
    * @param signer the author's key
    * @param layerTar where to write the function layer
    * @throws IllegalArgumentException when the runtime's layer is not an alias reference
    */
   public static Built build(
-      RuntimeCatalog.Runtime runtime, Path taskDir, String handler, ImageSigner signer, Path layerTar)
+      RuntimeCatalog.Runtime runtime,
+      Path taskDir,
+      String handler,
+      int maxInstances,
+      ImageSigner signer,
+      Path layerTar)
       throws IOException {
     Digest layer = LayerTar.write(taskDir, "var/task/", layerTar);
     Manifest.Builder m = Manifest.builder();
@@ -40,6 +47,7 @@ public final class FunctionImageBuilder {
     m.entrypoint(runtime.entrypoint());
     // The agent gives FULL_ROOTFS functions their working directory as LAMBDA_TASK_ROOT.
     m.workingDir("/var/task");
+    m.maxInstances(maxInstances);
     for (String e : runtime.env()) {
       m.addEnv(e);
     }

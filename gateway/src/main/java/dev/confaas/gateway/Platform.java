@@ -210,9 +210,10 @@ public final class Platform implements AutoCloseable {
       SigningKeyFiles.Loaded author = SigningKeyFiles.loadOrCreate(
           data.resolve("keys"), "sample-author", "confaas sample author", clock);
       FunctionImageBuilder.Built built = FunctionImageBuilder.build(
-          shell, task, "hello.sh", author.keys().signer(), work.resolve("hello.tar"));
+          shell, task, "hello.sh", FunctionConfig.DEFAULT_CONCURRENCY, author.keys().signer(),
+          work.resolve("hello.tar"));
       registry.deploy(new FunctionRegistry.DeployRequest(
-          new FunctionConfig(SAMPLE_FUNCTION, 10, Duration.ofSeconds(30), 128,
+          new FunctionConfig(SAMPLE_FUNCTION, FunctionConfig.DEFAULT_CONCURRENCY, Duration.ofSeconds(30), 128,
               FunctionConfig.InvokeAuth.NONE),
           built.signed().manifest().bytes(),
           built.signed().signature(),

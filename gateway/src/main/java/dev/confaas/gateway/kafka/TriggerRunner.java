@@ -482,10 +482,9 @@ final class TriggerRunner implements AutoCloseable {
   private void outcome(Unit unit, String requestId, InvocationResult result, Throwable error) {
     if (error != null) {
       Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-      if (cause instanceof InvocationRejectedException r
-          && (r.reason() == InvocationRejectedException.Reason.OVERLOADED
-              || r.reason() == InvocationRejectedException.Reason.SHUTTING_DOWN)) {
-        // Back-pressure, not a failure of the record: pause everything, try again later.
+      if (cause instanceof InvocationRejectedException r && isBackPressure(r.reason())) {
+        // The platform could not run it now (full, no TD free, shutting down): not a failure of the
+        // record, so no attempt is spent and nothing is dead-lettered; pause, try again later.
         Duration wait = r.retryAfter().compareTo(options.overloadPause()) > 0 ? r.retryAfter() : options.overloadPause();
         backoffUntil = clock.instant().plus(wait);
         release(unit, State.QUEUED);
@@ -527,6 +526,13 @@ final class TriggerRunner implements AutoCloseable {
                     failed(unit, "Reply.ProduceFailed", ex.toString());
                   }
                 }));
+  }
+
+  private static boolean isBackPressure(InvocationRejectedException.Reason reason) {
+    return switch (reason) {
+      case OVERLOADED, UNAVAILABLE, DEADLINE_EXCEEDED, SHUTTING_DOWN -> true;
+      case NOT_FOUND -> false;
+    };
   }
 
   private void succeed(Unit unit) {

@@ -48,8 +48,8 @@
  *       in parallel up to {@code concurrency}. {@code key}: one record in flight per key (records
  *       without a key share one "null" key per partition); with batchSize &gt; 1 it behaves as {@code
  *       partition}. {@code none}: up to {@code concurrency} in flight.
- *   <li><b>Failures.</b> A function error, or a rejection other than back-pressure ({@code
- *       NOT_FOUND}, {@code UNAVAILABLE}, {@code DEADLINE_EXCEEDED}), is retried with exponential
+ *   <li><b>Failures.</b> A function error, or the rejection {@code NOT_FOUND} (the function was
+ *       deleted), is retried with exponential
  *       backoff and jitter (base 200 ms, cap 30 s) up to {@code maxRetries} times; each retry is a
  *       new invocation with a new request ID. Then the record goes to the dead-letter topic. With no
  *       dead-letter topic the record is retried at the capped backoff until it succeeds: under
@@ -61,8 +61,9 @@
  *       the function. Without a dead-letter topic its partition stalls (paused, logged) until one
  *       is configured. (Every other record can be turned into an event: bytes that are not UTF-8
  *       travel as base64.)
- *   <li><b>Back-pressure.</b> {@code OVERLOADED} or {@code SHUTTING_DOWN} from the invoker is not a
- *       failure: the record goes back to the queue and every partition is paused for {@code
+ *   <li><b>Back-pressure.</b> {@code OVERLOADED}, {@code UNAVAILABLE} (no TD free), {@code
+ *       DEADLINE_EXCEEDED} (queued too long) or {@code SHUTTING_DOWN} from the invoker is not a
+ *       failure of the record: no attempt is spent, nothing is dead-lettered; the record goes back to the queue and every partition is paused for {@code
  *       retryAfter} (at least 500 ms). A partition is also paused while more than {@code 2 *
  *       max(max.poll.records, batchSize)} of its records wait, so memory stays bounded however slow
  *       the function is ({@code max.poll.records} is 20).
