@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
  *       within a short deadline, or that fails re-attestation ({@link TdAttestor#reattest}) is stopped
  *       and replaced; a TD past {@code maxAge} or {@code maxImagesPerTd} is recycled (drained first
  *       when in use); a draining TD past {@code drainTimeout} is stopped.
+ *   <li>After each image load ({@link PooledTd#recordLoaded}) the TD is re-attested too, so the RTMR3
+ *       log {@link #tds()} shows is current and the one a verified quote replays.
  *   <li>Vendor layer updates: {@link #drainTdsHolding} drains the TDs holding images whose aliases
  *       moved ({@code AliasResolver.staleImages} says which).
  * </ul>
