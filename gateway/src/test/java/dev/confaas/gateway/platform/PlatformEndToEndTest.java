@@ -139,8 +139,7 @@ class PlatformEndToEndTest {
         Duration.ofSeconds(30),
         () -> agent.descendants().anyMatch(p -> commandLine(p).contains("sleep 30")));
     List<ProcessHandle> inside = agent.descendants().toList();
-    agent.destroyForcibly();
-    inside.forEach(ProcessHandle::destroyForcibly); // a dead TD takes everything in it along
+    agent.destroyForcibly(); // only the agent: the pool must clean up what ran in the TD
 
     HttpResponse<String> failed = slow.get();
     assertEquals(502, failed.statusCode(), "a call whose TD died: " + failed.body());
@@ -156,6 +155,10 @@ class PlatformEndToEndTest {
                     t ->
                         t.getString("id").equals(firstTd)
                             && !t.getString("state").equals("STOPPED")));
+    platform.await(
+        "the processes of the killed TD's function instance to be stopped",
+        Duration.ofSeconds(30),
+        () -> inside.stream().noneMatch(ProcessHandle::isAlive));
     HttpResponse<String> again = platform.invokeOk("sleepy", "after");
     assertEquals("awake:after", again.body().strip());
     String newTd = PlatformFixture.tdOf(again);
