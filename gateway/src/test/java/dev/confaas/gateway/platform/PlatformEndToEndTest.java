@@ -125,19 +125,19 @@ class PlatformEndToEndTest {
         work,
         "sleepy",
         carol,
-        "event=$(cat)\nif [ \"$event\" = slow ]; then sleep 30; fi\necho \"awake:$event\"",
+        "event=$(cat)\nif [ \"$event\" = slow ]; then sleep 120; fi\necho \"awake:$event\"",
         m -> {},
         new JsonObject().put("name", "sleepy").put("timeoutMs", 60_000).encode());
     String firstTd = PlatformFixture.tdOf(platform.invokeOk("sleepy", "warm"));
 
     CompletableFuture<HttpResponse<String>> slow =
         CompletableFuture.supplyAsync(() -> platform.invoke("sleepy", "slow"));
-    // The call is in the TD once its handler's `sleep 30` runs under that TD's agent.
+    // The call is in the TD once its handler's `sleep 120` runs under that TD's agent.
     ProcessHandle agent = agentOf(firstTd);
     platform.await(
         "the slow invocation to be running in TD " + firstTd,
         Duration.ofSeconds(30),
-        () -> agent.descendants().anyMatch(p -> commandLine(p).contains("sleep 30")));
+        () -> agent.descendants().anyMatch(p -> commandLine(p).contains("sleep 120")));
     List<ProcessHandle> inside = agent.descendants().toList();
     agent.destroyForcibly(); // only the agent: the pool must clean up what ran in the TD
 
