@@ -13,14 +13,17 @@ final class PinnedAttestedTd implements AttestedTd {
   private final Instant attestedAt;
   private final QuoteVerification verification;
   private final List<String> rtmr3Log;
+  private final byte[] identityKey;
 
   PinnedAttestedTd(
       LaunchedTd td,
       ManagedChannel channel,
       Instant attestedAt,
       QuoteVerification verification,
-      List<String> rtmr3Log) {
+      List<String> rtmr3Log,
+      byte[] identityKey) {
     this.td = td;
+    this.identityKey = identityKey.clone();
     this.channel = channel;
     this.attestedAt = attestedAt;
     this.verification = verification;
@@ -55,6 +58,17 @@ final class PinnedAttestedTd implements AttestedTd {
   @Override
   public List<String> rtmr3Log() {
     return rtmr3Log;
+  }
+
+  /** The identity key (DER) the channel is pinned to and every later quote must bind. */
+  byte[] identityKey() {
+    return identityKey.clone();
+  }
+
+  /** The same TD and pinned channel with the outcome of a later attestation. */
+  PinnedAttestedTd reattested(
+      Instant at, QuoteVerification freshVerification, List<String> freshLog) {
+    return new PinnedAttestedTd(td, channel, at, freshVerification, freshLog, identityKey);
   }
 
   @Override

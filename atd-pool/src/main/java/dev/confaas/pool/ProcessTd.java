@@ -80,6 +80,9 @@ final class ProcessTd implements LaunchedTd {
               p.destroyForcibly();
             }
           });
+      // An agent that died first (killed, crashed) left its instances to init: they are no longer
+      // its descendants. They still name this TD's directory (their root, their state).
+      strays().forEach(ProcessHandle::destroyForcibly);
     } catch (InterruptedException e) {
       process.destroyForcibly();
       Thread.currentThread().interrupt();
@@ -92,6 +95,34 @@ final class ProcessTd implements LaunchedTd {
       deleteTree(dir.resolve("state"));
       onClose.accept(this);
     }
+  }
+
+  /**
+   * Processes other than the agent whose command line or working directory lies in this TD's
+   * directory (Linux {@code /proc}; none elsewhere).
+   */
+  private java.util.List<ProcessHandle> strays() {
+    String inside = dir.toAbsolutePath().normalize() + "/";
+    long self = ProcessHandle.current().pid();
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.pid() != self && p.pid() != process.pid() && p.isAlive())
+        .filter(
+            p -> {
+              Path proc = Path.of("/proc", Long.toString(p.pid()));
+              try {
+                String cmdline =
+                    java.nio.file.Files.readString(proc.resolve("cmdline"))
+                        .replace('\0', ' ');
+                if (cmdline.contains(inside)) {
+                  return true;
+                }
+                return (java.nio.file.Files.readSymbolicLink(proc.resolve("cwd")) + "/")
+                    .startsWith(inside);
+              } catch (IOException | RuntimeException gone) {
+                return false; // exited, or not ours to read
+              }
+            })
+        .toList();
   }
 
   /** Best effort: the unpacked layers of a stopped TD are garbage, its log is not. */

@@ -61,6 +61,11 @@ import javax.net.ssl.SSLSession;
  *       PeerKeyTrustManager#pinnedTo}); one Inspect on it confirms the TLS session's peer key is
  *       the attested key. Only this channel is handed out ({@link AttestedTd#channel()}).
  * </ol>
+ *
+ * <p>{@link #reattest} repeats the checks on a TD in service, over its pinned channel: a fresh
+ * nonce, the same verification and appraisal, except that RTMR3 must now equal the replay of the
+ * (no longer empty) log the agent returns, and the identity key in the Report must still be the
+ * pinned one. The log it returns is thus always the one a verified quote vouches for.
  */
 public final class QuoteTdAttestor implements TdAttestor {
   private static final int NONCE_BYTES = 32;
@@ -172,7 +177,108 @@ public final class QuoteTdAttestor implements TdAttestor {
       pinned.shutdownNow();
       throw e;
     }
-    return new PinnedAttestedTd(td, pinned, clock.instant(), verification, log.lines());
+    return new PinnedAttestedTd(td, pinned, clock.instant(), verification, log.lines(), key);
+  }
+
+  /**
+   * How many Reports a re-attestation asks for before an RTMR3 mismatch counts: an image loaded
+   * between the agent reading its log and taking its quote makes the two disagree once (the agent
+   * reads the log first, see {@code QuoteReporter}); a log that does not replay keeps disagreeing.
+   */
+  private static final int REATTEST_ATTEMPTS = 3;
+
+  @Override
+  public AttestedTd reattest(AttestedTd td) throws TdAttestationException {
+    if (!(td instanceof PinnedAttestedTd pinned)) {
+      throw new TdAttestationException(
+          "TD " + td.id() + " was not attested by this attestor; re-attest only what attest returned");
+    }
+    TdAttestationException last = null;
+    for (int attempt = 1; attempt <= REATTEST_ATTEMPTS; attempt++) {
+      try {
+        return reattestOnce(pinned);
+      } catch (Rtmr3Raced e) {
+        last = e.failure;
+      }
+    }
+    throw last;
+  }
+
+  /** A re-attestation whose only failure was RTMR3 against its log: worth asking again. */
+  private static final class Rtmr3Raced extends Exception {
+    final TdAttestationException failure;
+
+    Rtmr3Raced(TdAttestationException failure) {
+      super(failure.getMessage(), null, false, false);
+      this.failure = failure;
+    }
+  }
+
+  private PinnedAttestedTd reattestOnce(PinnedAttestedTd td)
+      throws TdAttestationException, Rtmr3Raced {
+    byte[] nonce = new byte[NONCE_BYTES];
+    random.nextBytes(nonce);
+    ReportResponse report;
+    try {
+      report =
+          TdAgentGrpc.newBlockingStub(td.channel())
+              .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
+              .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+    } catch (StatusRuntimeException e) {
+      throw new TdAttestationException(
+          "TD "
+              + td.id()
+              + ": Report on the pinned channel failed: "
+              + e.getStatus().getCode()
+              + " "
+              + e.getStatus().getDescription(),
+          e);
+    }
+    byte[] pinnedKey = td.identityKey();
+    List<String> failures = new ArrayList<>();
+    if (!MessageDigest.isEqual(pinnedKey, report.getIdentityPublicKey().toByteArray())) {
+      failures.add(
+          "IDENTITY_KEY: the key in the Report is not the identity key the TD was attested with"
+              + " and its channel is pinned to");
+    }
+    List<String> lines =
+        report.getRtmrLogsOrDefault(3, MeasurementLog.getDefaultInstance()).getEntriesList();
+    RtmrLog log;
+    try {
+      log = RtmrLog.of(lines);
+    } catch (IllegalArgumentException e) {
+      failures.add("RTMR3_LOG: " + e.getMessage());
+      log = null;
+    }
+    // REPORTDATA binds the pinned key, so a quote over any other key fails here as well.
+    ReferenceValues.Builder expected =
+        reference.toBuilder().reportData(ReportData.bind(pinnedKey, nonce));
+    if (log != null) {
+      expected.rtmr3Log(log);
+    }
+    QuoteVerification verification =
+        verifier.verify(report.getQuote().toByteArray(), collateral.get());
+    Appraisal appraisal = expected.build().appraise(verification);
+    appraisal.failures().forEach(f -> failures.add(f.toString()));
+    if (!failures.isEmpty()) {
+      TdAttestationException failed =
+          new TdAttestationException(
+              "TD "
+                  + td.id()
+                  + " failed re-attestation ("
+                  + failures.size()
+                  + " check"
+                  + (failures.size() == 1 ? "" : "s")
+                  + "): "
+                  + String.join("; ", failures));
+      boolean onlyRtmr3 =
+          log != null && failures.size() == 1 && appraisal.failed(Appraisal.Check.RTMR3);
+      if (onlyRtmr3) {
+        throw new Rtmr3Raced(failed);
+      }
+      throw failed;
+    }
+    return td.reattested(clock.instant(), verification, log.lines());
   }
 
   /** One Inspect over the pinned channel, checking the TLS session's peer key. */

@@ -12,7 +12,8 @@ import java.util.List;
  * @param state where it is in its life
  * @param age time since its boot started
  * @param loadedImages image IDs loaded into it, in load order
- * @param rtmr3Log its RTMR3 log (ACON format) as of its last attestation; empty before the first
+ * @param rtmr3Log its RTMR3 log (ACON format) as of its last attestation, which the pool repeats
+ *     after every image load so the log is current and vouched for by a verified quote
  * @param lastAttested when its last attestation (boot or periodic) succeeded; {@code null} before
  * @param reason why it is draining or stopped; empty otherwise
  */

@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
  *       within a short deadline, or that fails re-attestation ({@link TdAttestor#reattest}) is stopped
  *       and replaced; a TD past {@code maxAge} or {@code maxImagesPerTd} is recycled (drained first
  *       when in use); a draining TD past {@code drainTimeout} is stopped.
+ *   <li>After each image load ({@link PooledTd#recordLoaded}) the TD is re-attested too, so the RTMR3
+ *       log {@link #tds()} shows is current and the one a verified quote replays.
  *   <li>Vendor layer updates: {@link #drainTdsHolding} drains the TDs holding images whose aliases
  *       moved ({@code AliasResolver.staleImages} says which).
  * </ul>
@@ -356,7 +358,9 @@ public final class WarmPool implements AutoCloseable {
     try {
       AttestedTd fresh = attestor.reattest(current);
       synchronized (this) {
-        if (e.state != TdState.STOPPED) {
+        // Two re-attestations may finish out of order; RTMR3 only grows, so keep the longer log.
+        if (e.state != TdState.STOPPED
+            && fresh.rtmr3Log().size() >= e.attested().rtmr3Log().size()) {
           e.attested = fresh;
         }
       }
@@ -600,9 +604,22 @@ public final class WarmPool implements AutoCloseable {
     return List.copyOf(e.loadedImages);
   }
 
-  synchronized void recordLoaded(Entry e, String imageId) {
-    if (!e.loadedImages.contains(imageId)) {
+  void recordLoaded(Entry e, String imageId) {
+    synchronized (this) {
+      if (e.loadedImages.contains(imageId) || e.state == TdState.STOPPED) {
+        return;
+      }
       e.loadedImages.add(imageId);
+      if (reattestUnsupported || closed) {
+        return;
+      }
+    }
+    // RTMR3 just grew: re-attest now, so the log /v1/tds shows is current and backed by a quote
+    // that matches it (a log without such a quote would be the agent's word only).
+    try {
+      bootExecutor.execute(() -> reattest(e));
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      // the pool is closing; the TD will not be shown again
     }
   }
 

@@ -128,6 +128,50 @@ class ProcessBackendTest {
   }
 
   @Test
+  void reattestationVouchesForTheGrownLogOverThePinnedChannel() throws Exception {
+    String image = loadFunction(td, "  OUT=reattested");
+    AttestedTd fresh = launcher.attestor().reattest(td);
+    assertEquals(td.id(), fresh.id());
+    assertTrue(fresh.channel() == td.channel(), "re-attestation must keep the pinned channel");
+    assertFalse(fresh.attestedAt().isBefore(td.attestedAt()), "attestedAt went backwards");
+    List<String> log = fresh.rtmr3Log();
+    assertEquals(RtmrLog.INIT_LINE, log.get(0), "log: " + log);
+    assertTrue(
+        log.contains(RtmrLog.ADD_MANIFEST_PREFIX + image), "loaded image not in the log: " + log);
+    assertArrayEquals(
+        RtmrLog.of(log).value(),
+        fresh.verification().measurements().orElseThrow().rtmr(3),
+        "the returned log is not the one the verified quote's RTMR3 replays");
+  }
+
+  @Test
+  void reattestationRefusesATdItDidNotAttest() throws Exception {
+    QuoteTdAttestor other =
+        new QuoteTdAttestor(
+            QuoteVerifier.trusting(
+                SimulatedPki.load(tmp.resolve("pool/simulated-pki")).rootCertificate(),
+                Clock.systemUTC()),
+            launcher::collateral,
+            launcher.referenceValues(),
+            launcher.hostIdentity(),
+            Clock.systemUTC());
+    AttestedTd unpinned =
+        new AttestedTd() {
+          public String id() { return td.id(); }
+          public String backend() { return td.backend(); }
+          public io.grpc.ManagedChannel channel() { return td.channel(); }
+          public java.time.Instant attestedAt() { return td.attestedAt(); }
+          public QuoteVerification verification() { return td.verification(); }
+          public List<String> rtmr3Log() { return td.rtmr3Log(); }
+          public boolean isAlive() { return td.isAlive(); }
+          public void close() {}
+        };
+    TdAttestationException e =
+        assertThrows(TdAttestationException.class, () -> other.reattest(unpinned));
+    assertTrue(e.getMessage().contains("not attested by this attestor"), e.getMessage());
+  }
+
+  @Test
   void aFunctionOnTheVendorLayerAnswersAndRtmr3ReplaysItsLog() throws Exception {
     String image = loadFunction(td, "  OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')");
     dev.confaas.runtime.api.v1.ImageInfo info =

@@ -153,8 +153,15 @@ public final class Platform implements AutoCloseable {
 
     progress.accept("booting and attesting " + config.pool().target()
         + " TDs on the process backend (simulated TDX)");
-    ProcessTdLauncher launcher =
-        new ProcessTdLauncher(ProcessTdLauncher.Config.defaults(data.resolve("pool")));
+    ProcessTdLauncher.Config launch = ProcessTdLauncher.Config.defaults(data.resolve("pool"));
+    java.util.Optional<List<Path>> agentClassPath = AgentClassPath.of(launch.classPath());
+    if (agentClassPath.isPresent()) {
+      launch = launch.withClassPath(agentClassPath.get());
+    } else {
+      progress.accept("function-runtime lists no agent class path ("
+          + AgentClassPath.LISTING + "); agents get this JVM's whole class path");
+    }
+    ProcessTdLauncher launcher = new ProcessTdLauncher(launch);
     closeInReverse.push(launcher);
     pool = new WarmPool(
         launcher, launcher.attestor(), config.pool(), clock, timer, boots, meters);

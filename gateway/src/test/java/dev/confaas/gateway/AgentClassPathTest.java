@@ -1,0 +1,42 @@
+package dev.confaas.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.confaas.runtime.AgentArtifacts;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The agent JVM's class path: function-runtime's dependencies out of this JVM's, nothing more. */
+class AgentClassPathTest {
+
+  @Test
+  void keepsTheAgentsJarsAndDropsKafkaAndVertx() {
+    List<Path> whole = AgentArtifacts.parseClassPath(System.getProperty("java.class.path"));
+    List<Path> agent = AgentClassPath.of(whole).orElseThrow(
+        () -> new AssertionError("function-runtime has no " + AgentClassPath.LISTING));
+    List<String> names = agent.stream().map(AgentClassPath::artifactId).toList();
+    assertTrue(names.contains("grpc-netty-shaded"), "agent class path lacks gRPC: " + names);
+    assertTrue(names.contains("bcprov-jdk18on"), "agent class path lacks Bouncy Castle: " + names);
+    assertTrue(names.contains("slf4j-simple"), "agent class path lacks a logging binding: " + names);
+    assertFalse(names.contains("kafka_2.13"), "Kafka's broker is no part of an agent: " + names);
+    assertFalse(names.contains("vertx-core"), "Vert.x is no part of an agent: " + names);
+    assertTrue(whole.containsAll(agent), "the agent's entries must come from this class path");
+    assertEquals(
+        whole.stream().filter(agent::contains).toList(), agent, "the class path order changed");
+  }
+
+  @Test
+  void artifactIdsDropTheVersion() {
+    assertEquals("grpc-api", AgentClassPath.artifactId(Path.of("/m2/grpc-api-1.68.1.jar")));
+    assertEquals(
+        "confaas-image", AgentClassPath.artifactId(Path.of("lib/confaas-image-0.1.0-SNAPSHOT.jar")));
+    assertEquals(
+        "listenablefuture",
+        AgentClassPath.artifactId(
+            Path.of("listenablefuture-9999.0-empty-to-avoid-conflict-with-guava.jar")));
+    assertEquals("slf4j-simple", AgentClassPath.artifactId(Path.of("slf4j-simple.jar")));
+  }
+}
