@@ -66,6 +66,10 @@ public final class WarmPool implements AutoCloseable {
   private final Deque<Entry> stopped = new ArrayDeque<>();
   private final Deque<CompletableFuture<PooledTd>> waiters = new ArrayDeque<>();
   private final AtomicLong sequence = new AtomicLong();
+  // TD IDs name directories that outlive a pool (their logs are kept), so each pool gets its own
+  // prefix: a restarted platform must not collide with the IDs of the previous run.
+  private final String idPrefix =
+      Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 32);
   private int consecutiveBootFailures;
   private Instant nextBootAllowedAt = Instant.MIN;
   private boolean refillScheduled;
@@ -414,7 +418,11 @@ public final class WarmPool implements AutoCloseable {
     }
     int n = PoolPlan.bootsToStart(config, counts());
     for (int i = 0; i < n; i++) {
-      Entry e = new Entry(launcher.backend() + "-" + sequence.incrementAndGet(), launcher.backend(), now);
+      Entry e =
+          new Entry(
+              launcher.backend() + "-" + idPrefix + "-" + sequence.incrementAndGet(),
+              launcher.backend(),
+              now);
       e.handle = new PooledTd(this, e);
       entries.put(e.id, e);
       boots.increment();
