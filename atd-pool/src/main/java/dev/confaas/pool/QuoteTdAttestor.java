@@ -105,19 +105,7 @@ public final class QuoteTdAttestor implements TdAttestor {
     ReportResponse report;
     ManagedChannel unpinned = channel(td.agentTarget(), firstContact);
     try {
-      report =
-          TdAgentGrpc.newBlockingStub(unpinned)
-              .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
-              .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
-    } catch (StatusRuntimeException e) {
-      throw new TdAttestationException(
-          "TD "
-              + td.id()
-              + ": Report failed: "
-              + e.getStatus().getCode()
-              + " "
-              + e.getStatus().getDescription(),
-          e);
+      report = report(unpinned, nonce, td.id(), "Report");
     } finally {
       unpinned.shutdownNow();
     }
@@ -204,6 +192,21 @@ public final class QuoteTdAttestor implements TdAttestor {
     throw last;
   }
 
+  /** Asks the agent for a Report over {@code nonce}; a failed call names {@code what} failed. */
+  private static ReportResponse report(ManagedChannel channel, byte[] nonce, String tdId, String what)
+      throws TdAttestationException {
+    try {
+      return TdAgentGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
+          .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+    } catch (StatusRuntimeException ex) {
+      throw new TdAttestationException(
+          "TD " + tdId + ": " + what + " failed: " + ex.getStatus().getCode() + " "
+              + ex.getStatus().getDescription(),
+          ex);
+    }
+  }
+
   /** A re-attestation whose only failure was RTMR3 against its log: worth asking again. */
   private static final class Rtmr3Raced extends Exception {
     final TdAttestationException failure;
@@ -218,22 +221,7 @@ public final class QuoteTdAttestor implements TdAttestor {
       throws TdAttestationException, Rtmr3Raced {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
-    ReportResponse report;
-    try {
-      report =
-          TdAgentGrpc.newBlockingStub(td.channel())
-              .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
-              .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
-    } catch (StatusRuntimeException e) {
-      throw new TdAttestationException(
-          "TD "
-              + td.id()
-              + ": Report on the pinned channel failed: "
-              + e.getStatus().getCode()
-              + " "
-              + e.getStatus().getDescription(),
-          e);
-    }
+    ReportResponse report = report(td.channel(), nonce, td.id(), "Report on the pinned channel");
     byte[] pinnedKey = td.identityKey();
     List<String> failures = new ArrayList<>();
     if (!MessageDigest.isEqual(pinnedKey, report.getIdentityPublicKey().toByteArray())) {
