@@ -1,14 +1,14 @@
 package dev.confaas.pool;
 
+import dev.confaas.agent.AgentClient;
 import dev.confaas.attestation.QuoteVerification;
-import io.grpc.ManagedChannel;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * A TD that passed attestation. Its {@link #channel()} is authenticated: pinned to the identity key
- * the agent bound into its quote's REPORTDATA, so whatever is sent on it reaches that TD and no
- * other. Use it with the generated stubs ({@code TdAgentGrpc.newStub(td.channel())}).
+ * A TD that passed attestation. Its {@link #agent()} client talks over an authenticated channel:
+ * pinned to the identity key the agent bound into its quote's REPORTDATA, so whatever is sent on it
+ * reaches that TD and no other.
  */
 public interface AttestedTd extends AutoCloseable {
 
@@ -16,8 +16,8 @@ public interface AttestedTd extends AutoCloseable {
 
   String backend();
 
-  /** The gRPC channel pinned to the attested identity key. */
-  ManagedChannel channel();
+  /** The client of the TD's agent, over the channel pinned to the attested identity key. */
+  AgentClient agent();
 
   /** When the last successful attestation (boot or re-attestation) completed. */
   Instant attestedAt();

@@ -1,5 +1,6 @@
 package dev.confaas.pool;
 
+import dev.confaas.agent.AgentClient;
 import dev.confaas.attestation.QuoteVerification;
 import io.grpc.ManagedChannel;
 import java.time.Instant;
@@ -10,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 final class PinnedAttestedTd implements AttestedTd {
   private final LaunchedTd td;
   private final ManagedChannel channel;
+  private final AgentClient agent;
   private final Instant attestedAt;
   private final QuoteVerification verification;
   private final List<String> rtmr3Log;
@@ -18,6 +20,7 @@ final class PinnedAttestedTd implements AttestedTd {
   PinnedAttestedTd(
       LaunchedTd td,
       ManagedChannel channel,
+      AgentClient agent,
       Instant attestedAt,
       QuoteVerification verification,
       List<String> rtmr3Log,
@@ -25,6 +28,7 @@ final class PinnedAttestedTd implements AttestedTd {
     this.td = td;
     this.identityKey = identityKey.clone();
     this.channel = channel;
+    this.agent = agent;
     this.attestedAt = attestedAt;
     this.verification = verification;
     this.rtmr3Log = List.copyOf(rtmr3Log);
@@ -41,8 +45,8 @@ final class PinnedAttestedTd implements AttestedTd {
   }
 
   @Override
-  public ManagedChannel channel() {
-    return channel;
+  public AgentClient agent() {
+    return agent;
   }
 
   @Override
@@ -68,7 +72,7 @@ final class PinnedAttestedTd implements AttestedTd {
   /** The same TD and pinned channel with the outcome of a later attestation. */
   PinnedAttestedTd reattested(
       Instant at, QuoteVerification freshVerification, List<String> freshLog) {
-    return new PinnedAttestedTd(td, channel, at, freshVerification, freshLog, identityKey);
+    return new PinnedAttestedTd(td, channel, agent, at, freshVerification, freshLog, identityKey);
   }
 
   @Override

@@ -1,11 +1,11 @@
 package dev.confaas.pool;
 
-import io.grpc.ManagedChannel;
+import dev.confaas.agent.AgentClient;
 import java.util.List;
 
 /**
  * An attested TD handed out by {@link WarmPool#acquire()}. The holder sends work through {@link
- * #channel()} (pinned to the attested key), tells the pool what it loaded ({@link #recordLoaded}),
+ * #agent()} (over the channel pinned to the attested key), tells the pool what it loaded ({@link #recordLoaded}),
  * stops placing new work once {@link #acceptsWork()} turns false (draining, recycled, dead), and gives
  * it back with {@link WarmPool#release} or {@link WarmPool#retire}.
  */
@@ -26,9 +26,9 @@ public final class PooledTd {
     return entry.backend;
   }
 
-  /** The gRPC channel to the TD's agent, pinned to its attested identity key. */
-  public ManagedChannel channel() {
-    return entry.attested().channel();
+  /** The client of the TD's agent, over the channel pinned to its attested identity key. */
+  public AgentClient agent() {
+    return entry.attested().agent();
   }
 
   /** The attestation behind this TD (quote verification, RTMR3 log, when). */

@@ -1,13 +1,13 @@
 package dev.confaas.pool;
 
+import dev.confaas.agent.AgentArtifacts;
+import dev.confaas.agent.AgentProgram;
+import dev.confaas.agent.TlsIdentity;
 import dev.confaas.attestation.Collateral;
 import dev.confaas.attestation.QuoteVerifier;
 import dev.confaas.attestation.ReferenceValues;
 import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.attestation.SimulatedTdxModule;
-import dev.confaas.runtime.AgentArtifacts;
-import dev.confaas.runtime.TdAgentMain;
-import dev.confaas.runtime.TlsIdentity;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
- * The {@code process} backend: each TD is the function-runtime agent ({@link TdAgentMain}) in a JVM
+ * The {@code process} backend: each TD is the function-runtime agent (the program {@link AgentProgram#MAIN_CLASS}) in a JVM
  * of its own, with a fresh working directory under the pool directory, the simulated TDX module
  * under the pool's dev PKI (MRTD = the agent's class path, see {@link AgentArtifacts}), and the
  * pool's host certificate, the only client the agent will serve. Its functions are the agent's
@@ -114,6 +114,7 @@ public final class ProcessTdLauncher implements TdLauncher {
 
   public ProcessTdLauncher(Config config) {
     this.config = config;
+    requireAgentOn(config.classPath());
     try {
       Files.createDirectories(config.poolDir());
       this.pki = SimulatedPki.loadOrCreate(config.pkiDir(), config.clock());
@@ -125,6 +126,35 @@ public final class ProcessTdLauncher implements TdLauncher {
     this.mrTd = new SimulatedTdxModule(pki, AgentArtifacts.digests(config.classPath())).mrTd();
     this.shutdownHook = new Thread(this::stopAll, "confaas-process-tds-shutdown");
     Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /**
+   * Fails early, and says so, when the agent program is not on the class path: its JVMs would
+   * otherwise die at start and each launch would time out waiting for its port file.
+   */
+  private static void requireAgentOn(List<Path> classPath) {
+    String entry = AgentProgram.MAIN_CLASS.replace('.', '/') + ".class";
+    for (Path p : classPath) {
+      if (Files.isDirectory(p)) {
+        if (Files.isRegularFile(p.resolve(entry))) {
+          return;
+        }
+      } else if (Files.isRegularFile(p)) {
+        try (java.util.zip.ZipFile jar = new java.util.zip.ZipFile(p.toFile())) {
+          if (jar.getEntry(entry) != null) {
+            return;
+          }
+        } catch (IOException notAJar) {
+          // not an archive: cannot hold the agent
+        }
+      }
+    }
+    throw new IllegalArgumentException(
+        "the agent program "
+            + AgentProgram.MAIN_CLASS
+            + " is not on the class path given for process TDs ("
+            + classPath.size()
+            + " entries); add confaas-function-runtime and its dependencies to it");
   }
 
   @Override
@@ -208,7 +238,7 @@ public final class ProcessTdLauncher implements TdLauncher {
     cmd.add(
         String.join(
             java.io.File.pathSeparator, config.classPath().stream().map(Path::toString).toList()));
-    cmd.add(TdAgentMain.class.getName());
+    cmd.add(AgentProgram.MAIN_CLASS);
     cmd.addAll(
         List.of(
             "--listen",

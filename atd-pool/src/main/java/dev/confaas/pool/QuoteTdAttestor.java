@@ -1,6 +1,16 @@
 package dev.confaas.pool;
 
 import com.google.protobuf.ByteString;
+import dev.confaas.agent.AgentCallException;
+import dev.confaas.agent.AgentClient;
+import dev.confaas.agent.AgentClientConfig;
+import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.PeerKeyTrustManager;
+import dev.confaas.agent.TlsIdentity;
+import dev.confaas.agent.v1.InspectRequest;
+import dev.confaas.agent.v1.MeasurementLog;
+import dev.confaas.agent.v1.ReportRequest;
+import dev.confaas.agent.v1.ReportResponse;
 import dev.confaas.attestation.Appraisal;
 import dev.confaas.attestation.Collateral;
 import dev.confaas.attestation.QuoteVerification;
@@ -8,35 +18,31 @@ import dev.confaas.attestation.QuoteVerifier;
 import dev.confaas.attestation.ReferenceValues;
 import dev.confaas.attestation.ReportData;
 import dev.confaas.attestation.RtmrLog;
-import dev.confaas.runtime.PeerKeyTrustManager;
-import dev.confaas.runtime.TdAgentService;
-import dev.confaas.runtime.TlsIdentity;
-import dev.confaas.runtime.api.v1.InspectRequest;
-import dev.confaas.runtime.api.v1.MeasurementLog;
-import dev.confaas.runtime.api.v1.ReportRequest;
-import dev.confaas.runtime.api.v1.ReportResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
 import io.grpc.ForwardingClientCall;
 import io.grpc.ForwardingClientCallListener;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
-import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -59,7 +65,7 @@ import javax.net.ssl.SSLSession;
  *       returned log; and that log is empty (a fresh TD has loaded nothing).
  *   <li><b>Pinned channel.</b> A new mutual-TLS channel that accepts only the attested key ({@link
  *       PeerKeyTrustManager#pinnedTo}); one Inspect on it confirms the TLS session's peer key is
- *       the attested key. Only this channel is handed out ({@link AttestedTd#channel()}).
+ *       the attested key. Only this channel is handed out, inside the TD's {@link AttestedTd#agent()}.
  * </ol>
  *
  * <p>{@link #reattest} repeats the checks on a TD in service, over its pinned channel: a fresh
@@ -69,7 +75,9 @@ import javax.net.ssl.SSLSession;
  */
 public final class QuoteTdAttestor implements TdAttestor {
   private static final int NONCE_BYTES = 32;
-  private static final long RPC_SECONDS = 30;
+  /** Report and Inspect here: a quote from a real TDX module can take seconds. */
+  private static final AgentClientConfig CALLS =
+      AgentClientConfig.DEFAULTS.withReport(Duration.ofSeconds(30)).withInspect(Duration.ofSeconds(30));
 
   private final QuoteVerifier verifier;
   private final Supplier<Collateral> collateral;
@@ -105,7 +113,7 @@ public final class QuoteTdAttestor implements TdAttestor {
     ReportResponse report;
     ManagedChannel unpinned = channel(td.agentTarget(), firstContact);
     try {
-      report = report(unpinned, nonce, td.id(), "Report");
+      report = report(new AgentClient(unpinned, CALLS), nonce, td.id(), "Report");
     } finally {
       unpinned.shutdownNow();
     }
@@ -165,7 +173,8 @@ public final class QuoteTdAttestor implements TdAttestor {
       pinned.shutdownNow();
       throw e;
     }
-    return new PinnedAttestedTd(td, pinned, clock.instant(), verification, log.lines(), key);
+    return new PinnedAttestedTd(
+        td, pinned, new AgentClient(pinned), clock.instant(), verification, log.lines(), key);
   }
 
   /**
@@ -193,17 +202,31 @@ public final class QuoteTdAttestor implements TdAttestor {
   }
 
   /** Asks the agent for a Report over {@code nonce}; a failed call names {@code what} failed. */
-  private static ReportResponse report(ManagedChannel channel, byte[] nonce, String tdId, String what)
+  private static ReportResponse report(AgentClient agent, byte[] nonce, String tdId, String what)
+      throws TdAttestationException {
+    return await(
+        agent.report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build()),
+        tdId,
+        what + " failed");
+  }
+
+  /**
+   * Waits for a call on the boot executor, where attestation runs. The call's own deadline ends
+   * it; the wait's limit is only a backstop.
+   */
+  private static <T> T await(CompletableFuture<T> call, String tdId, String what)
       throws TdAttestationException {
     try {
-      return TdAgentGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
-          .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
-    } catch (StatusRuntimeException ex) {
-      throw new TdAttestationException(
-          "TD " + tdId + ": " + what + " failed: " + ex.getStatus().getCode() + " "
-              + ex.getStatus().getDescription(),
-          ex);
+      return call.get(CALLS.report().plus(CALLS.inspect()).toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      AgentCallException failed = AgentCallException.from(e);
+      throw new TdAttestationException("TD " + tdId + ": " + what + ": " + failed.describe(), failed);
+    } catch (TimeoutException e) {
+      call.cancel(true);
+      throw new TdAttestationException("TD " + tdId + ": " + what + ": no answer in time", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TdAttestationException("TD " + tdId + ": " + what + ": interrupted", e);
     }
   }
 
@@ -221,7 +244,8 @@ public final class QuoteTdAttestor implements TdAttestor {
       throws TdAttestationException, Rtmr3Raced {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
-    ReportResponse report = report(td.channel(), nonce, td.id(), "Report on the pinned channel");
+    ReportResponse report =
+        report(td.agent().withConfig(CALLS), nonce, td.id(), "Report on the pinned channel");
     byte[] pinnedKey = td.identityKey();
     List<String> failures = new ArrayList<>();
     if (!MessageDigest.isEqual(pinnedKey, report.getIdentityPublicKey().toByteArray())) {
@@ -296,21 +320,11 @@ public final class QuoteTdAttestor implements TdAttestor {
             };
           }
         };
-    try {
-      TdAgentGrpc.newBlockingStub(pinned)
-          .withInterceptors(capture)
-          .withDeadlineAfter(RPC_SECONDS, TimeUnit.SECONDS)
-          .inspect(InspectRequest.getDefaultInstance());
-    } catch (StatusRuntimeException e) {
-      throw new TdAttestationException(
-          "TD "
-              + tdId
-              + ": the pinned channel to the attested key failed: "
-              + e.getStatus().getCode()
-              + " "
-              + e.getStatus().getDescription(),
-          e);
-    }
+    await(
+        new AgentClient(ClientInterceptors.intercept(pinned, capture), CALLS)
+            .inspect(InspectRequest.getDefaultInstance()),
+        tdId,
+        "the pinned channel to the attested key failed");
     SSLSession s = session.get();
     try {
       Certificate[] peer = s == null ? new Certificate[0] : s.getPeerCertificates();
@@ -332,7 +346,7 @@ public final class QuoteTdAttestor implements TdAttestor {
     TlsChannelCredentials.Builder tls =
         TlsChannelCredentials.newBuilder().keyManager(host.keyManagers()).trustManager(trust);
     return NettyChannelBuilder.forTarget(target, tls.build())
-        .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+        .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
         .build();
   }
 }

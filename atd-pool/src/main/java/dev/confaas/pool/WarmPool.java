@@ -1,8 +1,7 @@
 package dev.confaas.pool;
 
-import dev.confaas.runtime.api.v1.InspectRequest;
-import dev.confaas.runtime.api.v1.InspectResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import dev.confaas.agent.AgentCallException;
+import dev.confaas.agent.v1.InspectRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -341,20 +340,26 @@ public final class WarmPool implements AutoCloseable {
       lost(e, "its process exited");
       return;
     }
-    CompletableFuture<InspectResponse> inspected = new CompletableFuture<>();
-    TdAgentGrpc.newStub(td.channel())
-        .withDeadlineAfter(
-            Math.min(INSPECT_DEADLINE.toMillis(), config.healthInterval().toMillis()),
-            TimeUnit.MILLISECONDS)
-        .inspect(InspectRequest.getDefaultInstance(), GrpcCalls.unary(inspected));
-    inspected.whenComplete(
-        (ok, err) -> {
-          if (err != null) {
-            lost(e, "its agent did not answer Inspect: " + GrpcCalls.describe(err));
-          } else if (!reattestUnsupported) {
-            bootExecutor.execute(() -> reattest(e));
-          }
-        });
+    Duration deadline =
+        INSPECT_DEADLINE.compareTo(config.healthInterval()) < 0
+            ? INSPECT_DEADLINE
+            : config.healthInterval();
+    // Inspect is retried on UNAVAILABLE within this deadline, so one dropped connection does not
+    // count as a lost TD.
+    td.agent()
+        .withConfig(td.agent().config().withInspect(deadline))
+        .inspect(InspectRequest.getDefaultInstance())
+        .whenComplete(
+            (ok, err) -> {
+              if (err != null) {
+                lost(
+                    e,
+                    "its agent did not answer Inspect: "
+                        + AgentCallException.from(err).describe());
+              } else if (!reattestUnsupported) {
+                bootExecutor.execute(() -> reattest(e));
+              }
+            });
   }
 
   private void reattest(Entry e) {

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.confaas.agent.PeerKeyTrustManager;
+import dev.confaas.agent.TlsIdentity;
+import dev.confaas.agent.v1.InspectRequest;
+import dev.confaas.agent.v1.InspectResponse;
+import dev.confaas.agent.v1.TdAgentGrpc;
 import dev.confaas.attestation.QuoteVerifier;
 import dev.confaas.attestation.ReferenceValues;
-import dev.confaas.runtime.PeerKeyTrustManager;
-import dev.confaas.runtime.TlsIdentity;
-import dev.confaas.runtime.api.v1.InspectRequest;
-import dev.confaas.runtime.api.v1.InspectResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -70,10 +70,7 @@ class AgentTransportTest {
   void thePinnedChannelReachesTheAttestedAgent() {
     assertEquals(
         false,
-        TdAgentGrpc.newBlockingStub(td.channel())
-            .withDeadlineAfter(30, TimeUnit.SECONDS)
-            .inspect(InspectRequest.getDefaultInstance())
-            .getFinalized());
+        TestImages.await(td.agent().inspect(InspectRequest.getDefaultInstance())).getFinalized());
   }
 
   @Test

@@ -4,26 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.protobuf.ByteString;
+import dev.confaas.agent.v1.AddManifestRequest;
+import dev.confaas.agent.v1.AddManifestResponse;
+import dev.confaas.agent.v1.InvokeRequest;
+import dev.confaas.agent.v1.InvokeResponse;
+import dev.confaas.agent.v1.StartRequest;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerRef;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.SignedManifest;
 import dev.confaas.image.SigningKeys;
-import dev.confaas.runtime.api.v1.AddManifestRequest;
-import dev.confaas.runtime.api.v1.AddManifestResponse;
-import dev.confaas.runtime.api.v1.InvokeRequest;
-import dev.confaas.runtime.api.v1.InvokeResponse;
-import dev.confaas.runtime.api.v1.StartRequest;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
 import dev.confaas.vendor.VendorLayerRegistry;
 import dev.confaas.vendor.framework.FrameworkLayers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,16 +73,16 @@ class FrameworkFunctionsTest {
         published.stream().filter(l -> l.runtime() == runtime).findFirst().orElseThrow();
     SignedManifest vendorImage = registry.repository().getImage(p.vendorImage()).orElseThrow();
     AddManifestResponse r =
-        TdAgentGrpc.newBlockingStub(td.channel())
-            .withDeadlineAfter(60, TimeUnit.SECONDS)
-            .addManifest(
-                AddManifestRequest.newBuilder()
-                    .setManifest(ByteString.copyFrom(vendorImage.manifest().canonicalBytes()))
-                    .setSignature(ByteString.copyFrom(vendorImage.signature()))
-                    .setCertificate(ByteString.copyFrom(vendorImage.certificateDer()))
-                    .build());
+        TestImages.await(
+            td.agent()
+                .addManifest(
+                    AddManifestRequest.newBuilder()
+                        .setManifest(ByteString.copyFrom(vendorImage.manifest().canonicalBytes()))
+                        .setSignature(ByteString.copyFrom(vendorImage.signature()))
+                        .setCertificate(ByteString.copyFrom(vendorImage.certificateDer()))
+                        .build()));
     assertEquals(List.of(p.digest().toString()), r.getMissingLayersList());
-    TestImages.addBlob(td.channel(), registry.repository().blobPath(p.digest()));
+    TestImages.addBlob(td.agent(), registry.repository().blobPath(p.digest()));
     return p.alias();
   }
 
@@ -101,34 +100,35 @@ class FrameworkFunctionsTest {
             .workingDir("/var/task")
             .maxInstances(1)
             .build();
-    AddManifestResponse r = TestImages.addManifest(td.channel(), author, m);
+    AddManifestResponse r = TestImages.addManifest(td.agent(), author, m);
     assertEquals(List.of(fn.toString()), r.getMissingLayersList());
-    TestImages.addBlob(td.channel(), tar);
+    TestImages.addBlob(td.agent(), tar);
     return r.getImageId();
   }
 
   private static String invoke(String instanceId, String event) {
     InvokeResponse r =
-        TdAgentGrpc.newBlockingStub(td.channel())
-            .withDeadlineAfter(120, TimeUnit.SECONDS)
-            .invoke(
-                InvokeRequest.newBuilder()
-                    .setInstanceId(instanceId)
-                    .setPayload(ByteString.copyFromUtf8(event))
-                    .setTimeoutMs(30_000)
-                    .build());
+        TestImages.await(
+            td.agent()
+                .invoke(
+                    InvokeRequest.newBuilder()
+                        .setInstanceId(instanceId)
+                        .setPayload(ByteString.copyFromUtf8(event))
+                        .setTimeoutMs(30_000)
+                        .build(),
+                    Duration.ofSeconds(120)));
     assertEquals(InvokeResponse.OutcomeCase.PAYLOAD, r.getOutcomeCase(), r.toString());
     return r.getPayload().toStringUtf8();
   }
 
   private static String start(String imageId, String functionName) {
-    return TdAgentGrpc.newBlockingStub(td.channel())
-        .withDeadlineAfter(60, TimeUnit.SECONDS)
-        .start(
-            StartRequest.newBuilder()
-                .setImageId(imageId)
-                .addEnv("AWS_LAMBDA_FUNCTION_NAME=" + functionName)
-                .build())
+    return TestImages.await(
+            td.agent()
+                .start(
+                    StartRequest.newBuilder()
+                        .setImageId(imageId)
+                        .addEnv("AWS_LAMBDA_FUNCTION_NAME=" + functionName)
+                        .build()))
         .getInstanceId();
   }
 

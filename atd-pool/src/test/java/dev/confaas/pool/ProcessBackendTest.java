@@ -7,6 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.confaas.agent.AgentCallException;
+import dev.confaas.agent.v1.AddManifestRequest;
+import dev.confaas.agent.v1.AddManifestResponse;
+import dev.confaas.agent.v1.FunctionError;
+import dev.confaas.agent.v1.InvokeRequest;
+import dev.confaas.agent.v1.InvokeResponse;
+import dev.confaas.agent.v1.ReportRequest;
+import dev.confaas.agent.v1.ReportResponse;
 import dev.confaas.attestation.QuoteVerification;
 import dev.confaas.attestation.QuoteVerifier;
 import dev.confaas.attestation.ReportData;
@@ -17,23 +25,13 @@ import dev.confaas.image.Digest;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.NameSvn;
 import dev.confaas.image.SigningKeys;
-import dev.confaas.runtime.api.v1.AddManifestRequest;
-import dev.confaas.runtime.api.v1.AddManifestResponse;
-import dev.confaas.runtime.api.v1.FinalizeRequest;
-import dev.confaas.runtime.api.v1.FunctionError;
-import dev.confaas.runtime.api.v1.InvokeRequest;
-import dev.confaas.runtime.api.v1.InvokeResponse;
-import dev.confaas.runtime.api.v1.ReportRequest;
-import dev.confaas.runtime.api.v1.ReportResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,16 +77,12 @@ class ProcessBackendTest {
     launcher.close();
   }
 
-  private static TdAgentGrpc.TdAgentBlockingStub agent(AttestedTd t) {
-    return TdAgentGrpc.newBlockingStub(t.channel()).withDeadlineAfter(60, TimeUnit.SECONDS);
-  }
-
   /** Loads the vendor layer (once) and a function on it; returns the function's image ID. */
   private static synchronized String loadFunction(AttestedTd t, String handlerBody)
       throws Exception {
-    AddManifestResponse v = TestImages.addManifest(t.channel(), vendor, vendorManifest);
+    AddManifestResponse v = TestImages.addManifest(t.agent(), vendor, vendorManifest);
     if (v.getMissingLayersList().contains(rootfs.toString())) {
-      TestImages.addBlob(t.channel(), rootfsTar);
+      TestImages.addBlob(t.agent(), rootfsTar);
     }
     Path fnTar =
         TestImages.tar(TestImages.functionLayer(Files.createTempDirectory(tmp, "fn"), handlerBody));
@@ -101,21 +95,23 @@ class ProcessBackendTest {
             .workingDir("/app")
             .maxInstances(2)
             .build();
-    AddManifestResponse r = TestImages.addManifest(t.channel(), author, m);
+    AddManifestResponse r = TestImages.addManifest(t.agent(), author, m);
     assertEquals(
         List.of(fn.toString()), r.getMissingLayersList(), "the vendor layer should be present");
-    TestImages.addBlob(t.channel(), fnTar);
+    TestImages.addBlob(t.agent(), fnTar);
     return r.getImageId();
   }
 
   private static InvokeResponse invoke(AttestedTd t, String imageId, String event, int timeoutMs) {
-    return agent(t)
-        .invoke(
-            InvokeRequest.newBuilder()
-                .setImageId(imageId)
-                .setPayload(ByteString.copyFromUtf8(event))
-                .setTimeoutMs(timeoutMs)
-                .build());
+    return TestImages.await(
+        t.agent()
+            .invoke(
+                InvokeRequest.newBuilder()
+                    .setImageId(imageId)
+                    .setPayload(ByteString.copyFromUtf8(event))
+                    .setTimeoutMs(timeoutMs)
+                    .build(),
+                Duration.ofMillis(timeoutMs).plusSeconds(30)));
   }
 
   @Test
@@ -132,7 +128,7 @@ class ProcessBackendTest {
     String image = loadFunction(td, "  OUT=reattested");
     AttestedTd fresh = launcher.attestor().reattest(td);
     assertEquals(td.id(), fresh.id());
-    assertTrue(fresh.channel() == td.channel(), "re-attestation must keep the pinned channel");
+    assertTrue(fresh.agent() == td.agent(), "re-attestation must keep the pinned channel's client");
     assertFalse(fresh.attestedAt().isBefore(td.attestedAt()), "attestedAt went backwards");
     List<String> log = fresh.rtmr3Log();
     assertEquals(RtmrLog.INIT_LINE, log.get(0), "log: " + log);
@@ -159,7 +155,7 @@ class ProcessBackendTest {
         new AttestedTd() {
           public String id() { return td.id(); }
           public String backend() { return td.backend(); }
-          public io.grpc.ManagedChannel channel() { return td.channel(); }
+          public dev.confaas.agent.AgentClient agent() { return td.agent(); }
           public java.time.Instant attestedAt() { return td.attestedAt(); }
           public QuoteVerification verification() { return td.verification(); }
           public List<String> rtmr3Log() { return td.rtmr3Log(); }
@@ -174,9 +170,8 @@ class ProcessBackendTest {
   @Test
   void aFunctionOnTheVendorLayerAnswersAndRtmr3ReplaysItsLog() throws Exception {
     String image = loadFunction(td, "  OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')");
-    dev.confaas.runtime.api.v1.ImageInfo info =
-        agent(td)
-            .inspect(dev.confaas.runtime.api.v1.InspectRequest.getDefaultInstance())
+    dev.confaas.agent.v1.ImageInfo info =
+        TestImages.await(td.agent().inspect(dev.confaas.agent.v1.InspectRequest.getDefaultInstance()))
             .getImagesList()
             .stream()
             .filter(i -> i.getImageId().equals(image))
@@ -193,7 +188,8 @@ class ProcessBackendTest {
     byte[] nonce = new byte[32];
     new SecureRandom().nextBytes(nonce);
     ReportResponse report =
-        agent(td).report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+        TestImages.await(
+            td.agent().report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build()));
     SimulatedPki pki = SimulatedPki.load(tmp.resolve("pool/simulated-pki"));
     QuoteVerification v =
         QuoteVerifier.trusting(pki.rootCertificate(), Clock.systemUTC())
@@ -250,40 +246,40 @@ class ProcessBackendTest {
     AddManifestRequest good = TestImages.request(author, m);
     byte[] sig = good.getSignature().toByteArray();
     sig[sig.length - 1] ^= 1;
-    StatusRuntimeException bad =
+    AgentCallException bad =
         assertThrows(
-            StatusRuntimeException.class,
+            AgentCallException.class,
             () ->
-                agent(td)
-                    .addManifest(good.toBuilder().setSignature(ByteString.copyFrom(sig)).build()));
-    assertEquals(Status.Code.PERMISSION_DENIED, bad.getStatus().getCode());
+                TestImages.await(
+                    td.agent()
+                        .addManifest(good.toBuilder().setSignature(ByteString.copyFrom(sig)).build())));
+    assertEquals(Status.Code.PERMISSION_DENIED, bad.code());
     assertTrue(
-        bad.getStatus().getDescription().contains("signature"), bad.getStatus().getDescription());
+        bad.description().contains("signature"), bad.description());
 
     AliasRef unknown = AliasRef.of(author.signerId(), NameSvn.parse("NoSuchRuntime:7"));
-    StatusRuntimeException unresolved =
+    AgentCallException unresolved =
         assertThrows(
-            StatusRuntimeException.class,
+            AgentCallException.class,
             () ->
                 TestImages.addManifest(
-                    td.channel(), author, Manifest.builder().addLayer(unknown).build()));
-    assertEquals(Status.Code.FAILED_PRECONDITION, unresolved.getStatus().getCode());
+                    td.agent(), author, Manifest.builder().addLayer(unknown).build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, unresolved.code());
     assertTrue(
-        unresolved.getStatus().getDescription().contains(unknown.toString()),
-        unresolved.getStatus().getDescription());
+        unresolved.description().contains(unknown.toString()),
+        unresolved.description());
 
     byte[] stray = "a blob no manifest names".getBytes();
-    StatusRuntimeException notReferenced =
+    AgentCallException notReferenced =
         assertThrows(
-            StatusRuntimeException.class,
-            () -> TestImages.addBlob(td.channel(), Digest.sha384(stray).toString(), stray));
-    assertEquals(Status.Code.FAILED_PRECONDITION, notReferenced.getStatus().getCode());
+            AgentCallException.class,
+            () -> TestImages.addBlob(td.agent(), Digest.sha384(stray).toString(), stray));
+    assertEquals(Status.Code.FAILED_PRECONDITION, notReferenced.code());
     assertTrue(
         notReferenced
-            .getStatus()
-            .getDescription()
+            .description()
             .contains("no manifest loaded into this TD references"),
-        notReferenced.getStatus().getDescription());
+        notReferenced.description());
   }
 
   @Test
@@ -302,30 +298,31 @@ class ProcessBackendTest {
               .accept("sha384/" + vendor.signerId().hex() + "/*")
               .rejectUnaccepted(true)
               .build();
-      TestImages.addManifest(other.channel(), author, a);
-      StatusRuntimeException conflict =
+      TestImages.addManifest(other.agent(), author, a);
+      AgentCallException conflict =
           assertThrows(
-              StatusRuntimeException.class,
-              () -> TestImages.addManifest(other.channel(), vendor, b));
-      assertEquals(Status.Code.FAILED_PRECONDITION, conflict.getStatus().getCode());
+              AgentCallException.class,
+              () -> TestImages.addManifest(other.agent(), vendor, b));
+      assertEquals(Status.Code.FAILED_PRECONDITION, conflict.code());
       assertTrue(
-          conflict.getStatus().getDescription().contains("may not join this TD"),
-          conflict.getStatus().getDescription());
+          conflict.description().contains("may not join this TD"),
+          conflict.description());
 
-      agent(other).finalize(FinalizeRequest.getDefaultInstance());
+      TestImages.await(other.agent().finalizeTd());
       Manifest c = Manifest.builder().addLayer(rootfs).maxInstances(3).build();
-      StatusRuntimeException late =
+      AgentCallException late =
           assertThrows(
-              StatusRuntimeException.class,
-              () -> TestImages.addManifest(other.channel(), author, c));
-      assertEquals(Status.Code.FAILED_PRECONDITION, late.getStatus().getCode());
+              AgentCallException.class,
+              () -> TestImages.addManifest(other.agent(), author, c));
+      assertEquals(Status.Code.FAILED_PRECONDITION, late.code());
       assertTrue(
-          late.getStatus().getDescription().contains("finalized"),
-          late.getStatus().getDescription());
+          late.description().contains("finalized"),
+          late.description());
       byte[] nonce = new byte[16];
       List<String> log =
-          agent(other)
-              .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build())
+          TestImages.await(
+                  other.agent()
+                      .report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build()))
               .getRtmrLogsOrThrow(3)
               .getEntriesList();
       assertEquals(RtmrLog.FINALIZE_LINE, log.get(log.size() - 1), log.toString());

@@ -4,15 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.confaas.agent.AgentArtifacts;
+import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.PeerKeyTrustManager;
+import dev.confaas.agent.TlsIdentity;
 import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.attestation.SimulatedTdxModule;
 import dev.confaas.runtime.AconImageLoader;
-import dev.confaas.runtime.AgentArtifacts;
 import dev.confaas.runtime.InstanceSupervisor;
-import dev.confaas.runtime.PeerKeyTrustManager;
 import dev.confaas.runtime.QuoteReporter;
 import dev.confaas.runtime.TdAgentService;
-import dev.confaas.runtime.TlsIdentity;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -61,7 +62,7 @@ class ReattestationTest {
               .build();
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), tls)
-              .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+              .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
               .addService(
                   new TdAgentService(
                       supervisor, loader, new QuoteReporter(tdx, identity, loader::rtmr3Log)))

@@ -4,25 +4,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.confaas.agent.AgentCallException;
+import dev.confaas.agent.AgentClient;
+import dev.confaas.agent.v1.AddBlobResponse;
+import dev.confaas.agent.v1.AddManifestRequest;
+import dev.confaas.agent.v1.AddManifestResponse;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerTar;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.SignedManifest;
 import dev.confaas.image.SigningKeys;
-import dev.confaas.runtime.api.v1.AddBlobChunk;
-import dev.confaas.runtime.api.v1.AddBlobResponse;
-import dev.confaas.runtime.api.v1.AddManifestRequest;
-import dev.confaas.runtime.api.v1.AddManifestResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
-import io.grpc.Channel;
-import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** Real layers and signed manifests for the integration tests, and the upload calls. */
 final class TestImages {
@@ -112,58 +113,33 @@ final class TestImages {
         .build();
   }
 
-  static AddManifestResponse addManifest(Channel channel, SigningKeys keys, Manifest m) {
-    return TdAgentGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(60, TimeUnit.SECONDS)
-        .addManifest(request(keys, m));
+  static AddManifestResponse addManifest(AgentClient agent, SigningKeys keys, Manifest m) {
+    return await(agent.addManifest(request(keys, m)));
   }
 
-  /** Streams a blob in 1 MiB chunks and returns the agent's answer (or throws its status). */
-  static AddBlobResponse addBlob(Channel channel, String digest, byte[] data) throws Exception {
-    CompletableFuture<AddBlobResponse> done = new CompletableFuture<>();
-    StreamObserver<AddBlobChunk> up =
-        TdAgentGrpc.newStub(channel)
-            .withDeadlineAfter(120, TimeUnit.SECONDS)
-            .addBlob(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(AddBlobResponse r) {
-                    done.complete(r);
-                  }
+  /** Streams a blob and returns the agent's answer (or throws its {@link AgentCallException}). */
+  static AddBlobResponse addBlob(AgentClient agent, String digest, byte[] data) {
+    return await(agent.addBlob(digest, data.length, new ByteArrayInputStream(data)));
+  }
 
-                  @Override
-                  public void onError(Throwable t) {
-                    done.completeExceptionally(t);
-                  }
-
-                  @Override
-                  public void onCompleted() {}
-                });
-    int chunk = 1024 * 1024;
-    for (int off = 0; off < data.length; off += chunk) {
-      AddBlobChunk.Builder b =
-          AddBlobChunk.newBuilder()
-              .setData(ByteString.copyFrom(data, off, Math.min(chunk, data.length - off)));
-      if (off == 0) {
-        b.setDigest(digest).setTotalSize(data.length);
-      }
-      up.onNext(b.build());
-    }
-    up.onCompleted();
+  /** The call's result; its {@link AgentCallException} thrown as is, so tests can assert on it. */
+  static <T> T await(CompletableFuture<T> call) {
     try {
-      return done.get(120, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw (Exception) e.getCause();
+      return call.get(120, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw AgentCallException.from(e);
+    } catch (InterruptedException | TimeoutException e) {
+      throw new AssertionError("the agent call did not complete: " + e, e);
     }
   }
 
-  static AddBlobResponse addBlob(Channel channel, Path tar) throws Exception {
+  static AddBlobResponse addBlob(AgentClient agent, Path tar) throws Exception {
     byte[] data;
     try (InputStream in = Files.newInputStream(tar)) {
       data = in.readAllBytes();
     }
     Digest d = digest(tar);
-    AddBlobResponse r = addBlob(channel, d.toString(), data);
+    AddBlobResponse r = addBlob(agent, d.toString(), data);
     assertEquals(d.toString(), r.getDigest());
     return r;
   }

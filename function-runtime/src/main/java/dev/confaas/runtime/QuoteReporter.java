@@ -1,5 +1,6 @@
 package dev.confaas.runtime;
 
+import dev.confaas.agent.TlsIdentity;
 import dev.confaas.attestation.ReportData;
 import dev.confaas.attestation.RtmrLog;
 import dev.confaas.attestation.TdxGuest;

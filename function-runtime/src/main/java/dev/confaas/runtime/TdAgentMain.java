@@ -1,5 +1,9 @@
 package dev.confaas.runtime;
 
+import dev.confaas.agent.AgentArtifacts;
+import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.PeerKeyTrustManager;
+import dev.confaas.agent.TlsIdentity;
 import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.attestation.SimulatedTdxModule;
 import io.grpc.Server;
@@ -136,7 +140,7 @@ public final class TdAgentMain {
       }
       server =
           NettyServerBuilder.forAddress(address)
-              .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+              .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
               .addService(new TdAgentService(supervisor, catalog))
               .build()
               .start();
@@ -194,7 +198,7 @@ public final class TdAgentMain {
             .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
             .build();
     return NettyServerBuilder.forAddress(address, tls)
-        .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+        .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
         .addService(service)
         .build()
         .start();

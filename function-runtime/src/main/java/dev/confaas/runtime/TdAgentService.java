@@ -1,28 +1,29 @@
 package dev.confaas.runtime;
 
 import com.google.protobuf.ByteString;
-import dev.confaas.runtime.api.v1.AddBlobChunk;
-import dev.confaas.runtime.api.v1.AddBlobResponse;
-import dev.confaas.runtime.api.v1.AddManifestRequest;
-import dev.confaas.runtime.api.v1.AddManifestResponse;
-import dev.confaas.runtime.api.v1.FinalizeRequest;
-import dev.confaas.runtime.api.v1.FinalizeResponse;
-import dev.confaas.runtime.api.v1.FunctionError;
-import dev.confaas.runtime.api.v1.ImageInfo;
-import dev.confaas.runtime.api.v1.InspectRequest;
-import dev.confaas.runtime.api.v1.InspectResponse;
-import dev.confaas.runtime.api.v1.InstanceInfo;
-import dev.confaas.runtime.api.v1.InvokeRequest;
-import dev.confaas.runtime.api.v1.InvokeResponse;
-import dev.confaas.runtime.api.v1.KillRequest;
-import dev.confaas.runtime.api.v1.KillResponse;
-import dev.confaas.runtime.api.v1.MeasurementLog;
-import dev.confaas.runtime.api.v1.ReportRequest;
-import dev.confaas.runtime.api.v1.ReportResponse;
-import dev.confaas.runtime.api.v1.StartRequest;
-import dev.confaas.runtime.api.v1.StartResponse;
-import dev.confaas.runtime.api.v1.StreamLogsRequest;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.v1.AddBlobChunk;
+import dev.confaas.agent.v1.AddBlobResponse;
+import dev.confaas.agent.v1.AddManifestRequest;
+import dev.confaas.agent.v1.AddManifestResponse;
+import dev.confaas.agent.v1.FinalizeRequest;
+import dev.confaas.agent.v1.FinalizeResponse;
+import dev.confaas.agent.v1.FunctionError;
+import dev.confaas.agent.v1.ImageInfo;
+import dev.confaas.agent.v1.InspectRequest;
+import dev.confaas.agent.v1.InspectResponse;
+import dev.confaas.agent.v1.InstanceInfo;
+import dev.confaas.agent.v1.InvokeRequest;
+import dev.confaas.agent.v1.InvokeResponse;
+import dev.confaas.agent.v1.KillRequest;
+import dev.confaas.agent.v1.KillResponse;
+import dev.confaas.agent.v1.MeasurementLog;
+import dev.confaas.agent.v1.ReportRequest;
+import dev.confaas.agent.v1.ReportResponse;
+import dev.confaas.agent.v1.StartRequest;
+import dev.confaas.agent.v1.StartResponse;
+import dev.confaas.agent.v1.StreamLogsRequest;
+import dev.confaas.agent.v1.TdAgentGrpc;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -39,21 +40,15 @@ import java.util.concurrent.CompletionException;
  * FunctionCatalog}. Each request is checked here, because the caller is the untrusted host; every
  * refusal is a status whose description names the field or rule.
  *
- * <p>Servers must accept messages of {@link #MAX_MESSAGE_BYTES} (an Invoke carries up to 6 MiB):
- * {@code NettyServerBuilder.maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)}.
+ * <p>Servers must accept messages of {@link AgentLimits#MAX_MESSAGE_BYTES} (an Invoke carries up to
+ * 6 MiB): {@code NettyServerBuilder.maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)}.
  */
 public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
-  /** Largest payload an Invoke may carry, as Lambda's synchronous limit. */
-  public static final int MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-  /** Inbound message limit the server must allow: the payload plus the request's other fields. */
-  public static final int MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
-
   /** Largest manifest AddManifest accepts (agent.proto). */
   static final int MAX_MANIFEST_BYTES = 64 * 1024;
   static final int MAX_SIGNATURE_BYTES = 256;
   static final int MAX_CERTIFICATE_BYTES = 16 * 1024;
-  /** Largest chunk of an AddBlob stream. */
-  static final int MAX_CHUNK_BYTES = 1024 * 1024;
+  static final int MAX_CHUNK_BYTES = AgentLimits.MAX_CHUNK_BYTES;
   /** Largest layer blob. */
   static final long MAX_BLOB_BYTES = 4L * 1024 * 1024 * 1024;
   private static final java.util.regex.Pattern LAYER_DIGEST =
@@ -396,9 +391,9 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
 
   @Override
   public void streamLogs(
-      StreamLogsRequest request, StreamObserver<dev.confaas.runtime.api.v1.LogLine> out) {
-    ServerCallStreamObserver<dev.confaas.runtime.api.v1.LogLine> call =
-        (ServerCallStreamObserver<dev.confaas.runtime.api.v1.LogLine>) out;
+      StreamLogsRequest request, StreamObserver<dev.confaas.agent.v1.LogLine> out) {
+    ServerCallStreamObserver<dev.confaas.agent.v1.LogLine> call =
+        (ServerCallStreamObserver<dev.confaas.agent.v1.LogLine>) out;
     String only = request.getInstanceId();
     AutoCloseable subscription =
         supervisor.onLog(
@@ -412,7 +407,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
                   return;
                 }
                 call.onNext(
-                    dev.confaas.runtime.api.v1.LogLine.newBuilder()
+                    dev.confaas.agent.v1.LogLine.newBuilder()
                         .setInstanceId(line.instanceId())
                         .setImageId(line.imageId())
                         .setFd(line.fd())
@@ -493,9 +488,9 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   }
 
   private static Invocation invocation(InvokeRequest r) {
-    if (r.getPayload().size() > MAX_PAYLOAD_BYTES) {
+    if (r.getPayload().size() > AgentLimits.MAX_PAYLOAD_BYTES) {
       throw new IllegalArgumentException(
-          "payload is " + r.getPayload().size() + " bytes; at most " + MAX_PAYLOAD_BYTES + " are allowed");
+          "payload is " + r.getPayload().size() + " bytes; at most " + AgentLimits.MAX_PAYLOAD_BYTES + " are allowed");
     }
     int timeoutMs = r.getTimeoutMs();
     if (timeoutMs > Invocation.MAX_TIMEOUT.toMillis()) {

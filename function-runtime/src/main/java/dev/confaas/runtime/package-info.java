@@ -7,8 +7,8 @@
  * <p>Images are loaded by {@link dev.confaas.runtime.AconImageLoader} (signature, vendor aliases,
  * launch policy, measurement into RTMR3, layers unpacked once); Report is answered by {@link
  * dev.confaas.runtime.QuoteReporter} with a quote binding the agent's {@link
- * dev.confaas.runtime.TlsIdentity}, the key its mutual-TLS server presents; {@link
- * dev.confaas.runtime.PeerKeyTrustManager} pins either side of that channel to one key. {@link
+ * dev.confaas.agent.TlsIdentity}, the key its mutual-TLS server presents; {@link
+ * dev.confaas.agent.PeerKeyTrustManager} pins either side of that channel to one key. {@link
  * dev.confaas.runtime.TdAgentMain} runs it all as a process.
  */
 package dev.confaas.runtime;

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.confaas.runtime.api.v1.AddBlobChunk;
-import dev.confaas.runtime.api.v1.AddBlobResponse;
-import dev.confaas.runtime.api.v1.AddManifestRequest;
-import dev.confaas.runtime.api.v1.AddManifestResponse;
-import dev.confaas.runtime.api.v1.FinalizeRequest;
-import dev.confaas.runtime.api.v1.ReportRequest;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.v1.AddBlobChunk;
+import dev.confaas.agent.v1.AddBlobResponse;
+import dev.confaas.agent.v1.AddManifestRequest;
+import dev.confaas.agent.v1.AddManifestResponse;
+import dev.confaas.agent.v1.FinalizeRequest;
+import dev.confaas.agent.v1.ReportRequest;
+import dev.confaas.agent.v1.TdAgentGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -58,7 +59,7 @@ class ImageLoadingApiTest {
     supervisor = InstanceSupervisor.start(InstanceSupervisor.Config.defaults(tmp.resolve("state")));
     server =
         NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-            .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+            .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
             .addService(new TdAgentService(supervisor, new SimpleImageLoader(), null))
             .build()
             .start();

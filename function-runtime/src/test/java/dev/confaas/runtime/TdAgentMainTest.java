@@ -4,9 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.confaas.runtime.api.v1.InvokeRequest;
-import dev.confaas.runtime.api.v1.InvokeResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import dev.confaas.agent.AgentProgram;
+import dev.confaas.agent.v1.InvokeRequest;
+import dev.confaas.agent.v1.InvokeResponse;
+import dev.confaas.agent.v1.TdAgentGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.BufferedReader;
@@ -84,6 +85,20 @@ class TdAgentMainTest {
       assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent outlived its closed stdin");
     } finally {
       agent.destroyForcibly();
+    }
+  }
+
+  @Test
+  void launchersFindTheAgentByTheNamesAgentApiGives() throws Exception {
+    assertEquals(
+        TdAgentMain.class.getName(),
+        AgentProgram.MAIN_CLASS,
+        "agent-api's AgentProgram.MAIN_CLASS must name this main class; launchers start it by that name");
+    try (var listing =
+        TdAgentMain.class.getClassLoader().getResourceAsStream(AgentProgram.CLASS_PATH_LISTING)) {
+      assertTrue(listing != null, "the build did not write " + AgentProgram.CLASS_PATH_LISTING);
+      String jars = new String(listing.readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(jars.contains("confaas-agent-api.jar"), "the listing lacks agent-api: " + jars);
     }
   }
 }

@@ -5,18 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.confaas.runtime.api.v1.AddManifestRequest;
-import dev.confaas.runtime.api.v1.FunctionError;
-import dev.confaas.runtime.api.v1.InspectRequest;
-import dev.confaas.runtime.api.v1.InspectResponse;
-import dev.confaas.runtime.api.v1.InstanceInfo;
-import dev.confaas.runtime.api.v1.InvokeRequest;
-import dev.confaas.runtime.api.v1.InvokeResponse;
-import dev.confaas.runtime.api.v1.KillRequest;
-import dev.confaas.runtime.api.v1.LogLine;
-import dev.confaas.runtime.api.v1.StartRequest;
-import dev.confaas.runtime.api.v1.StreamLogsRequest;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.v1.AddManifestRequest;
+import dev.confaas.agent.v1.FunctionError;
+import dev.confaas.agent.v1.InspectRequest;
+import dev.confaas.agent.v1.InspectResponse;
+import dev.confaas.agent.v1.InstanceInfo;
+import dev.confaas.agent.v1.InvokeRequest;
+import dev.confaas.agent.v1.InvokeResponse;
+import dev.confaas.agent.v1.KillRequest;
+import dev.confaas.agent.v1.LogLine;
+import dev.confaas.agent.v1.StartRequest;
+import dev.confaas.agent.v1.StreamLogsRequest;
+import dev.confaas.agent.v1.TdAgentGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -72,14 +73,14 @@ class TdAgentServiceTest {
                     .build());
     server =
         NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-            .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+            .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
             .addService(new TdAgentService(supervisor, catalog))
             .build()
             .start();
     channel =
         NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
             .usePlaintext()
-            .maxInboundMessageSize(TdAgentService.MAX_MESSAGE_BYTES)
+            .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
             .build();
     agent = TdAgentGrpc.newBlockingStub(channel);
   }

@@ -1,6 +1,6 @@
 package dev.confaas.gateway;
 
-import dev.confaas.runtime.TdAgentMain;
+import dev.confaas.agent.AgentProgram;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * development build) are kept: they are this build's own modules and cheap to measure.
  */
 final class AgentClassPath {
-  static final String LISTING = "META-INF/confaas/agent-classpath.txt";
+  static final String LISTING = AgentProgram.CLASS_PATH_LISTING;
   /** {@code artifact-1.2.3.jar}, {@code artifact-0.1.0-SNAPSHOT.jar} to {@code artifact}. */
   private static final Pattern VERSIONED = Pattern.compile("(.+?)-\\d[^/]*\\.jar");
   private static final String LOGGING_BINDING = "org.slf4j.simple.SimpleServiceProvider";
@@ -45,7 +45,7 @@ final class AgentClassPath {
     }
     Set<String> wanted = new HashSet<>(listed.get());
     Set<Path> always = new HashSet<>();
-    codeSource(TdAgentMain.class.getName()).ifPresent(always::add);
+    codeSource(AgentProgram.MAIN_CLASS).ifPresent(always::add);
     codeSource(LOGGING_BINDING).ifPresent(always::add);
     List<Path> out = new ArrayList<>();
     for (Path entry : classPath) {
@@ -59,7 +59,7 @@ final class AgentClassPath {
 
   /** The artifact IDs function-runtime's build listed. */
   private static Optional<Set<String>> listedArtifacts() {
-    try (InputStream in = TdAgentMain.class.getClassLoader().getResourceAsStream(LISTING)) {
+    try (InputStream in = AgentClassPath.class.getClassLoader().getResourceAsStream(LISTING)) {
       if (in == null) {
         return Optional.empty();
       }

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.confaas.runtime.AgentArtifacts;
+import dev.confaas.agent.AgentArtifacts;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;

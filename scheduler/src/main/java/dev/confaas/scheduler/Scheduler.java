@@ -1,7 +1,7 @@
 package dev.confaas.scheduler;
 
-import dev.confaas.pool.GrpcCalls;
 import com.google.protobuf.ByteString;
+import dev.confaas.agent.AgentCallException;
 import dev.confaas.image.ImageId;
 import dev.confaas.image.ImageRepository;
 import dev.confaas.image.SignedManifest;
@@ -9,11 +9,9 @@ import dev.confaas.policy.PolicyImage;
 import dev.confaas.pool.PoolExhaustedException;
 import dev.confaas.pool.PooledTd;
 import dev.confaas.pool.WarmPool;
-import dev.confaas.runtime.api.v1.InvokeRequest;
-import dev.confaas.runtime.api.v1.InvokeResponse;
-import dev.confaas.runtime.api.v1.KillRequest;
-import dev.confaas.runtime.api.v1.KillResponse;
-import dev.confaas.runtime.api.v1.TdAgentGrpc;
+import dev.confaas.agent.v1.InvokeRequest;
+import dev.confaas.agent.v1.InvokeResponse;
+import dev.confaas.agent.v1.KillRequest;
 import dev.confaas.scheduler.InvocationRejectedException.Reason;
 import dev.confaas.vendor.PolicyImages;
 import io.grpc.Status;
@@ -310,15 +308,10 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
             .setRequestId(p.request().requestId())
             .setTraceId(p.request().traceId())
             .build();
-    CompletableFuture<InvokeResponse> call = new CompletableFuture<>();
-    try {
-      TdAgentGrpc.newStub(td.pooled.channel())
-          .withDeadlineAfter(timeoutMs + config.invokeGrace().toMillis(), TimeUnit.MILLISECONDS)
-          .invoke(req, GrpcCalls.unary(call));
-    } catch (RuntimeException e) {
-      call.completeExceptionally(e);
-    }
-    call.whenComplete((r, err) -> invoked(p, inst, now, r, err));
+    td.pooled
+        .agent()
+        .invoke(req, Duration.ofMillis(timeoutMs).plus(config.invokeGrace()))
+        .whenComplete((r, err) -> invoked(p, inst, now, r, err));
   }
 
   private void invoked(Pending p, Instance inst, Instant sent, InvokeResponse r, Throwable err) {
@@ -335,10 +328,12 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
       fn.latency.record(took);
       fn.avgMillis = 0.8 * fn.avgMillis + 0.2 * Math.max(1, took.toMillis());
       if (err != null) {
-        boolean lost = !td.pooled.isAlive() || isTransportLoss(GrpcCalls.code(err));
+        AgentCallException failure = AgentCallException.from(err);
+        boolean lost =
+            !td.pooled.isAlive() || failure.kind() == AgentCallException.Kind.TRANSPORT_LOST;
         String why =
             (lost ? "TD " + td.pooled.id() + " was lost mid-invocation: " : "the agent failed the call: ")
-                + GrpcCalls.describe(err);
+                + failure.describe();
         result =
             new InvocationResult(
                 p.request().requestId(),
@@ -352,7 +347,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
                 fn.d.imageId(),
                 inst.id,
                 took);
-        Status.Code code = GrpcCalls.code(err);
+        Status.Code code = failure.code();
         if (lost) {
           loseTd(td, why);
         } else if (code != Status.Code.INVALID_ARGUMENT && code != Status.Code.RESOURCE_EXHAUSTED) {
@@ -381,14 +376,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
     p.result().complete(result);
   }
 
-  private static boolean isTransportLoss(Status.Code code) {
-    return code == Status.Code.UNAVAILABLE
-        || code == Status.Code.CANCELLED
-        || code == Status.Code.DEADLINE_EXCEEDED
-        || code == Status.Code.UNKNOWN;
-  }
-
-  private static FunctionError toError(dev.confaas.runtime.api.v1.FunctionError e) {
+  private static FunctionError toError(dev.confaas.agent.v1.FunctionError e) {
     FunctionError.Kind kind =
         switch (e.getKind()) {
           case HANDLED -> FunctionError.Kind.HANDLED;
@@ -555,13 +543,13 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
         List<String> loaded = td.pooled.loadedImages();
         for (ImageFacts image : pl.chain) {
           if (!loaded.contains(image.imageId())) {
-            if (loader.load(td.pooled.channel(), image)) {
+            if (loader.load(td.pooled.agent(), image)) {
               coldLoads.increment();
             }
             td.pooled.recordLoaded(image.imageId());
           }
         }
-        return loader.start(td.pooled.channel(), pl.chain.get(pl.chain.size() - 1).imageId());
+        return loader.start(td.pooled.agent(), pl.chain.get(pl.chain.size() - 1).imageId());
       }
     } catch (AgentLoader.LoadException | java.io.IOException e) {
       throw new CompletionException(e);
@@ -576,19 +564,17 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
   }
 
   private void kill(Instance i) {
-    CompletableFuture<KillResponse> f = new CompletableFuture<>();
-    try {
-      TdAgentGrpc.newStub(i.td.pooled.channel())
-          .withDeadlineAfter(config.loadTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .kill(KillRequest.newBuilder().setInstanceId(i.id).setSignal(SIGTERM).build(), GrpcCalls.unary(f));
-    } catch (RuntimeException e) {
-      f.completeExceptionally(e);
-    }
+    CompletableFuture<?> f =
+        i.td.pooled.agent().kill(KillRequest.newBuilder().setInstanceId(i.id).setSignal(SIGTERM).build());
     // A manifest that does not list SIGTERM in `signals` keeps its instance until the TD stops; the
     // TD goes back to the pool (and is retired) once it has no instances, so nothing leaks for long.
     f.whenComplete((ok, err) -> {
       if (err != null) {
-        log.debug("instance {} on {} not signalled: {}", i.id, i.td.pooled.id(), GrpcCalls.describe(err));
+        log.debug(
+            "instance {} on {} not signalled: {}",
+            i.id,
+            i.td.pooled.id(),
+            AgentCallException.from(err).describe());
       }
     });
   }

@@ -1,4 +1,4 @@
-package dev.confaas.runtime;
+package dev.confaas.agent;
 
 import java.io.File;
 import java.io.IOException;
