@@ -110,11 +110,13 @@ public final class ProcessTdLauncher implements TdLauncher {
   private final byte[] mrTd;
   private final Set<ProcessTd> running = ConcurrentHashMap.newKeySet();
   private final Thread shutdownHook;
+  /** Why no TD can boot from the configured class path; null when the agent is on it. */
+  private final String agentMissing;
   private volatile boolean closed;
 
   public ProcessTdLauncher(Config config) {
     this.config = config;
-    requireAgentOn(config.classPath());
+    this.agentMissing = agentMissingFrom(config.classPath());
     try {
       Files.createDirectories(config.poolDir());
       this.pki = SimulatedPki.loadOrCreate(config.pkiDir(), config.clock());
@@ -129,32 +131,31 @@ public final class ProcessTdLauncher implements TdLauncher {
   }
 
   /**
-   * Fails early, and says so, when the agent program is not on the class path: its JVMs would
-   * otherwise die at start and each launch would time out waiting for its port file.
+   * Looked up once, so that a launch fails at once and says why when the agent program is not on
+   * the class path: its JVM would otherwise die at start and the launch wait out its boot timeout.
    */
-  private static void requireAgentOn(List<Path> classPath) {
+  private static String agentMissingFrom(List<Path> classPath) {
     String entry = AgentProgram.MAIN_CLASS.replace('.', '/') + ".class";
     for (Path p : classPath) {
       if (Files.isDirectory(p)) {
         if (Files.isRegularFile(p.resolve(entry))) {
-          return;
+          return null;
         }
       } else if (Files.isRegularFile(p)) {
         try (java.util.zip.ZipFile jar = new java.util.zip.ZipFile(p.toFile())) {
           if (jar.getEntry(entry) != null) {
-            return;
+            return null;
           }
         } catch (IOException notAJar) {
           // not an archive: cannot hold the agent
         }
       }
     }
-    throw new IllegalArgumentException(
-        "the agent program "
-            + AgentProgram.MAIN_CLASS
-            + " is not on the class path given for process TDs ("
-            + classPath.size()
-            + " entries); add confaas-function-runtime and its dependencies to it");
+    return "the agent program "
+        + AgentProgram.MAIN_CLASS
+        + " is not on the class path given for process TDs ("
+        + classPath.size()
+        + " entries); add confaas-function-runtime and its dependencies to it";
   }
 
   @Override
@@ -208,6 +209,9 @@ public final class ProcessTdLauncher implements TdLauncher {
   public LaunchedTd launch(String tdId) throws TdLaunchException {
     if (closed) {
       throw new TdLaunchException("this launcher is closed; create a new one");
+    }
+    if (agentMissing != null) {
+      throw new TdLaunchException(agentMissing);
     }
     if (!TD_ID.matcher(tdId).matches()) {
       throw new TdLaunchException(
