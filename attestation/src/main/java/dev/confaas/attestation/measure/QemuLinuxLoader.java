@@ -15,6 +15,7 @@ final class QemuLinuxLoader {
   /** QEMU's q35 ACPI data area ({@code acpi_data_size}), reserved at the top of low memory. */
   static final long ACPI_DATA_SIZE = 0x20000 + 0x8000;
 
+  private static final int SETUP_HEADER_END = 0x270;
   private static final int HDRS_MAGIC = 0x53726448; // "HdrS"
   private static final int LOADED_HIGH = 0x01;
   private static final int CAN_USE_HEAP = 0x80;
@@ -32,7 +33,7 @@ final class QemuLinuxLoader {
 
   /** The kernel image after QEMU patched its setup header for this initrd size and memory. */
   static byte[] patch(byte[] kernel, long initrdSize, long memoryBytes) {
-    if (kernel.length < 0x1000) {
+    if (kernel.length < SETUP_HEADER_END) {
       throw new IllegalArgumentException(
           "the kernel is " + kernel.length + " bytes: too short to be a bzImage");
     }

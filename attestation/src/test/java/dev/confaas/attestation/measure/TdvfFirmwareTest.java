@@ -185,10 +185,7 @@ class TdvfFirmwareTest {
    */
   @Test
   void measuresDebiansOvmf() throws Exception {
-    assertTrue(
-        Files.isReadable(DEBIAN_OVMF),
-        DEBIAN_OVMF + " is missing: run bin/ensure-debian-packages --tests (installs ovmf)");
-    byte[] image = Files.readAllBytes(DEBIAN_OVMF);
+    byte[] image = Files.readAllBytes(TestImages.debianFile(DEBIAN_OVMF, "ovmf"));
     TdvfFirmware fw = TdvfFirmware.parse(image);
     List<TdvfFirmware.Section> s = fw.sections();
     assertEquals(6, s.size());
