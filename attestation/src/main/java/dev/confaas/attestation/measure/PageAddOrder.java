@@ -13,7 +13,7 @@ public enum PageAddOrder {
    * KVM (Linux ≥ 6.16, {@code KVM_TDX_INIT_MEM_REGION}) with QEMU ≥ 9, including upstream QEMU ≥
    * 10.1 and the TDX builds of QEMU 9.
    */
-  SINGLE_PASS("single-pass", "QEMU >= 9 (upstream QEMU >= 10.1, upstream KVM TDX)"),
+  SINGLE_PASS("single-pass", "QEMU >= 9; upstream QEMU >= 10.1 with upstream KVM TDX"),
   /**
    * Per section: every page's {@code TDH.MEM.PAGE.ADD}, then every page's {@code TDH.MR.EXTEND}s.
    * The QEMU 8.x TDX builds with their out-of-tree KVM (e.g. canonical/tdx on Ubuntu 24.04).
