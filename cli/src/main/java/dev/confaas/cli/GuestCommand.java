@@ -39,8 +39,8 @@ final class GuestCommand implements Runnable {
 
   static final String RTMR0_NOT_COMPUTED =
       "not computed: RTMR0 measures the TD HOB, the ACPI tables and the EFI variables that the"
-          + " whole QEMU machine configuration (memory, CPUs, devices) produces; appraise it against"
-          + " a value taken from a reference boot of the same configuration, or not at all";
+          + " whole QEMU machine configuration (memory, CPUs, devices) produces; appraise it"
+          + " against a value taken from a reference boot of the same configuration, or not at all";
 
   /** {@code confaas guest measure}: MRTD, RTMR1 and RTMR2 a TDX host will report for a guest. */
   @Command(
@@ -110,7 +110,8 @@ final class GuestCommand implements Runnable {
       try {
         order = PageAddOrder.parse(qemuVariant);
       } catch (IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--qemu-variant: " + e.getMessage());
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--qemu-variant: " + e.getMessage());
       }
       memoryBytes = parseMemory(memory);
       if (kernel == null && (initrd != null || !cmdline.isEmpty())) {
@@ -223,7 +224,9 @@ final class GuestCommand implements Runnable {
             s.type(),
             s.memoryAddress(),
             s.memoryDataSize(),
-            s.mrExtend() ? "PAGE.ADD, MR.EXTEND" : s.pageAug() ? "PAGE.AUG (not measured)" : "PAGE.ADD");
+            s.mrExtend()
+                ? "PAGE.ADD, MR.EXTEND"
+                : s.pageAug() ? "PAGE.AUG (not measured)" : "PAGE.ADD");
       }
       out.println("RTMR0  " + RTMR0_NOT_COMPUTED);
       if (boot == null) {
@@ -234,14 +237,18 @@ final class GuestCommand implements Runnable {
       printRtmr(out, boot.rtmr1());
       printRtmr(out, boot.rtmr2());
       out.println(
-          "       for -m " + memoryBytes + " bytes; command line as measured: \""
-              + boot.measuredCommandLine() + "\"");
+          "       for -m "
+              + memoryBytes
+              + " bytes; command line as measured: \""
+              + boot.measuredCommandLine()
+              + "\"");
     }
 
     private static void printRtmr(PrintWriter out, Rtmr r) {
       out.println("RTMR" + r.index() + "  " + HEX.formatHex(r.value()));
       for (Rtmr.Event e : r.events()) {
-        out.println("         " + HEX.formatHex(e.digest()).substring(0, 16) + "…  " + e.description());
+        out.println(
+            "         " + HEX.formatHex(e.digest()).substring(0, 16) + "…  " + e.description());
       }
     }
 

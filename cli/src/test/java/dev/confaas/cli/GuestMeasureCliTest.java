@@ -78,8 +78,19 @@ class GuestMeasureCliTest {
     byte[] initrdBytes = "not really a cpio".getBytes();
     Path i = Files.write(dir.resolve("initrd"), initrdBytes);
     CliRun r =
-        CliRun.of("guest", "measure", "--firmware", OVMF.toString(), "--kernel", k.toString(),
-            "--initrd", i.toString(), "--cmdline", "console=hvc0 quiet", "--memory", "4096",
+        CliRun.of(
+            "guest",
+            "measure",
+            "--firmware",
+            OVMF.toString(),
+            "--kernel",
+            k.toString(),
+            "--initrd",
+            i.toString(),
+            "--cmdline",
+            "console=hvc0 quiet",
+            "--memory",
+            "4096",
             "--json");
     assertEquals(0, r.code, r.toString());
     JsonNode j = new ObjectMapper().readTree(r.out);
@@ -102,7 +113,9 @@ class GuestMeasureCliTest {
     assertTrue(r.err.contains("GUIDed table"), r.toString());
 
     Path notKernel = Files.write(dir.resolve("vmlinux"), new byte[8192]);
-    r = CliRun.of("guest", "measure", "--firmware", OVMF.toString(), "--kernel", notKernel.toString());
+    r =
+        CliRun.of(
+            "guest", "measure", "--firmware", OVMF.toString(), "--kernel", notKernel.toString());
     assertEquals(1, r.code, r.toString());
     assertTrue(r.err.contains("bzImage"), r.toString());
 

@@ -26,15 +26,18 @@ final class Authenticode {
       pe = b.getInt(0x3c);
     }
     require(pe >= 0 && pe + 24 <= image.length, "the PE header offset points outside the file");
-    require(b.getInt(pe) == 0x00004550, "no PE signature: the kernel is not a PE/COFF (EFI stub)"
-        + " image; TDVF can only boot a kernel built with CONFIG_EFI_STUB");
+    require(
+        b.getInt(pe) == 0x00004550,
+        "no PE signature: the kernel is not a PE/COFF (EFI stub)"
+            + " image; TDVF can only boot a kernel built with CONFIG_EFI_STUB");
     int sectionCount = Short.toUnsignedInt(b.getShort(pe + 6));
     int optionalSize = Short.toUnsignedInt(b.getShort(pe + 20));
     int opt = pe + 24;
     require(opt + 2 <= image.length, "the PE optional header is cut off");
     int magic = Short.toUnsignedInt(b.getShort(opt));
-    require(magic == 0x10b || magic == 0x20b, "unknown PE optional header magic 0x"
-        + Integer.toHexString(magic));
+    require(
+        magic == 0x10b || magic == 0x20b,
+        "unknown PE optional header magic 0x" + Integer.toHexString(magic));
     boolean plus = magic == 0x20b;
     int checksum = opt + 64;
     int rvaCountAt = opt + (plus ? 108 : 92);
@@ -44,8 +47,10 @@ final class Authenticode {
     long rvaCount = Integer.toUnsignedLong(b.getInt(rvaCountAt));
     int certEntry = directories + SECURITY_DIRECTORY * 8;
     boolean hasCertEntry = rvaCount > SECURITY_DIRECTORY;
-    require(sizeOfHeaders <= image.length && sizeOfHeaders >= (hasCertEntry ? certEntry + 8
-        : checksum + 4), "SizeOfHeaders " + sizeOfHeaders + " does not fit the file");
+    require(
+        sizeOfHeaders <= image.length
+            && sizeOfHeaders >= (hasCertEntry ? certEntry + 8 : checksum + 4),
+        "SizeOfHeaders " + sizeOfHeaders + " does not fit the file");
 
     MessageDigest h = Digests.sha384();
     h.update(image, 0, checksum);
@@ -66,8 +71,9 @@ final class Authenticode {
       long size = Integer.toUnsignedLong(b.getInt(s + 16));
       long pointer = Integer.toUnsignedLong(b.getInt(s + 20));
       if (size > 0) {
-        require(pointer + size <= image.length, "PE section " + i + " reaches past the end of"
-            + " the file: the image is truncated");
+        require(
+            pointer + size <= image.length,
+            "PE section " + i + " reaches past the end of" + " the file: the image is truncated");
         sections.add(new long[] {pointer, size});
       }
     }
@@ -78,8 +84,9 @@ final class Authenticode {
       hashed += s[1];
     }
     if (image.length > hashed) {
-      require(image.length >= hashed + certSize, "the certificate table size " + certSize
-          + " is larger than the data after the sections");
+      require(
+          image.length >= hashed + certSize,
+          "the certificate table size " + certSize + " is larger than the data after the sections");
       h.update(image, (int) hashed, (int) (image.length - certSize - hashed));
     }
     return h.digest();

@@ -6,17 +6,18 @@ import java.util.List;
 /**
  * RTMR1 and RTMR2 of a TD that TDVF boots straight into a Linux kernel (QEMU {@code -kernel},
  * {@code -initrd}, {@code -append}), replayed from the events of TDVF's CC event log. The event
- * list follows Dstack-TEE/dstack's {@code dstack-mr}, whose values are compared with real TDX hosts:
+ * list follows Dstack-TEE/dstack's {@code dstack-mr}, whose values are compared with real TDX
+ * hosts:
  *
  * <ul>
  *   <li>RTMR1 (PCR 2–6): the kernel's PE/COFF Authenticode SHA-384 as TDVF loads it (the setup
  *       header as QEMU patched it), then {@code "Calling EFI Application from Boot Option"}, the
  *       separator (four zero bytes), {@code "Exit Boot Services Invocation"} and {@code "Exit Boot
  *       Services Returned with Success"}, each digest being SHA-384 of the ASCII string.
- *   <li>RTMR2 (PCR 8–15): written by the kernel's EFI stub through the CC measurement protocol:
- *       the load options (the command line as OVMF passes it — with {@code " initrd=initrd"}
- *       appended when there is an initrd — in UTF-16LE with a terminating NUL), then the initrd's
- *       bytes. A kernel whose EFI stub predates CC measurement leaves RTMR2 at zero.
+ *   <li>RTMR2 (PCR 8–15): written by the kernel's EFI stub through the CC measurement protocol: the
+ *       load options (the command line as OVMF passes it — with {@code " initrd=initrd"} appended
+ *       when there is an initrd — in UTF-16LE with a terminating NUL), then the initrd's bytes. A
+ *       kernel whose EFI stub predates CC measurement leaves RTMR2 at zero.
  * </ul>
  */
 public final class DirectBoot {
@@ -68,8 +69,7 @@ public final class DirectBoot {
                         + " bytes of memory",
                     Authenticode.sha384(patched)),
                 action("Calling EFI Application from Boot Option"),
-                new Rtmr.Event(
-                    "EV_SEPARATOR: 00000000", Digests.sha384(new byte[4])),
+                new Rtmr.Event("EV_SEPARATOR: 00000000", Digests.sha384(new byte[4])),
                 action("Exit Boot Services Invocation"),
                 action("Exit Boot Services Returned with Success")));
     String measured = initrd.length > 0 ? commandLine + INITRD_SUFFIX : commandLine;
@@ -85,7 +85,8 @@ public final class DirectBoot {
                 List.of(
                     cmdline,
                     new Rtmr.Event(
-                        "EV_EVENT_TAG Linux initrd: SHA-384 of the " + initrd.length
+                        "EV_EVENT_TAG Linux initrd: SHA-384 of the "
+                            + initrd.length
                             + "-byte initrd",
                         Digests.sha384(initrd))))
             : new Rtmr(2, List.of(cmdline));

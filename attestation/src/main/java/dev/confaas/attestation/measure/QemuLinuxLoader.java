@@ -4,12 +4,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The kernel as TDVF receives it from QEMU's {@code -kernel}: QEMU writes its loader fields into the
- * Linux setup header (x86 boot protocol, Documentation/arch/x86/boot.rst) before handing the image
- * to the firmware over fw_cfg, so the bytes TDVF hashes are not the file's bytes. This replays what
- * QEMU's {@code x86_load_linux} writes for a bzImage on a q35 machine: loader type, heap end,
- * command-line address and, with an initrd, the initrd's address and size. The initrd address
- * depends on the guest's memory below 4 GiB, which is why RTMR1 depends on {@code -m}.
+ * The kernel as TDVF receives it from QEMU's {@code -kernel}: QEMU writes its loader fields into
+ * the Linux setup header (x86 boot protocol, Documentation/arch/x86/boot.rst) before handing the
+ * image to the firmware over fw_cfg, so the bytes TDVF hashes are not the file's bytes. This
+ * replays what QEMU's {@code x86_load_linux} writes for a bzImage on a q35 machine: loader type,
+ * heap end, command-line address and, with an initrd, the initrd's address and size. The initrd
+ * address depends on the guest's memory below 4 GiB, which is why RTMR1 depends on {@code -m}.
  */
 final class QemuLinuxLoader {
   /** QEMU's q35 ACPI data area ({@code acpi_data_size}), reserved at the top of low memory. */

@@ -9,15 +9,15 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A TDVF firmware image (OVMF built with TDX support, e.g. Debian's {@code /usr/share/ovmf/OVMF.fd})
- * and the MRTD a TDX module computes when QEMU loads it.
+ * A TDVF firmware image (OVMF built with TDX support, e.g. Debian's {@code
+ * /usr/share/ovmf/OVMF.fd}) and the MRTD a TDX module computes when QEMU loads it.
  *
  * <p>The TDVF metadata (TDX Virtual Firmware Design Guide, section "TDVF Metadata") lists the
  * regions the host must place in the TD before it runs: firmware volumes copied from the image
- * (BFV, CFV) and zeroed memory (TD HOB, temporary memory). QEMU finds it through OVMF's GUIDed table
- * at the end of the image: the table ends with a footer GUID 0x20 bytes before the end, each entry
- * is {@code data ‖ u16 length ‖ GUID} read backwards, and the entry with the TDX metadata GUID holds
- * the descriptor's offset from the end of the image.
+ * (BFV, CFV) and zeroed memory (TD HOB, temporary memory). QEMU finds it through OVMF's GUIDed
+ * table at the end of the image: the table ends with a footer GUID 0x20 bytes before the end, each
+ * entry is {@code data ‖ u16 length ‖ GUID} read backwards, and the entry with the TDX metadata
+ * GUID holds the descriptor's offset from the end of the image.
  */
 public final class TdvfFirmware {
   static final int PAGE = 4096;
@@ -92,8 +92,8 @@ public final class TdvfFirmware {
   /**
    * Parses the TDVF metadata of a firmware image.
    *
-   * @throws IllegalArgumentException naming what is missing or inconsistent, e.g. for an OVMF
-   *     build without TDX support
+   * @throws IllegalArgumentException naming what is missing or inconsistent, e.g. for an OVMF build
+   *     without TDX support
    */
   public static TdvfFirmware parse(byte[] image) {
     byte[] img = image.clone();
@@ -136,7 +136,8 @@ public final class TdvfFirmware {
               img.length));
     }
     if (sections.isEmpty()) {
-      throw new IllegalArgumentException("TDVF metadata lists no sections: nothing would be loaded");
+      throw new IllegalArgumentException(
+          "TDVF metadata lists no sections: nothing would be loaded");
     }
     return new TdvfFirmware(img, sections);
   }
@@ -169,7 +170,9 @@ public final class TdvfFirmware {
     }
     if ((attrs & ATTR_MR_EXTEND) != 0 && (attrs & ATTR_PAGE_AUG) != 0) {
       throw new IllegalArgumentException(
-          where + t + " is both MR.EXTEND and PAGE.AUG: a page added after boot cannot be measured");
+          where
+              + t
+              + " is both MR.EXTEND and PAGE.AUG: a page added after boot cannot be measured");
     }
     return new Section(i, dataOffset, raw, address, size, t, attrs);
   }
@@ -207,8 +210,7 @@ public final class TdvfFirmware {
           throw new IllegalArgumentException(
               "the TDX metadata offset " + fromEnd + " points outside the image");
         }
-        if (!"TDVF"
-            .equals(new String(img, (int) at, 4, StandardCharsets.US_ASCII))) {
+        if (!"TDVF".equals(new String(img, (int) at, 4, StandardCharsets.US_ASCII))) {
           throw new IllegalArgumentException(
               "no TDVF descriptor signature at offset " + at + " named by the TDX metadata entry");
         }
@@ -218,7 +220,8 @@ public final class TdvfFirmware {
     }
     throw new IllegalArgumentException(
         "the OVMF GUIDed table has no TDX metadata entry (GUID e47a6535-...): this OVMF was built"
-            + " without TDX support; use a TDVF build (Debian's ovmf package, or OvmfPkg/IntelTdx)");
+            + " without TDX support; use a TDVF build (Debian's ovmf package, or"
+            + " OvmfPkg/IntelTdx)");
   }
 
   public List<Section> sections() {

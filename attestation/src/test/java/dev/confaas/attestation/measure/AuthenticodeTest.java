@@ -48,15 +48,45 @@ class AuthenticodeTest {
     Path openssl = TestImages.debianTool("openssl", "openssl");
     byte[] f = TestImages.efiStubKernel();
     Files.write(dir.resolve("a.efi"), f);
-    TestImages.run(dir, openssl.toString(), "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-        "-subj", "/CN=confaas test", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2");
-    TestImages.run(dir, osslsigncode.toString(), "sign", "-certs", "cert.pem", "-key", "key.pem",
-        "-h", "sha384", "-in", "a.efi", "-out", "signed.efi");
-    Process verify = new ProcessBuilder(osslsigncode.toString(), "verify", "-in", "signed.efi")
-        .directory(dir.toFile()).redirectErrorStream(true).start();
+    TestImages.run(
+        dir,
+        openssl.toString(),
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=confaas test",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2");
+    TestImages.run(
+        dir,
+        osslsigncode.toString(),
+        "sign",
+        "-certs",
+        "cert.pem",
+        "-key",
+        "key.pem",
+        "-h",
+        "sha384",
+        "-in",
+        "a.efi",
+        "-out",
+        "signed.efi");
+    Process verify =
+        new ProcessBuilder(osslsigncode.toString(), "verify", "-in", "signed.efi")
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(verify.getInputStream().readAllBytes());
     verify.waitFor(); // fails: the certificate is self-signed; the digests are printed anyway
-    Matcher digest = Pattern.compile("Current message digest\\s*:\\s*([0-9A-Fa-f]{96})").matcher(out);
+    Matcher digest =
+        Pattern.compile("Current message digest\\s*:\\s*([0-9A-Fa-f]{96})").matcher(out);
     assertTrue(digest.find(), "no message digest in osslsigncode's output:\n" + out);
     String theirs = digest.group(1).toLowerCase(Locale.ROOT);
 

@@ -24,7 +24,9 @@ class DirectBootTest {
     return h.digest();
   }
 
-  /** The kernel as QEMU hands it to TDVF for a 1 MiB initrd and 2 GiB, written out field by field. */
+  /**
+   * The kernel as QEMU hands it to TDVF for a 1 MiB initrd and 2 GiB, written out field by field.
+   */
   private static byte[] patchedFor1MibInitrdAnd2Gib(byte[] kernel) {
     byte[] k = kernel.clone();
     ByteBuffer b = ByteBuffer.wrap(k).order(ByteOrder.LITTLE_ENDIAN);
@@ -51,10 +53,16 @@ class DirectBootTest {
     assertFalse(Arrays.equals(Authenticode.sha384(kernel), rtmr1.events().get(0).digest()));
     byte[] r = new byte[48];
     r = sha384(r, rtmr1.events().get(0).digest());
-    r = sha384(r, sha384("Calling EFI Application from Boot Option".getBytes(StandardCharsets.US_ASCII)));
+    r =
+        sha384(
+            r,
+            sha384("Calling EFI Application from Boot Option".getBytes(StandardCharsets.US_ASCII)));
     r = sha384(r, sha384(new byte[4]));
     r = sha384(r, sha384("Exit Boot Services Invocation".getBytes(StandardCharsets.US_ASCII)));
-    r = sha384(r, sha384("Exit Boot Services Returned with Success".getBytes(StandardCharsets.US_ASCII)));
+    r =
+        sha384(
+            r,
+            sha384("Exit Boot Services Returned with Success".getBytes(StandardCharsets.US_ASCII)));
     assertArrayEquals(r, rtmr1.value());
   }
 

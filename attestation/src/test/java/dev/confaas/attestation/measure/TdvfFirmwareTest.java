@@ -23,10 +23,8 @@ class TdvfFirmwareTest {
   static final Path DEBIAN_OVMF = Path.of("/usr/share/ovmf/OVMF.fd");
 
   // The GUIDs of the OVMF table footer and the TDX metadata entry, as bytes on disk.
-  private static final byte[] FOOTER =
-      HEX.parseHex("de82b596b21ff745baeaa366c55a082d");
-  private static final byte[] TDX_METADATA =
-      HEX.parseHex("35657ae44a989847865e4685a7bf8ec2");
+  private static final byte[] FOOTER = HEX.parseHex("de82b596b21ff745baeaa366c55a082d");
+  private static final byte[] TDX_METADATA = HEX.parseHex("35657ae44a989847865e4685a7bf8ec2");
 
   /**
    * A 64 KiB firmware image laid out like OVMF's: the TDVF descriptor in the middle, a GUIDed table
@@ -139,8 +137,7 @@ class TdvfFirmwareTest {
     byte[] base = TdvfFirmware.parse(img).mrtd(PageAddOrder.SINGLE_PASS);
     byte[] bfvChanged = img.clone();
     bfvChanged[0x2fff] ^= 1; // last byte of the BFV
-    assertFalse(
-        Arrays.equals(base, TdvfFirmware.parse(bfvChanged).mrtd(PageAddOrder.SINGLE_PASS)));
+    assertFalse(Arrays.equals(base, TdvfFirmware.parse(bfvChanged).mrtd(PageAddOrder.SINGLE_PASS)));
     byte[] cfvChanged = img.clone();
     cfvChanged[0x3000] ^= 1; // the CFV is added but not extended: the variable store may change
     assertArrayEquals(base, TdvfFirmware.parse(cfvChanged).mrtd(PageAddOrder.SINGLE_PASS));
@@ -176,12 +173,12 @@ class TdvfFirmwareTest {
   }
 
   /**
-   * Debian's {@code ovmf} package (bin/ensure-debian-packages --tests installs it). Its sections are
-   * the ones dstack-mr's own tests list for the OVMF they measure (TempMem 0x800000+0x6000, TD_HOB
-   * 0x809000+0x2000, TempMem 0x80b000+0x2000 and 0x810000+0x10000), which checks the parsing
-   * against an outside source. The MRTD values were computed when this test was written by this code
-   * and by an independent Python script, for the package 2022.11-6+deb12u2; no published MRTD for
-   * this build exists to compare with.
+   * Debian's {@code ovmf} package (bin/ensure-debian-packages --tests installs it). Its sections
+   * are the ones dstack-mr's own tests list for the OVMF they measure (TempMem 0x800000+0x6000,
+   * TD_HOB 0x809000+0x2000, TempMem 0x80b000+0x2000 and 0x810000+0x10000), which checks the parsing
+   * against an outside source. The MRTD values were computed when this test was written by this
+   * code and by an independent Python script, for the package 2022.11-6+deb12u2; no published MRTD
+   * for this build exists to compare with.
    */
   @Test
   void measuresDebiansOvmf() throws Exception {
@@ -194,11 +191,19 @@ class TdvfFirmwareTest {
     assertEquals(TdvfFirmware.SectionType.CFV, s.get(1).type());
     assertFalse(s.get(1).mrExtend());
     assertEquals(
-        List.of("TEMP_MEM@810000+10000", "TEMP_MEM@80b000+2000", "TD_HOB@809000+2000",
+        List.of(
+            "TEMP_MEM@810000+10000",
+            "TEMP_MEM@80b000+2000",
+            "TD_HOB@809000+2000",
             "TEMP_MEM@800000+6000"),
         s.subList(2, 6).stream()
-            .map(x -> x.type() + "@" + Long.toHexString(x.memoryAddress()) + "+"
-                + Long.toHexString(x.memoryDataSize()))
+            .map(
+                x ->
+                    x.type()
+                        + "@"
+                        + Long.toHexString(x.memoryAddress())
+                        + "+"
+                        + Long.toHexString(x.memoryDataSize()))
             .toList());
     byte[] single = fw.mrtd(PageAddOrder.SINGLE_PASS);
     assertArrayEquals(single, TdvfFirmware.parse(image).mrtd(PageAddOrder.SINGLE_PASS));
@@ -215,7 +220,9 @@ class TdvfFirmwareTest {
     } else {
       System.err.println(
           "OVMF.fd is not the 2022.11-6+deb12u2 build the pinned MRTDs were computed for"
-              + " (sha256 " + sha256 + "); checked parsing and stability only");
+              + " (sha256 "
+              + sha256
+              + "); checked parsing and stability only");
     }
   }
 }

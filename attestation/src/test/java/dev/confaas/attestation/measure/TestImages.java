@@ -57,16 +57,19 @@ final class TestImages {
   }
 
   /**
-   * A file a Debian package provides: returned when present; when absent, the test fails if it
-   * runs as root (bin/ensure-debian-packages --tests would have installed it) and is skipped with
-   * the reason otherwise.
+   * A file a Debian package provides: returned when present; when absent, the test fails if it runs
+   * as root (bin/ensure-debian-packages --tests would have installed it) and is skipped with the
+   * reason otherwise.
    */
   static Path debianFile(Path file, String pkg) {
     if (Files.exists(file)) {
       return file;
     }
-    String why = file + " is missing: install Debian's " + pkg
-        + " (bin/ensure-debian-packages --tests does)";
+    String why =
+        file
+            + " is missing: install Debian's "
+            + pkg
+            + " (bin/ensure-debian-packages --tests does)";
     if ("root".equals(System.getProperty("user.name"))) {
       fail(why);
     }
