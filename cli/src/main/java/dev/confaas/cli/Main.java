@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       FunctionsCommand.class,
       TriggerCommand.class,
       UpCommand.class,
+      GuestCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
