@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +24,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Loads images into a TD and starts instances, over the agent's gRPC API. Blocking: runs on the
- * scheduler's worker threads, never on a caller's.
+ * instance starter's threads, never on a caller's. Only {@link WarmPoolTds} uses it.
  *
  * <p>Per image of the load chain: AddManifest with the canonical manifest, its signature and
  * certificate (the agent verifies them, checks launch policy and measures into RTMR3), then AddBlob
@@ -44,7 +43,7 @@ final class AgentLoader {
   }
 
   /** AddManifest (and missing blobs) for one image; true when it was newly measured. */
-  boolean load(ManagedChannel channel, ImageFacts image) throws IOException, LoadException {
+  boolean load(ManagedChannel channel, ImageFacts image) throws IOException, TdAgent.Refused {
     AddManifestResponse r;
     try {
       r =
@@ -57,10 +56,10 @@ final class AgentLoader {
                       .setCertificate(ByteString.copyFrom(image.signed().certificateDer()))
                       .build());
     } catch (RuntimeException e) {
-      throw new LoadException("AddManifest of " + image.imageId() + " refused: " + GrpcCalls.describe(e), e);
+      throw new TdAgent.Refused("AddManifest of " + image.imageId() + " refused: " + GrpcCalls.describe(e), e);
     }
     if (!r.getImageId().equals(image.imageId())) {
-      throw new LoadException(
+      throw new TdAgent.Refused(
           "the agent computed image ID " + r.getImageId() + " for " + image.imageId(), null);
     }
     for (String d : r.getMissingLayersList()) {
@@ -70,18 +69,18 @@ final class AgentLoader {
   }
 
   /** Starts an instance of a loaded image; returns its instance ID. */
-  String start(ManagedChannel channel, String imageId) throws LoadException {
+  String start(ManagedChannel channel, String imageId) throws TdAgent.Refused {
     try {
       return TdAgentGrpc.newBlockingStub(channel)
           .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
           .start(StartRequest.newBuilder().setImageId(imageId).build())
           .getInstanceId();
     } catch (RuntimeException e) {
-      throw new LoadException("Start of " + imageId + " refused: " + GrpcCalls.describe(e), e);
+      throw new TdAgent.Refused("Start of " + imageId + " refused: " + GrpcCalls.describe(e), e);
     }
   }
 
-  private void upload(ManagedChannel channel, Digest digest) throws IOException, LoadException {
+  private void upload(ManagedChannel channel, Digest digest) throws IOException, TdAgent.Refused {
     long size = Files.size(repository.blobPath(digest));
     CompletableFuture<AddBlobResponse> done = new CompletableFuture<>();
     Object ready = new Object();
@@ -129,7 +128,7 @@ final class AgentLoader {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
               call.cancel("upload timed out", null);
-              throw new LoadException("AddBlob of " + digest + " timed out after " + timeout, null);
+              throw new TdAgent.Refused("AddBlob of " + digest + " timed out after " + timeout, null);
             }
             ready.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
           }
@@ -150,30 +149,17 @@ final class AgentLoader {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       call.cancel("interrupted", e);
-      throw new LoadException("AddBlob of " + digest + " interrupted", e);
+      throw new TdAgent.Refused("AddBlob of " + digest + " interrupted", e);
     }
     try {
       done.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
-      throw new LoadException("AddBlob of " + digest + " refused: " + GrpcCalls.describe(e.getCause()), e);
+      throw new TdAgent.Refused("AddBlob of " + digest + " refused: " + GrpcCalls.describe(e.getCause()), e);
     } catch (TimeoutException e) {
-      throw new LoadException("AddBlob of " + digest + " got no answer within " + timeout, e);
+      throw new TdAgent.Refused("AddBlob of " + digest + " got no answer within " + timeout, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new LoadException("AddBlob of " + digest + " interrupted", e);
+      throw new TdAgent.Refused("AddBlob of " + digest + " interrupted", e);
     }
-  }
-
-  /** The agent refused or did not answer; the message names the call and the agent's reason. */
-  static final class LoadException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    LoadException(String message, Throwable cause) {
-      super(message, cause);
-    }
-  }
-
-  static List<String> chainIds(List<ImageFacts> chain) {
-    return chain.stream().map(ImageFacts::imageId).toList();
   }
 }

@@ -142,6 +142,35 @@ final class FairQueues<K, T extends FairQueues.Deadlined> {
     return out;
   }
 
+  /**
+   * Drops {@code key}'s queue when it is empty, so keys that come and go (function versions) do not
+   * pile up; false (nothing dropped) while it holds entries.
+   */
+  boolean forget(K key) {
+    Deque<T> q = queues.get(key);
+    if (q == null) {
+      return true;
+    }
+    if (!q.isEmpty()) {
+      return false;
+    }
+    queues.remove(key);
+    int at = order.indexOf(key);
+    order.remove(at);
+    if (at < cursor) {
+      cursor--;
+    }
+    if (cursor >= order.size()) {
+      cursor = 0;
+    }
+    return true;
+  }
+
+  /** How many keys have a queue (empty or not). */
+  int keys() {
+    return order.size();
+  }
+
   /** Removes and returns every entry. */
   List<T> drainAll() {
     List<T> out = new ArrayList<>();
