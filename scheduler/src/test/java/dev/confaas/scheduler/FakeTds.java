@@ -29,6 +29,8 @@ import java.util.concurrent.Executor;
 final class FakeTds implements TdSource {
   int capacity = 8;
   int maxImagesPerTd = 16;
+  /** When set, runs (once) as an agent begins loading a chain: another start can run then. */
+  Runnable beforeLoad;
   /** When set, every Start is refused with this reason. */
   String refuseStart;
   final List<FakeTd> handedOut = new ArrayList<>();
@@ -137,6 +139,11 @@ final class FakeTds implements TdSource {
 
     @Override
     public int loadChain(List<ImageFacts> chain) {
+      Runnable hook = beforeLoad;
+      beforeLoad = null;
+      if (hook != null) {
+        hook.run();
+      }
       int n = 0;
       for (ImageFacts f : chain) {
         if (!held.contains(f.imageId())) {
@@ -191,6 +198,10 @@ final class FakeTds implements TdSource {
         PolicyImage.of("sha384/" + hex("vendor") + "/" + hex("shell"), List.of("confaas-shell:1"),
             List.of(), false),
         0);
+  }
+
+  static ImageFacts withMaxInstances(ImageFacts f, long maxInstances) {
+    return new ImageFacts(null, f.policy(), maxInstances);
   }
 
   /** A function of {@code signer} that accepts the vendor's images and its own signer's only. */
