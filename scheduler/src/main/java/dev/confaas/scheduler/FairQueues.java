@@ -14,7 +14,7 @@ import java.util.function.Predicate;
  * One bounded FIFO queue per function, served round-robin: each {@link #poll} takes from the next
  * function after the one served last whose head may run, so a function with a thousand queued
  * events cannot starve one with a single event. Entries carry deadlines; {@link #expire} removes
- * those whose deadline passed. Not thread-safe: the scheduler calls it under its lock.
+ * those whose deadline passed. Not thread-safe: the dispatcher calls it under its monitor.
  *
  * @param <K> function key
  * @param <T> queued entry
