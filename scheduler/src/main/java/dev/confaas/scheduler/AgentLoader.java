@@ -13,13 +13,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /**
  * Loads images into a TD and starts instances, through the TD's {@link AgentClient}. Blocking: runs
- * on the scheduler's worker threads, never on a caller's.
+ * on the instance starter's threads, never on a caller's. Only {@link WarmPoolTds} uses it.
  *
  * <p>Per image of the load chain: AddManifest with the canonical manifest, its signature and
  * certificate (the agent verifies them, checks launch policy and measures into RTMR3), then AddBlob
@@ -40,7 +39,7 @@ final class AgentLoader {
   }
 
   /** AddManifest (and missing blobs) for one image; true when it was newly measured. */
-  boolean load(AgentClient td, ImageFacts image) throws IOException, LoadException {
+  boolean load(AgentClient td, ImageFacts image) throws IOException, TdAgent.Refused {
     AgentClient agent = limited(td);
     AddManifestResponse r =
         await(
@@ -52,7 +51,7 @@ final class AgentLoader {
                     .build()),
             "AddManifest of " + image.imageId());
     if (!r.getImageId().equals(image.imageId())) {
-      throw new LoadException(
+      throw new TdAgent.Refused(
           "the agent computed image ID " + r.getImageId() + " for " + image.imageId(), null);
     }
     for (String d : r.getMissingLayersList()) {
@@ -62,48 +61,36 @@ final class AgentLoader {
   }
 
   /** Starts an instance of a loaded image; returns its instance ID. */
-  String start(AgentClient td, String imageId) throws IOException, LoadException {
+  String start(AgentClient td, String imageId) throws IOException, TdAgent.Refused {
     return await(
             limited(td).start(StartRequest.newBuilder().setImageId(imageId).build()),
             "Start of " + imageId)
         .getInstanceId();
   }
 
-  private void upload(AgentClient agent, Digest digest) throws IOException, LoadException {
+  private void upload(AgentClient agent, Digest digest) throws IOException, TdAgent.Refused {
     long size = Files.size(repository.blobPath(digest));
     AddBlobResponse r =
         await(agent.addBlob(digest.toString(), size, repository.openBlob(digest)), "AddBlob of " + digest);
     if (!r.getDigest().equals(digest.toString())) {
-      throw new LoadException("the agent stored " + r.getDigest() + " for AddBlob of " + digest, null);
+      throw new TdAgent.Refused("the agent stored " + r.getDigest() + " for AddBlob of " + digest, null);
     }
   }
 
-  /** The call's result; the agent's refusal, a lost transport or a local read error as a LoadException. */
-  private static <T> T await(CompletableFuture<T> call, String what) throws IOException, LoadException {
+  /** The call's result; the agent's refusal, a lost transport or a local read error as a TdAgent.Refused. */
+  private static <T> T await(CompletableFuture<T> call, String what) throws IOException, TdAgent.Refused {
     try {
       return call.get(); // each call carries its own deadline
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UncheckedIOException io) {
         throw io.getCause();
       }
-      throw new LoadException(what + " refused: " + AgentCallException.from(e).describe(), e.getCause());
+      throw new TdAgent.Refused(what + " refused: " + AgentCallException.from(e).describe(), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       call.cancel(true);
-      throw new LoadException(what + " interrupted", e);
+      throw new TdAgent.Refused(what + " interrupted", e);
     }
   }
 
-  /** The agent refused or did not answer; the message names the call and the agent's reason. */
-  static final class LoadException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    LoadException(String message, Throwable cause) {
-      super(message, cause);
-    }
-  }
-
-  static List<String> chainIds(List<ImageFacts> chain) {
-    return chain.stream().map(ImageFacts::imageId).toList();
-  }
 }

@@ -14,7 +14,7 @@ import java.util.function.Predicate;
  * One bounded FIFO queue per function, served round-robin: each {@link #poll} takes from the next
  * function after the one served last whose head may run, so a function with a thousand queued
  * events cannot starve one with a single event. Entries carry deadlines; {@link #expire} removes
- * those whose deadline passed. Not thread-safe: the scheduler calls it under its lock.
+ * those whose deadline passed. Not thread-safe: the dispatcher calls it under its monitor.
  *
  * @param <K> function key
  * @param <T> queued entry
@@ -140,6 +140,35 @@ final class FairQueues<K, T extends FairQueues.Deadlined> {
     List<T> out = new ArrayList<>(q);
     q.clear();
     return out;
+  }
+
+  /**
+   * Drops {@code key}'s queue when it is empty, so keys that come and go (function versions) do not
+   * pile up; false (nothing dropped) while it holds entries.
+   */
+  boolean forget(K key) {
+    Deque<T> q = queues.get(key);
+    if (q == null) {
+      return true;
+    }
+    if (!q.isEmpty()) {
+      return false;
+    }
+    queues.remove(key);
+    int at = order.indexOf(key);
+    order.remove(at);
+    if (at < cursor) {
+      cursor--;
+    }
+    if (cursor >= order.size()) {
+      cursor = 0;
+    }
+    return true;
+  }
+
+  /** How many keys have a queue (empty or not). */
+  int keys() {
+    return order.size();
   }
 
   /** Removes and returns every entry. */

@@ -9,7 +9,8 @@ import java.util.Objects;
  * @param queueCapacity invocations that may wait per function when all its instances are busy;
  *     beyond that the call is rejected OVERLOADED (HTTP 429 with Retry-After)
  * @param keepAlive an instance idle this long is stopped; a TD left without instances goes back to
- *     the pool (functions scale to zero)
+ *     the pool (functions scale to zero); a function version
+ *     without instances or queued calls for this long is forgotten, its meters removed
  * @param maxInstancesPerTd instances on one TD, whatever their function (the image's own {@code
  *     maxInstances} caps its instances further)
  * @param maxColdStartsInFlight instance starts (TD acquire, image load, Start) in progress at once,

@@ -72,4 +72,20 @@ class FairQueuesTest {
     assertEquals(List.of(), FairQueues.shareRoundRobin(List.of("a"), k -> 0, 4), "nothing wanted");
     assertEquals(List.of("a", "a"), FairQueues.shareRoundRobin(List.of("a"), k -> 2, 4));
   }
+
+  @Test
+  void aForgottenKeyLeavesTheRotationAndTheOthersKeepTheirTurns() {
+    FairQueues<String, Call> q = new FairQueues<>(4);
+    for (String k : List.of("a", "b", "c")) {
+      q.offer(k, new Call(k, T0.plusSeconds(9)));
+    }
+    assertEquals("a", q.poll(k -> true).name());
+    assertFalse(q.forget("b"), "b still has a queued call");
+    assertEquals("b", q.poll(k -> true).name());
+    assertTrue(q.forget("a"));
+    assertTrue(q.forget("b"));
+    assertEquals(1, q.keys(), "only c is left");
+    assertEquals("c", q.poll(k -> true).name(), "c's turn survives the removals");
+    assertTrue(q.forget("never-seen"));
+  }
 }

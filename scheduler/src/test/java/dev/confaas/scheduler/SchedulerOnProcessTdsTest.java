@@ -5,16 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.confaas.image.SigningKeys;
 import dev.confaas.pool.PoolConfig;
-import dev.confaas.pool.PooledTd;
 import dev.confaas.pool.ProcessTdLauncher;
 import dev.confaas.pool.TdInfo;
 import dev.confaas.pool.TdState;
 import dev.confaas.pool.WarmPool;
-import dev.confaas.scheduler.InvocationRejectedException.Reason;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,7 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The scheduler and the warm pool over REAL TDs of the {@code process} backend: agent JVMs booted by
  * {@link ProcessTdLauncher}, attested through their simulated quotes, loaded with real signed images
- * over the pinned channel, running real sh + curl functions.
+ * over the pinned channel, running real sh + curl functions. The integration layer: what only real
+ * TDs show (the agent's own policy check agreeing with placement, a killed agent seen as a lost TD,
+ * the pool retiring what the scheduler gives back). Dispatch decisions are tested against fakes in
+ * {@link DispatcherTest} and {@link InstanceStarterTest}.
  */
 class SchedulerOnProcessTdsTest {
   private static final Duration KEEP_ALIVE = Duration.ofMinutes(5);
@@ -79,8 +78,6 @@ class SchedulerOnProcessTdsTest {
     deploy("bob-upper", bobUpper, deps, 4);
     deploy("victim", aliceUpper, deps, 1);
     deploy("scaled", aliceEcho, deps, 2);
-    deploy("burst", bobUpper, deps, 1);
-    deploy("patient", aliceEcho, deps, 1);
 
     timer = Executors.newScheduledThreadPool(1, daemon("timer"));
     workers = Executors.newCachedThreadPool(daemon("worker"));
@@ -162,33 +159,6 @@ class SchedulerOnProcessTdsTest {
   private static TdInfo td(String id) {
     return pool.tds().stream().filter(t -> t.id().equals(id)).findFirst()
         .orElseThrow(() -> new AssertionError("TD " + id + " not in " + pool.tds()));
-  }
-
-  @Test
-  void thePoolBootsAndAttestsTdsBeforeHandingThemOut() throws Exception {
-    List<PooledTd> taken = new ArrayList<>();
-    for (int i = 0; i < 2; i++) {
-      taken.add(pool.acquire().get(180, TimeUnit.SECONDS));
-    }
-    try {
-      for (PooledTd t : taken) {
-        TdInfo info = td(t.id());
-        assertEquals(TdState.ACTIVE, info.state());
-        assertEquals("process", info.backend());
-        assertNotNull(info.lastAttested(), "handed out before attestation: " + info);
-        assertTrue(t.attested().verification().verified(), t.attested().verification().message());
-        assertEquals(List.of(), info.loadedImages());
-        assertTrue(t.acceptsWork());
-      }
-      assertNotEquals(taken.get(0).id(), taken.get(1).id());
-      assertTrue(pool.isReady());
-      assertTrue(meters.counter("confaas.pool.boots").count() >= 2);
-    } finally {
-      taken.forEach(pool::release);
-    }
-    for (PooledTd t : taken) {
-      assertEquals(TdState.IDLE, td(t.id()).state(), "a TD released with nothing loaded is fresh still");
-    }
   }
 
   @Test
@@ -281,44 +251,6 @@ class SchedulerOnProcessTdsTest {
     InvocationResult after = await(send("updated", "new"));
     assertEquals("bob-upper:NEW", ok(after));
     assertNotEquals(before.tdId(), after.tdId(), "no instance may keep running on the drained TD");
-  }
-
-  @Test
-  void aBurstBeyondTheQueueIsRejectedOverloadedWithRetryAfter() throws Exception {
-    List<CompletableFuture<InvocationResult>> calls = new ArrayList<>();
-    for (int i = 0; i < QUEUE + 3; i++) {
-      calls.add(send("burst", "b" + i));
-    }
-    int overloaded = 0;
-    for (int i = 0; i < calls.size(); i++) {
-      try {
-        assertEquals("bob-upper:B" + i, ok(calls.get(i).get(180, TimeUnit.SECONDS)));
-      } catch (ExecutionException e) {
-        InvocationRejectedException r = (InvocationRejectedException) e.getCause();
-        assertEquals(Reason.OVERLOADED, r.reason(), r.getMessage());
-        assertTrue(r.retryAfter().compareTo(Duration.ofSeconds(1)) >= 0, "Retry-After " + r.retryAfter());
-        assertTrue(r.getMessage().contains("\"burst\""), r.getMessage());
-        overloaded++;
-      }
-    }
-    assertTrue(overloaded >= 2, overloaded + " of " + calls.size() + " were rejected; concurrency 1 + queue " + QUEUE);
-  }
-
-  @Test
-  void aCallWhoseDeadlinePassesInTheQueueIsRejected() throws Exception {
-    assertEquals("alice-echo:W", ok(await(send("patient", "w"))));
-    CompletableFuture<InvocationResult> busy = send("patient", "sleep 3");
-    CompletableFuture<InvocationResult> queued = send("patient", "late");
-    clock.advance(Duration.ofMinutes(3));
-    scheduler.tick();
-    try {
-      queued.get(30, TimeUnit.SECONDS);
-      fail("the queued call should have passed its deadline");
-    } catch (ExecutionException e) {
-      InvocationRejectedException r = (InvocationRejectedException) e.getCause();
-      assertEquals(Reason.DEADLINE_EXCEEDED, r.reason(), r.getMessage());
-    }
-    assertEquals("slept", ok(await(busy)));
   }
 
   /** The system clock moved ahead by what the test says: keep-alives and deadlines pass on demand. */

@@ -1,0 +1,527 @@
+package dev.confaas.scheduler;
+
+import dev.confaas.scheduler.Instance.State;
+import dev.confaas.scheduler.InvocationRejectedException.Reason;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands invocations to warm instances (ARCHITECTURE.md, flow 3) and decides when instances start
+ * and stop: per-function bounded queues with deadlines served round-robin ({@link FairQueues}),
+ * cold starts shared round-robin, each function's concurrency, keep-alive, and what happens to an
+ * instance and its TD when a call fails. Each instance moves through {@link Instance.State}.
+ *
+ * <p>Decides under its monitor and acts outside it: agent calls, start requests, TDs given back and
+ * futures completed are collected while deciding and run after the monitor is released, so a
+ * callback that re-enters (a fake agent that answers at once, a caller's continuation) never sees
+ * half-made decisions.
+ */
+final class Dispatcher implements InstanceStarter.Host {
+  private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+  private static final long MAX_TIMEOUT_MS = 900_000;
+
+  private final FunctionCatalog catalog;
+  private final TdSource tds;
+  private final InstanceStarter starter;
+  private final SchedulerConfig config;
+  private final Clock clock;
+  private final Executor completions;
+  private final MeterRegistry meters;
+
+  private final Map<String, FunctionLane> functions = new LinkedHashMap<>();
+  private final Map<String, HeldTd> held = new LinkedHashMap<>();
+  private final FairQueues<FunctionLane, Pending> queues;
+  private List<Runnable> effects = new ArrayList<>();
+  private boolean closed;
+
+  /**
+   * @param completions completes rejected invocations' futures, off the caller's thread
+   */
+  Dispatcher(
+      FunctionCatalog catalog,
+      TdSource tds,
+      InstanceStarter starter,
+      SchedulerConfig config,
+      Clock clock,
+      Executor completions,
+      MeterRegistry meters) {
+    this.catalog = catalog;
+    this.tds = tds;
+    this.starter = starter;
+    this.config = config;
+    this.clock = clock;
+    this.completions = completions;
+    this.meters = meters;
+    this.queues = new FairQueues<>(config.queueCapacity());
+  }
+
+  private record Pending(
+      InvocationRequest request, FunctionLane fn, CompletableFuture<InvocationResult> result, Instant enqueuedAt)
+      implements FairQueues.Deadlined {
+    @Override
+    public Instant deadline() {
+      return request.deadline();
+    }
+  }
+
+  CompletableFuture<InvocationResult> invoke(InvocationRequest request) {
+    Optional<DeployedFunction> d;
+    try {
+      d = catalog.resolve(request.function(), request.version());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (d.isEmpty()) {
+      return rejected(Reason.NOT_FOUND,
+          "no function \"" + request.function() + "\""
+              + (request.version() == null ? "" : " version \"" + request.version() + "\"")
+              + " is deployed; deploy it first or check the name", Duration.ZERO);
+    }
+    CompletableFuture<InvocationResult> result = new CompletableFuture<>();
+    List<Runnable> later;
+    synchronized (this) {
+      Instant now = clock.instant();
+      if (closed) {
+        return rejected(Reason.SHUTTING_DOWN, "the platform is shutting down", Duration.ZERO);
+      }
+      if (!request.deadline().isAfter(now)) {
+        return rejected(Reason.DEADLINE_EXCEEDED,
+            "the invocation's deadline " + request.deadline() + " had passed when it arrived", Duration.ZERO);
+      }
+      FunctionLane fn = functions.computeIfAbsent(FunctionLane.key(d.get()), k -> newLane(d.get(), now));
+      fn.lastActive = now;
+      Pending p = new Pending(request, fn, result, now);
+      Instance idle =
+          queues.depth(fn) == 0 && fn.count(State.BUSY) < fn.d.concurrency() ? fn.idleInstance() : null;
+      if (idle != null) {
+        run(p, idle);
+      } else if (!queues.offer(fn, p)) {
+        Duration retry = retryAfter(fn);
+        return rejected(Reason.OVERLOADED,
+            "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
+                + ") with " + config.queueCapacity() + " invocations queued; retry after "
+                + retry.toSeconds() + " s", retry);
+      } else {
+        dispatch();
+      }
+      later = takeEffects();
+    }
+    runAll(later);
+    return result;
+  }
+
+  private static CompletableFuture<InvocationResult> rejected(Reason r, String message, Duration retry) {
+    return CompletableFuture.failedFuture(new InvocationRejectedException(r, message, retry));
+  }
+
+  /** Expires queued calls, stops instances idle past keep-alive, gives back TDs, forgets functions. */
+  void tick() {
+    List<Runnable> later;
+    synchronized (this) {
+      Instant now = clock.instant();
+      for (HeldTd td : List.copyOf(held.values())) {
+        if (!td.lease.isAlive()) {
+          giveBack(td, false, "lost: its process exited");
+        } else if (!td.lease.acceptsWork() && td.count(State.BUSY) == 0 && td.count(State.STARTING) == 0) {
+          giveBack(td, false, "the pool is draining it");
+        }
+      }
+      for (FunctionLane fn : functions.values()) {
+        for (Instance i : List.copyOf(fn.instances)) {
+          if (i.is(State.IDLE) && !now.isBefore(i.lastUsed.plus(config.keepAlive()))) {
+            stop(i);
+          }
+        }
+      }
+      for (HeldTd td : List.copyOf(held.values())) {
+        if (td.live() == 0) {
+          giveBack(td, true, "no instances left after keep-alive");
+        }
+      }
+      forgetQuietFunctions(now);
+      dispatch();
+      later = takeEffects();
+    }
+    runAll(later);
+  }
+
+  /** Stops taking invocations, fails queued ones, and gives back every TD without a call running. */
+  void close() {
+    List<Runnable> later;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      for (Pending p : queues.drainAll()) {
+        reject(p, Reason.SHUTTING_DOWN, "the platform is shutting down", Duration.ZERO);
+      }
+      for (HeldTd td : List.copyOf(held.values())) {
+        if (td.count(State.BUSY) == 0) {
+          giveBack(td, false, "scheduler shut down");
+        }
+      }
+      later = takeEffects();
+    }
+    runAll(later);
+  }
+
+  /** Where each warm instance runs, by TD: {@code function/instanceId}. */
+  synchronized Map<String, List<String>> instancesByTd() {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    for (HeldTd td : held.values()) {
+      List<String> names = new ArrayList<>();
+      for (Instance i : td.instances) {
+        if (i.state().isWarm()) {
+          names.add(i.fn.d.name() + "/" + i.id);
+        }
+      }
+      out.put(td.id(), names);
+    }
+    return out;
+  }
+
+  // --- dispatching (under the monitor) -----------------------------------------------------------
+
+  private void dispatch() {
+    Instant now = clock.instant();
+    for (Pending p : queues.expire(now)) {
+      reject(p, Reason.DEADLINE_EXCEEDED,
+          "the deadline passed after " + Duration.between(p.enqueuedAt(), now).toMillis()
+              + " ms in the queue of function \"" + p.fn().d.name() + "\" before an instance was free",
+          Duration.ZERO);
+    }
+    if (closed) {
+      return;
+    }
+    Pending p;
+    while ((p = queues.poll(fn -> fn.idleInstance() != null && fn.count(State.BUSY) < fn.d.concurrency()))
+        != null) {
+      run(p, p.fn().idleInstance());
+    }
+    int starting = 0;
+    for (FunctionLane fn : functions.values()) {
+      starting += fn.count(State.STARTING);
+    }
+    // Cold starts are the scarce resource (TDs, load bandwidth): share them round-robin.
+    List<FunctionLane> grants =
+        FairQueues.shareRoundRobin(
+            queues.keysInTurn(),
+            fn -> {
+              int s = fn.count(State.STARTING);
+              return Math.min(queues.depth(fn) - s, fn.d.concurrency() - fn.working() - s);
+            },
+            config.maxColdStartsInFlight() - starting);
+    for (FunctionLane fn : grants) {
+      Instance s = new Instance(fn, now);
+      fn.instances.add(s);
+      effects.add(() -> starter.start(s, this));
+    }
+  }
+
+  private void run(Pending p, Instance inst) {
+    Instant now = clock.instant();
+    long left = Duration.between(now, p.request().deadline()).toMillis();
+    if (left <= 0) {
+      reject(p, Reason.DEADLINE_EXCEEDED, "the deadline passed before an instance was free", Duration.ZERO);
+      return;
+    }
+    inst.moveTo(State.BUSY);
+    Duration timeout =
+        Duration.ofMillis(Math.max(1, Math.min(Math.min(inst.fn.d.timeout().toMillis(), left), MAX_TIMEOUT_MS)));
+    TdAgent agent = inst.td.lease.agent();
+    String id = inst.id;
+    effects.add(
+        () -> {
+          CompletableFuture<TdAgent.Reply> call;
+          try {
+            call = agent.invoke(id, p.request(), timeout);
+          } catch (RuntimeException e) {
+            call = CompletableFuture.failedFuture(e);
+          }
+          call.whenComplete((r, err) -> invoked(p, inst, now, r, err));
+        });
+  }
+
+  private void invoked(Pending p, Instance inst, Instant sent, TdAgent.Reply r, Throwable err) {
+    InvocationResult result;
+    List<Runnable> later;
+    synchronized (this) {
+      FunctionLane fn = inst.fn;
+      HeldTd td = inst.td;
+      Instant now = clock.instant();
+      Duration took = Duration.between(sent, now);
+      fn.meters.latency.record(took);
+      fn.avgMillis = 0.8 * fn.avgMillis + 0.2 * Math.max(1, took.toMillis());
+      fn.lastActive = now;
+      if (err != null) {
+        Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+        TdAgent.CallFailed failed =
+            cause instanceof TdAgent.CallFailed f
+                ? f
+                : new TdAgent.CallFailed(TdAgent.CallFailed.Kind.INSTANCE_GONE, cause.toString(), cause);
+        boolean lost = failed.kind() == TdAgent.CallFailed.Kind.TD_LOST;
+        String why =
+            (lost ? "TD " + td.id() + " was lost mid-invocation: " : "the agent failed the call: ")
+                + failed.getMessage();
+        result = new InvocationResult(p.request().requestId(), null,
+            new FunctionError(
+                lost ? FunctionError.Kind.TD_LOST : FunctionError.Kind.CRASHED,
+                lost ? "Runtime.TdLost" : "Runtime.AgentError", why, -1),
+            td.id(), fn.d.imageId(), inst.id, took);
+        switch (failed.kind()) {
+          case TD_LOST -> giveBack(td, false, "lost: " + why);
+          case REFUSED -> idle(inst, now); // a refused request leaves the instance warm
+          case INSTANCE_GONE -> remove(inst);
+        }
+      } else {
+        result = new InvocationResult(r.requestId(), r.payload(), r.error(), td.id(), fn.d.imageId(),
+            r.instanceId(), r.duration());
+        if (r.error() != null && r.error().kind() != FunctionError.Kind.HANDLED) {
+          remove(inst); // the agent killed or lost it; it is not warm any more
+        } else {
+          idle(inst, now);
+        }
+      }
+      if (closed && held.containsKey(td.id()) && td.count(State.BUSY) == 0) {
+        giveBack(td, false, "scheduler shut down");
+      }
+      dispatch();
+      later = takeEffects();
+    }
+    runAll(later);
+    p.result().complete(result);
+  }
+
+  // --- starting: what the instance starter asks ---------------------------------------------------
+
+  @Override
+  public synchronized List<InstanceStarter.Candidate> candidates(Instance s) {
+    List<InstanceStarter.Candidate> out = new ArrayList<>();
+    for (HeldTd td : held.values()) {
+      if (td.lease.acceptsWork()) {
+        out.add(new InstanceStarter.Candidate(
+            td.id(), td.imagesWithReservations(), td.live(), td.liveOfImage(s.fn.d.imageId())));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized TdSource.LeasedTd reserve(Instance s, String tdId, List<ImageFacts> chain) {
+    HeldTd td = held.get(tdId);
+    if (td == null || closed || !s.is(State.STARTING)) {
+      return null;
+    }
+    place(s, td, chain);
+    return td.lease;
+  }
+
+  @Override
+  public synchronized boolean adopt(Instance s, TdSource.LeasedTd lease, List<ImageFacts> chain) {
+    if (closed || !s.is(State.STARTING)) {
+      return false;
+    }
+    HeldTd td = new HeldTd(lease);
+    held.put(lease.id(), td);
+    place(s, td, chain);
+    return true;
+  }
+
+  private static void place(Instance s, HeldTd td, List<ImageFacts> chain) {
+    s.td = td;
+    s.chain = List.copyOf(chain);
+    td.instances.add(s);
+  }
+
+  @Override
+  public boolean started(Instance s, String instanceId) {
+    boolean kept;
+    List<Runnable> later;
+    synchronized (this) {
+      kept = s.is(State.STARTING) && !closed && held.containsKey(s.td.id());
+      if (kept) {
+        s.id = instanceId;
+        s.lastUsed = clock.instant();
+        s.moveTo(State.IDLE);
+        dispatch();
+      } else {
+        s.id = instanceId;
+        failStart(s, closed ? "the scheduler shut down" : "its TD was lost", Duration.ZERO);
+      }
+      later = takeEffects();
+    }
+    runAll(later);
+    return kept;
+  }
+
+  @Override
+  public void startFailed(Instance s, String why, Duration retryAfter) {
+    List<Runnable> later;
+    synchronized (this) {
+      failStart(s, why, retryAfter);
+      later = takeEffects();
+    }
+    runAll(later);
+  }
+
+  private void failStart(Instance s, String why, Duration retryAfter) {
+    log.warn("could not start an instance of {}: {}", s.fn.d.name(), why);
+    FunctionLane fn = s.fn;
+    HeldTd td = s.td;
+    remove(s);
+    if (td != null && held.containsKey(td.id()) && td.live() == 0) {
+      giveBack(td, true, "an instance start failed on it: " + why);
+    }
+    if (!fn.hasLive()) {
+      for (Pending p : queues.drain(fn)) {
+        reject(p, Reason.UNAVAILABLE,
+            "could not start an instance of function \"" + fn.d.name() + "\": " + why, retryAfter);
+      }
+    }
+    dispatch();
+  }
+
+  // --- removing things (under the monitor) -------------------------------------------------------
+
+  private void idle(Instance i, Instant now) {
+    if (i.is(State.BUSY)) {
+      i.moveTo(State.IDLE);
+      i.lastUsed = now;
+    }
+  }
+
+  private void stop(Instance i) {
+    i.moveTo(State.STOPPING);
+    TdAgent agent = i.td.lease.agent();
+    String id = i.id;
+    effects.add(() -> agent.kill(id).whenComplete((ok, err) -> stopped(i)));
+  }
+
+  private synchronized void stopped(Instance i) {
+    remove(i);
+  }
+
+  private void remove(Instance i) {
+    if (!i.is(State.GONE)) {
+      i.moveTo(State.GONE);
+    }
+    i.fn.instances.remove(i);
+    if (i.td != null) {
+      i.td.instances.remove(i);
+    }
+    i.fn.lastActive = clock.instant();
+  }
+
+  /** Gives a TD back to the source: released (may serve again) or retired; its instances are gone. */
+  private void giveBack(HeldTd td, boolean release, String why) {
+    if (held.remove(td.id()) == null) {
+      return;
+    }
+    for (Instance i : List.copyOf(td.instances)) {
+      remove(i);
+    }
+    log.debug("TD {} given back: {}", td.id(), why);
+    effects.add(release ? () -> tds.release(td.lease) : () -> tds.retire(td.lease, why));
+  }
+
+  private void reject(Pending p, Reason reason, String message, Duration retryAfter) {
+    CompletableFuture<InvocationResult> f = p.result();
+    InvocationRejectedException e = new InvocationRejectedException(reason, message, retryAfter);
+    effects.add(
+        () -> {
+          try {
+            completions.execute(() -> f.completeExceptionally(e));
+          } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+            f.completeExceptionally(e);
+          }
+        });
+  }
+
+  private static void runAll(List<Runnable> later) {
+    for (Runnable r : later) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        log.warn("a scheduler action failed: {}", e.toString(), e);
+      }
+    }
+  }
+
+  private List<Runnable> takeEffects() {
+    List<Runnable> out = effects;
+    effects = new ArrayList<>();
+    return out;
+  }
+
+  /** A hint for OVERLOADED: the queue ahead divided among the function's instances, at least 1 s. */
+  private Duration retryAfter(FunctionLane fn) {
+    double ms = fn.avgMillis * (queues.depth(fn) + 1) / fn.d.concurrency();
+    return Duration.ofSeconds(Math.max(1, (long) Math.ceil(ms / 1000)));
+  }
+
+  // --- functions and their meters ----------------------------------------------------------------
+
+  private FunctionLane newLane(DeployedFunction d, Instant now) {
+    FunctionLane fn = new FunctionLane(d, now);
+    fn.meters = new FunctionMeters(meters, d, fn,
+        this::queueDepth, l -> inFlight(l), l -> warm(l));
+    return fn;
+  }
+
+  /**
+   * Forgets functions without instances or queued calls (their meters too): at once when the
+   * catalog no longer has that version, else after a keep-alive of quiet.
+   */
+  private void forgetQuietFunctions(Instant now) {
+    for (FunctionLane fn : List.copyOf(functions.values())) {
+      if (!fn.instances.isEmpty() || queues.depth(fn) > 0) {
+        continue;
+      }
+      if (!now.isBefore(fn.lastActive.plus(config.keepAlive())) || isDeleted(fn)) {
+        functions.remove(fn.key);
+        queues.forget(fn);
+        fn.meters.remove();
+      }
+    }
+  }
+
+  private boolean isDeleted(FunctionLane fn) {
+    try {
+      return catalog.resolve(fn.d.name(), Integer.toString(fn.d.version()))
+          .map(d -> !d.imageId().equals(fn.d.imageId()))
+          .orElse(true);
+    } catch (RuntimeException e) {
+      return false; // the catalog cannot say now; keep-alive forgets it later
+    }
+  }
+
+  private synchronized double queueDepth(FunctionLane fn) {
+    return queues.depth(fn);
+  }
+
+  private synchronized double inFlight(FunctionLane fn) {
+    return fn.count(State.BUSY);
+  }
+
+  private synchronized double warm(FunctionLane fn) {
+    return fn.warm();
+  }
+
+  /** Function versions the dispatcher keeps state and meters for. */
+  synchronized int functionsKnown() {
+    return functions.size();
+  }
+}
