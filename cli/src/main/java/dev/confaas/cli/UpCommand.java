@@ -1,6 +1,6 @@
 package dev.confaas.cli;
 
-import dev.confaas.gateway.Platform;
+import dev.confaas.platform.Platform;
 import dev.confaas.pool.PoolConfig;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -3,7 +3,7 @@ package dev.confaas.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.confaas.gateway.Platform;
+import dev.confaas.platform.Platform;
 import dev.confaas.pool.PoolConfig;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;

@@ -1,10 +1,9 @@
-package dev.confaas.gateway.platform;
+package dev.confaas.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.confaas.gateway.DeployBundle;
-import dev.confaas.gateway.Platform;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerTar;

@@ -1,5 +1,12 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
+import dev.confaas.gateway.AsyncInvocations;
+import dev.confaas.gateway.DeployException;
+import dev.confaas.gateway.FunctionConfig;
+import dev.confaas.gateway.FunctionRegistry;
+import dev.confaas.gateway.Gateway;
+import dev.confaas.gateway.GatewayConfig;
+import dev.confaas.gateway.RuntimeCatalog;
 import dev.confaas.gateway.kafka.EmbeddedKafka;
 import dev.confaas.gateway.kafka.KafkaAsyncInvocations;
 import dev.confaas.gateway.kafka.TriggerApi;

@@ -1,6 +1,5 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
-import dev.confaas.runtime.TdAgentMain;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -30,6 +29,11 @@ final class AgentClassPath {
   static final String LISTING = "META-INF/confaas/agent-classpath.txt";
   /** {@code artifact-1.2.3.jar}, {@code artifact-0.1.0-SNAPSHOT.jar} to {@code artifact}. */
   private static final Pattern VERSIONED = Pattern.compile("(.+?)-\\d[^/]*\\.jar");
+  /**
+   * The agent's main class, named rather than imported: the host launches the agent as a program
+   * and never compiles against it.
+   */
+  static final String AGENT_MAIN = "dev.confaas.runtime.TdAgentMain";
   private static final String LOGGING_BINDING = "org.slf4j.simple.SimpleServiceProvider";
 
   private AgentClassPath() {}
@@ -45,7 +49,7 @@ final class AgentClassPath {
     }
     Set<String> wanted = new HashSet<>(listed.get());
     Set<Path> always = new HashSet<>();
-    codeSource(TdAgentMain.class.getName()).ifPresent(always::add);
+    codeSource(AGENT_MAIN).ifPresent(always::add);
     codeSource(LOGGING_BINDING).ifPresent(always::add);
     List<Path> out = new ArrayList<>();
     for (Path entry : classPath) {
@@ -59,7 +63,7 @@ final class AgentClassPath {
 
   /** The artifact IDs function-runtime's build listed. */
   private static Optional<Set<String>> listedArtifacts() {
-    try (InputStream in = TdAgentMain.class.getClassLoader().getResourceAsStream(LISTING)) {
+    try (InputStream in = AgentClassPath.class.getClassLoader().getResourceAsStream(LISTING)) {
       if (in == null) {
         return Optional.empty();
       }
