@@ -2,8 +2,8 @@ package dev.confaas.cli;
 
 import dev.confaas.gateway.DeployBundle;
 import dev.confaas.gateway.FunctionConfig;
-import dev.confaas.gateway.FunctionImageBuilder;
-import dev.confaas.gateway.SigningKeyFiles;
+import dev.confaas.platform.FunctionImageBuilder;
+import dev.confaas.platform.SigningKeyFiles;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerDigests;

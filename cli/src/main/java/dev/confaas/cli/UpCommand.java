@@ -1,11 +1,13 @@
 package dev.confaas.cli;
 
-import dev.confaas.gateway.Platform;
-import dev.confaas.pool.PoolConfig;
+import dev.confaas.platform.Platform;
+import dev.confaas.platform.Settings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,10 +27,19 @@ import picocli.CommandLine.Model.CommandSpec;
     },
     footer = {
       "",
+      "Settings: every tunable (gateway, kafka, pool, scheduler, async, triggers) is a key",
+      "in DATA_DIR/confaas.yaml, written on first start with every key and its default",
+      "commented out (--print-settings shows the same). Later sources win:",
+      "built-in default < confaas.yaml < environment variable CONFAAS_<SECTION>_<KEY>",
+      "(the key in upper snake case, e.g. CONFAAS_POOL_SIZE=4,",
+      "CONFAAS_SCHEDULER_QUEUE_CAPACITY=500) < the flags above. An unknown key or a value",
+      "out of range stops the start with a message naming the key.",
+      "",
       "Examples:",
       "  confaas up",
       "  confaas up --port 9090 --data-dir /var/lib/confaas --pool-size 4",
       "  confaas up --bootstrap-servers kafka1:9092   # use an existing Kafka cluster",
+      "  CONFAAS_POOL_MAX_AGE=30m confaas up",
       "",
       "Exit codes: 0 stopped cleanly, 1 could not start (the reason is printed), 2 usage error."
     })
@@ -36,11 +47,15 @@ final class UpCommand implements Runnable {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--port", description = "Gateway HTTP port (default: ${DEFAULT-VALUE}; 0 = any free port).")
-  int port = 8080;
+  @Option(
+      names = "--port",
+      description = "Gateway HTTP port; 0 = any free port (setting gateway.port, default 8080).")
+  Integer port;
 
-  @Option(names = "--host", description = "Gateway listen address (default: ${DEFAULT-VALUE}).")
-  String host = "127.0.0.1";
+  @Option(
+      names = "--host",
+      description = "Gateway listen address (setting gateway.host, default 127.0.0.1).")
+  String host;
 
   @Option(
       names = "--data-dir",
@@ -49,37 +64,71 @@ final class UpCommand implements Runnable {
 
   @Option(
       names = "--kafka-port",
-      description = "Embedded Kafka broker port (default: 0 = any free port; printed at start).")
-  int kafkaPort = 0;
+      description = "Embedded Kafka broker port; 0 = any free port, printed at start"
+          + " (setting kafka.port, default 0).")
+  Integer kafkaPort;
 
   @Option(
       names = "--bootstrap-servers",
-      description = "Use this Kafka cluster instead of the embedded broker.")
+      description = "Use this Kafka cluster instead of the embedded broker"
+          + " (setting kafka.bootstrapServers).")
   String bootstrapServers;
 
-  @Option(names = "--pool-size", description = "Attested idle TDs to keep ready (default: ${DEFAULT-VALUE}).")
-  int poolSize = 2;
+  @Option(
+      names = "--pool-size",
+      description = "Attested idle TDs to keep ready (setting pool.size, default 2).")
+  Integer poolSize;
 
-  @Option(names = "--no-sample", description = "Do not deploy the sample function.")
+  @Option(
+      names = "--no-sample",
+      description = "Do not deploy the sample function (setting platform.deploySample).")
   boolean noSample;
+
+  @Option(
+      names = "--print-settings",
+      description = "Print every setting with its default and meaning (confaas.yaml's reference)"
+          + " and exit.")
+  boolean printSettings;
+
+  /** The flags that were given, as setting keys: they override confaas.yaml and the environment. */
+  Map<String, String> flags() {
+    Map<String, String> f = new LinkedHashMap<>();
+    if (port != null) {
+      f.put("gateway.port", port.toString());
+    }
+    if (host != null) {
+      f.put("gateway.host", host);
+    }
+    if (kafkaPort != null) {
+      f.put("kafka.port", kafkaPort.toString());
+    }
+    if (bootstrapServers != null) {
+      f.put("kafka.bootstrapServers", bootstrapServers);
+    }
+    if (poolSize != null) {
+      f.put("pool.size", poolSize.toString());
+    }
+    if (noSample) {
+      f.put("platform.deploySample", "false");
+    }
+    return f;
+  }
 
   @Override
   public void run() {
     PrintWriter out = spec.commandLine().getOut();
-    Path data = dataDir != null ? dataDir : GatewayEndpoint.dataDir(System.getenv());
-    if (poolSize < 1) {
-      throw new Main.CliException("--pool-size must be at least 1, was " + poolSize);
+    if (printSettings) {
+      out.print(Settings.referenceText());
+      out.flush();
+      return;
     }
-    PoolConfig defaults = PoolConfig.defaults();
-    PoolConfig pool = new PoolConfig(
-        poolSize, 1, Math.max(defaults.max(), poolSize * 4), defaults.maxBootsInFlight(),
-        defaults.healthInterval(), defaults.maxAge(), defaults.maxImagesPerTd(),
-        defaults.drainTimeout());
-    failFastIfPortTaken();
+    Path data = dataDir != null ? dataDir : GatewayEndpoint.dataDir(System.getenv());
+    Settings settings = Settings.load(data, System.getenv(), flags());
+    failFastIfPortTaken(settings.gatewayHost(), settings.gatewayPort());
     Platform platform;
     try {
       platform = Platform.start(
-          new Platform.Config(data, host, port, kafkaPort, bootstrapServers, pool, !noSample),
+          settings,
           line -> {
             out.println("confaas up: " + line);
             out.flush();
@@ -109,7 +158,7 @@ final class UpCommand implements Runnable {
     } else {
       out.println("  admin token: in " + data.resolve(GatewayEndpoint.TOKEN_FILE));
     }
-    if (!noSample) {
+    if (settings.deploySample()) {
       out.println();
       out.println("Invoke the sample function:");
       out.println("  curl -s -X POST " + url + "/v1/functions/" + Platform.SAMPLE_FUNCTION
@@ -129,7 +178,7 @@ final class UpCommand implements Runnable {
   }
 
   /** Says at once when the gateway port is taken, rather than after booting everything else. */
-  private void failFastIfPortTaken() {
+  private static void failFastIfPortTaken(String host, int port) {
     if (port == 0) {
       return;
     }
@@ -138,7 +187,8 @@ final class UpCommand implements Runnable {
       probe.bind(new java.net.InetSocketAddress(host, port));
     } catch (IOException e) {
       throw new Main.CliException("cannot listen on " + host + ":" + port + ": " + e.getMessage()
-          + "; pick another port with --port, or stop what uses it (is ConFaaS already up?)");
+          + "; pick another port with --port (or gateway.port in confaas.yaml), or stop what"
+          + " uses it (is ConFaaS already up?)");
     }
   }
 

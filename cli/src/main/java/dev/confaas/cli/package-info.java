@@ -5,7 +5,7 @@
  *
  * <ul>
  *   <li>Running the platform: {@code up} (the whole platform in this process, see {@link
- *       dev.confaas.gateway.Platform}).
+ *       dev.confaas.platform.Platform}).
  *   <li>Using it: {@code deploy}, {@code invoke}, {@code functions}, {@code trigger} — HTTP calls to
  *       the gateway found by {@link dev.confaas.cli.GatewayEndpoint} ({@code CONFAAS_URL} /
  *       {@code CONFAAS_TOKEN}, else the data directory).

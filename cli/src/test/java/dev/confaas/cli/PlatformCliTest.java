@@ -3,12 +3,12 @@ package dev.confaas.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.confaas.gateway.Platform;
-import dev.confaas.pool.PoolConfig;
+import dev.confaas.platform.Platform;
+import dev.confaas.platform.Settings;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,11 +27,11 @@ class PlatformCliTest {
   @BeforeAll
   static void up() throws Exception {
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-    PoolConfig pool = new PoolConfig(
-        1, 1, 3, 1, Duration.ofSeconds(5), Duration.ofHours(1), 32, Duration.ofSeconds(10));
+    Map<String, String> flags = Map.of(
+        "gateway.port", "0", "kafka.port", "0", "pool.size", "1", "pool.max", "3",
+        "pool.bootsInFlight", "1", "pool.healthInterval", "5s", "pool.drainTimeout", "10s");
     platform = Platform.start(
-        new Platform.Config(data, "127.0.0.1", 0, 0, null, pool, true),
-        line -> System.out.println("[platform] " + line));
+        Settings.load(data, Map.of(), flags), line -> System.out.println("[platform] " + line));
   }
 
   @AfterAll

@@ -18,11 +18,12 @@
  *       invocations; {@link dev.confaas.gateway.InMemoryAsyncInvocations} is a non-durable one.
  *   <li>{@link dev.confaas.gateway.TdDirectory} and {@link dev.confaas.gateway.RuntimeCatalog} are
  *       what the warm pool and the platform's framework layers show through the API.
- *   <li>{@link dev.confaas.gateway.Platform} is the composition root {@code confaas up} runs: the
- *       registry, the vendor framework layers, the embedded Kafka broker, the warm pool, the
- *       scheduler, the Kafka triggers and durable async invocations ({@code
- *       dev.confaas.gateway.kafka}) and the gateway in front.
+ *   <li>{@code dev.confaas.gateway.kafka} is the Kafka adapter: triggers, durable async
+ *       invocations and the embedded broker.
  * </ul>
+ *
+ * <p>The {@code platform} module's {@code Platform}, the composition root {@code confaas up} runs,
+ * wires what the gateway serves; nothing here starts a pool or a scheduler.
  *
  * <p>The gateway is host code, outside the trust boundary: its checks give early, clear errors, and
  * the TD agent repeats every check that protects a function. Nothing here blocks an event loop:

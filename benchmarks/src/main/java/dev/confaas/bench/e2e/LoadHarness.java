@@ -10,11 +10,11 @@ import dev.confaas.gateway.FunctionRegistry;
 import dev.confaas.gateway.Gateway;
 import dev.confaas.gateway.GatewayConfig;
 import dev.confaas.gateway.InMemoryAsyncInvocations;
-import dev.confaas.gateway.Platform;
 import dev.confaas.gateway.TdDirectory;
+import dev.confaas.platform.Platform;
+import dev.confaas.platform.Settings;
 import dev.confaas.pool.AttestedTd;
 import dev.confaas.pool.LaunchedTd;
-import dev.confaas.pool.PoolConfig;
 import dev.confaas.pool.ProcessTdLauncher;
 import dev.confaas.pool.QuoteTdAttestor;
 import dev.confaas.scheduler.FunctionInvoker;
@@ -177,10 +177,10 @@ public final class LoadHarness {
       log("starting the platform in-process (data under " + work.resolve("platform") + ")");
       // Function images are built with ACON's default maxInstances 1, so every concurrent
       // instance of a function takes a TD of its own: the pool must hold one per instance.
-      PoolConfig pool = new PoolConfig(4, 1, 16, 2, Duration.ofSeconds(10), Duration.ofHours(1),
-          32, Duration.ofMinutes(1));
-      try (Platform p = Platform.start(new Platform.Config(work.resolve("platform"), "127.0.0.1",
-          0, 0, null, pool, false), LoadHarness::log)) {
+      Map<String, String> settings = Map.of("gateway.port", "0", "kafka.port", "0",
+          "pool.size", "4", "pool.max", "16", "platform.deploySample", "false");
+      try (Platform p = Platform.start(
+          Settings.load(work.resolve("platform"), Map.of(), settings), LoadHarness::log)) {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (!p.ready()) {
           if (System.nanoTime() > deadline) {

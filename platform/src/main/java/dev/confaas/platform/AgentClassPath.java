@@ -1,4 +1,4 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
 import dev.confaas.agent.AgentProgram;
 import java.io.IOException;

@@ -1,11 +1,12 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.confaas.agent.AgentArtifacts;
+import java.io.File;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +15,10 @@ class AgentClassPathTest {
 
   @Test
   void keepsTheAgentsJarsAndDropsKafkaAndVertx() {
-    List<Path> whole = AgentArtifacts.parseClassPath(System.getProperty("java.class.path"));
+    List<Path> whole = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+        .filter(e -> !e.isEmpty())
+        .map(e -> Path.of(e).toAbsolutePath().normalize())
+        .toList();
     List<Path> agent = AgentClassPath.of(whole).orElseThrow(
         () -> new AssertionError("function-runtime has no " + AgentClassPath.LISTING));
     List<String> names = agent.stream().map(AgentClassPath::artifactId).toList();

@@ -1,17 +1,15 @@
-package dev.confaas.gateway.platform;
+package dev.confaas.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.confaas.gateway.DeployBundle;
-import dev.confaas.gateway.Platform;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.LayerTar;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.SignedManifest;
 import dev.confaas.image.SigningKeys;
-import dev.confaas.pool.PoolConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -27,6 +25,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -35,10 +34,17 @@ import java.util.function.Consumer;
  * gateway: what a user has, nothing more.
  */
 final class PlatformFixture implements AutoCloseable {
-  /** Two idle TDs, up to five, health checks (and so re-attestation) every two seconds. */
-  static final PoolConfig POOL =
-      new PoolConfig(
-          2, 1, 5, 2, Duration.ofSeconds(2), Duration.ofHours(1), 32, Duration.ofSeconds(10));
+  /**
+   * Free ports; two idle TDs, up to five, health checks (and so re-attestation) every two seconds.
+   * Given as flags, so no CONFAAS_* variable of the machine running the tests changes them.
+   */
+  static final Map<String, String> SETTINGS = Map.of(
+      "gateway.port", "0",
+      "kafka.port", "0",
+      "pool.size", "2",
+      "pool.max", "5",
+      "pool.healthInterval", "2s",
+      "pool.drainTimeout", "10s");
 
   static {
     // Kafka's INFO logging would drown the test output.
@@ -60,13 +66,8 @@ final class PlatformFixture implements AutoCloseable {
   }
 
   static PlatformFixture start(Path data) throws IOException {
-    return start(data, POOL);
-  }
-
-  static PlatformFixture start(Path data, PoolConfig pool) throws IOException {
     Consumer<String> progress = line -> System.out.println("[platform] " + line);
-    Platform p =
-        Platform.start(new Platform.Config(data, "127.0.0.1", 0, 0, null, pool, true), progress);
+    Platform p = Platform.start(Settings.load(data, Map.of(), SETTINGS), progress);
     PlatformFixture f = new PlatformFixture(data, p);
     f.await("the warm pool to hold an attested TD", Duration.ofSeconds(90), p::ready);
     return f;

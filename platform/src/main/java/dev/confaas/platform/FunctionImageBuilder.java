@@ -1,5 +1,6 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
+import dev.confaas.gateway.RuntimeCatalog;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageSigner;

@@ -1,4 +1,4 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
 import dev.confaas.image.SigningKeys;
 import java.io.IOException;

@@ -1,5 +1,12 @@
-package dev.confaas.gateway;
+package dev.confaas.platform;
 
+import dev.confaas.gateway.AsyncInvocations;
+import dev.confaas.gateway.DeployException;
+import dev.confaas.gateway.FunctionConfig;
+import dev.confaas.gateway.FunctionRegistry;
+import dev.confaas.gateway.Gateway;
+import dev.confaas.gateway.GatewayConfig;
+import dev.confaas.gateway.RuntimeCatalog;
 import dev.confaas.gateway.kafka.EmbeddedKafka;
 import dev.confaas.gateway.kafka.KafkaAsyncInvocations;
 import dev.confaas.gateway.kafka.TriggerApi;
@@ -11,7 +18,6 @@ import dev.confaas.pool.ProcessTdLauncher;
 import dev.confaas.pool.TdInfo;
 import dev.confaas.pool.WarmPool;
 import dev.confaas.scheduler.Scheduler;
-import dev.confaas.scheduler.SchedulerConfig;
 import dev.confaas.vendor.framework.FrameworkLayers;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -28,7 +34,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,44 +48,20 @@ import java.util.function.Consumer;
  * {@code process} backend, the scheduler, Kafka triggers, durable async invocations, and the HTTP
  * gateway in front. This class only wires; every part owns its own behaviour.
  *
- * <p>State under the data directory (kept across restarts): {@code images/}, {@code functions/},
- * {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code triggers.json}, {@code
- * pool/} (the simulated TDX PKI and per-TD work directories), {@code cache/} (built framework
- * layers), {@code admin.token}, {@code gateway.url}.
+ * <p>Every tunable value comes from {@link Settings} ({@code confaas.yaml} in the data directory,
+ * {@code CONFAAS_<SECTION>_<KEY>} variables, flags), read once before anything starts.
+ *
+ * <p>State under the data directory (kept across restarts): {@code confaas.yaml}, {@code images/},
+ * {@code functions/}, {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code
+ * triggers.json}, {@code pool/} (the simulated TDX PKI and per-TD work directories), {@code cache/}
+ * (built framework layers), {@code admin.token}, {@code gateway.url}.
  */
 public final class Platform implements AutoCloseable {
 
   /** The sample function {@code up} deploys on first start. */
   public static final String SAMPLE_FUNCTION = "hello";
 
-  /**
-   * How to run the platform.
-   *
-   * @param dataDir where all state lives
-   * @param host the gateway's listen address
-   * @param httpPort the gateway's port (0 = a free one)
-   * @param kafkaPort the embedded broker's port (0 = a free one); unused with {@code kafkaBootstrap}
-   * @param kafkaBootstrap an external cluster's {@code bootstrap.servers}, or {@code null} for the
-   *     embedded broker
-   * @param pool warm pool sizes
-   * @param deploySample deploy the {@value #SAMPLE_FUNCTION} function when it is missing
-   */
-  public record Config(
-      Path dataDir,
-      String host,
-      int httpPort,
-      int kafkaPort,
-      String kafkaBootstrap,
-      PoolConfig pool,
-      boolean deploySample) {
-    public Config {
-      Objects.requireNonNull(dataDir, "dataDir");
-      Objects.requireNonNull(host, "host");
-      Objects.requireNonNull(pool, "pool");
-    }
-  }
-
-  private final Config config;
+  private final Settings settings;
   private final Consumer<String> progress;
   private final Clock clock = Clock.systemUTC();
   private final Deque<AutoCloseable> closeInReverse = new ArrayDeque<>();
@@ -88,17 +69,18 @@ public final class Platform implements AutoCloseable {
   private String kafkaBootstrap;
   private WarmPool pool;
 
-  private Platform(Config config, Consumer<String> progress) {
-    this.config = config;
+  private Platform(Settings settings, Consumer<String> progress) {
+    this.settings = settings;
     this.progress = progress;
   }
 
   /**
-   * Starts everything and returns once the gateway listens; {@code progress} hears one line per
-   * step. On failure, whatever had started is stopped again before the exception propagates.
+   * Starts everything in {@code settings}' data directory and returns once the gateway listens;
+   * {@code progress} hears one line per step. On failure, whatever had started is stopped again
+   * before the exception propagates.
    */
-  public static Platform start(Config config, Consumer<String> progress) throws IOException {
-    Platform p = new Platform(config, progress);
+  public static Platform start(Settings settings, Consumer<String> progress) throws IOException {
+    Platform p = new Platform(settings, progress);
     try {
       p.startAll();
       return p;
@@ -109,15 +91,25 @@ public final class Platform implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
-    Path data = config.dataDir().toAbsolutePath().normalize();
+    Path data = settings.dataDir();
     Files.createDirectories(data);
+    if (Settings.writeCommentedDefaults(data)) {
+      progress.accept(
+          "wrote " + settings.file() + ": every setting with its default, commented out");
+    }
+    List<String> changed = settings.changed();
+    progress.accept(
+        "settings: " + (changed.isEmpty() ? "all defaults" : String.join(", ", changed)));
+    PoolConfig poolConfig = settings.pool();
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, daemon("confaas-timer"));
+    ScheduledExecutorService timer = Executors.newScheduledThreadPool(
+        settings.intValue(Settings.SCHEDULER_TIMER_THREADS), daemon("confaas-timer"));
     closeInReverse.push(timer::shutdownNow);
-    ExecutorService workers = Executors.newFixedThreadPool(4, daemon("confaas-worker"));
+    ExecutorService workers = Executors.newFixedThreadPool(
+        settings.intValue(Settings.SCHEDULER_WORKER_THREADS), daemon("confaas-worker"));
     closeInReverse.push(workers::shutdownNow);
     ExecutorService boots =
-        Executors.newFixedThreadPool(config.pool().maxBootsInFlight() + 1, daemon("confaas-boot"));
+        Executors.newFixedThreadPool(poolConfig.maxBootsInFlight() + 1, daemon("confaas-boot"));
     closeInReverse.push(boots::shutdownNow);
 
     FunctionRegistry registry = FunctionRegistry.open(data, clock);
@@ -142,18 +134,24 @@ public final class Platform implements AutoCloseable {
           new RuntimeCatalog.Runtime(l.alias().toString(), l.runtime().entrypoint(), env));
     }
 
-    if (config.kafkaBootstrap() == null) {
+    if (settings.kafkaBootstrapServers() == null) {
       progress.accept("starting the embedded Kafka broker (KRaft)");
-      EmbeddedKafka kafka = EmbeddedKafka.start(data.resolve("kafka"), config.kafkaPort());
+      EmbeddedKafka kafka = EmbeddedKafka.start(
+          data.resolve(settings.string(Settings.KAFKA_DATA_DIR)),
+          settings.intValue(Settings.KAFKA_PORT));
       closeInReverse.push(kafka);
       kafkaBootstrap = kafka.bootstrapServers();
     } else {
-      kafkaBootstrap = config.kafkaBootstrap();
+      kafkaBootstrap = settings.kafkaBootstrapServers();
     }
 
-    progress.accept("booting and attesting " + config.pool().target()
+    progress.accept("booting and attesting " + poolConfig.target()
         + " TDs on the process backend (simulated TDX)");
-    ProcessTdLauncher.Config launch = ProcessTdLauncher.Config.defaults(data.resolve("pool"));
+    ProcessTdLauncher.Config defaults = ProcessTdLauncher.Config.defaults(data.resolve("pool"));
+    ProcessTdLauncher.Config launch = new ProcessTdLauncher.Config(defaults.poolDir(),
+        defaults.pkiDir(), defaults.classPath(), defaults.jvmOptions(),
+        settings.duration(Settings.POOL_BOOT_TIMEOUT), settings.duration(Settings.POOL_STOP_GRACE),
+        defaults.clock());
     java.util.Optional<List<Path>> agentClassPath = AgentClassPath.of(launch.classPath());
     if (agentClassPath.isPresent()) {
       launch = launch.withClassPath(agentClassPath.get());
@@ -164,31 +162,39 @@ public final class Platform implements AutoCloseable {
     ProcessTdLauncher launcher = new ProcessTdLauncher(launch);
     closeInReverse.push(launcher);
     pool = new WarmPool(
-        launcher, launcher.attestor(), config.pool(), clock, timer, boots, meters);
+        launcher, launcher.attestor(), poolConfig, clock, timer, boots, meters);
     closeInReverse.push(pool);
     pool.start();
 
     Scheduler scheduler = new Scheduler(registry, registry.images(), pool,
-        SchedulerConfig.defaults(), clock, timer, workers, meters);
+        settings.scheduler(), clock, timer, workers, meters);
     closeInReverse.push(scheduler);
     scheduler.start();
 
     AsyncInvocations async = KafkaAsyncInvocations.start(
-        kafkaBootstrap, scheduler, clock, Duration.ofHours(24), 3, 8);
+        kafkaBootstrap, scheduler, clock, settings.duration(Settings.ASYNC_RETENTION),
+        settings.intValue(Settings.ASYNC_PARTITIONS),
+        settings.intValue(Settings.ASYNC_CONCURRENCY));
     closeInReverse.push(async);
     TriggerManager triggers = new TriggerManager(
-        new TriggerStore(data), kafkaBootstrap, scheduler, meters, clock, 3);
+        new TriggerStore(data), kafkaBootstrap, scheduler, meters, clock,
+        settings.intValue(Settings.TRIGGERS_PARTITIONS));
     closeInReverse.push(triggers);
     triggers.start();
 
-    if (config.deploySample() && registry.get(SAMPLE_FUNCTION).isEmpty()) {
+    if (settings.deploySample() && registry.get(SAMPLE_FUNCTION).isEmpty()) {
       deploySample(registry, runtimes.all().get("shell"), data);
     }
 
     gateway = new Gateway(
         GatewayConfig.builder(data)
-            .host(config.host())
-            .port(config.httpPort())
+            .host(settings.gatewayHost())
+            .port(settings.gatewayPort())
+            .maxBodyBytes(settings.bytes(Settings.GATEWAY_MAX_BODY_BYTES))
+            .maxDeployBytes(settings.bytes(Settings.GATEWAY_MAX_DEPLOY_BYTES))
+            .idleTimeout(settings.duration(Settings.GATEWAY_IDLE_TIMEOUT))
+            .shutdownGrace(settings.duration(Settings.GATEWAY_SHUTDOWN_GRACE))
+            .queueAllowance(settings.duration(Settings.GATEWAY_QUEUE_ALLOWANCE))
             .clock(clock)
             .runtimes(runtimes)
             .mount("/v1/triggers",

@@ -1,4 +1,4 @@
-package dev.confaas.gateway.platform;
+package dev.confaas.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.confaas.attestation.RtmrLog;
-import dev.confaas.gateway.Platform;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.SigningKeys;
 import io.vertx.core.json.JsonObject;

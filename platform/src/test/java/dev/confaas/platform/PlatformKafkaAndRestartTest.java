@@ -1,4 +1,4 @@
-package dev.confaas.gateway.platform;
+package dev.confaas.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

@@ -1,0 +1,69 @@
+package dev.confaas.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code confaas up}'s settings: the help names them, flags map to keys, bad ones stop it. */
+class UpCommandTest {
+  @TempDir Path data;
+
+  @Test
+  void helpNamesTheSettingsFileAndTheEnvironmentRule() {
+    CliRun r = CliRun.of("up", "--help");
+    assertEquals(0, r.code, r::toString);
+    assertTrue(r.out.contains("DATA_DIR/confaas.yaml"), r.out);
+    assertTrue(r.out.contains("CONFAAS_<SECTION>_<KEY>"), r.out);
+    assertTrue(r.out.contains("CONFAAS_POOL_SIZE"), r.out);
+    assertTrue(r.out.contains("--print-settings"), r.out);
+  }
+
+  @Test
+  void printSettingsShowsEveryKeyWithItsDefault() {
+    CliRun r = CliRun.of("up", "--print-settings");
+    assertEquals(0, r.code, r::toString);
+    assertTrue(r.out.contains("pool:\n"), r.out);
+    assertTrue(r.out.contains("  size: 2\n"), r.out);
+    assertTrue(r.out.contains("  queueCapacity: 100\n"), r.out);
+  }
+
+  @Test
+  void onlyTheFlagsGivenOverrideSettings() {
+    UpCommand none = new UpCommand();
+    new CommandLine(none).parseArgs();
+    assertEquals(Map.of(), none.flags(), "flags not given must leave confaas.yaml in force");
+
+    UpCommand all = new UpCommand();
+    new CommandLine(all).parseArgs("--port", "9090", "--host", "0.0.0.0", "--kafka-port", "9092",
+        "--bootstrap-servers", "k:9092", "--pool-size", "4", "--no-sample");
+    assertEquals(
+        Map.of("gateway.port", "9090", "gateway.host", "0.0.0.0", "kafka.port", "9092",
+            "kafka.bootstrapServers", "k:9092", "pool.size", "4", "platform.deploySample", "false"),
+        all.flags());
+  }
+
+  @Test
+  void anUnknownKeyStopsTheStartAndNamesTheNearestOne() throws Exception {
+    Files.writeString(data.resolve("confaas.yaml"), "pool:\n  sise: 3\n");
+    CliRun r = CliRun.of("up", "--data-dir", data.toString(), "--port", "0");
+    assertEquals(1, r.code, r::toString);
+    assertTrue(r.err.contains("pool.sise: unknown key (confaas.yaml); did you mean pool.size?"),
+        r.err);
+    assertFalse(Files.exists(data.resolve("admin.token")), "nothing may start on bad settings");
+  }
+
+  @Test
+  void aFlagOutOfRangeIsNamedAsTheCommandLines() {
+    CliRun r = CliRun.of("up", "--data-dir", data.toString(), "--pool-size", "100");
+    assertEquals(1, r.code, r::toString);
+    assertTrue(
+        r.err.contains("pool.size: must be between 1 and 64, was 100 (the command line)"), r.err);
+  }
+}
