@@ -3,6 +3,7 @@ package dev.confaas.runtime;
 import dev.confaas.attestation.RtmrLog;
 import dev.confaas.attestation.TdxGuest;
 import dev.confaas.image.Digest;
+import dev.confaas.image.ImageLimits;
 import dev.confaas.image.ImageVerificationException;
 import dev.confaas.image.LayerUnpacker;
 import dev.confaas.image.Manifest;
@@ -15,6 +16,7 @@ import dev.confaas.vendor.ContentAliases;
 import dev.confaas.vendor.PolicyImages;
 import dev.confaas.vendor.UnresolvedLayerException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -54,6 +56,13 @@ import java.util.stream.Stream;
  * tar) are hashed and must match; the tar is then unpacked once ({@link LayerUnpacker}, hostile-tar
  * safe) under {@code STATE/layers/<hex>} and shared read-only by every instance of every image that
  * names it.
+ *
+ * <p>Limits ({@link ImageLimits}, the same code the host's image repository enforces at deploy): a
+ * manifest over {@code image.maxManifestBytes} is refused before it is parsed; a blob is refused
+ * as soon as more than {@code image.maxLayerBytes} arrive, and while it is unpacked (a gzip blob
+ * is inflated only up to that limit), as are too many entries or too long or deep paths; a layer
+ * that would take any loaded image naming it past {@code image.maxImageBytes} is refused too. A
+ * refused blob leaves no file behind.
  */
 public final class AconImageLoader implements ImageLoader {
   /** A manifest env rule naming the Lambda handler ({@code _HANDLER}, which the agent sets). */
@@ -62,10 +71,12 @@ public final class AconImageLoader implements ImageLoader {
   private final Path layersDir;
   private final Path uploadsDir;
   private final TdxGuest tdx;
+  private final ImageLimits limits;
   private final AtomicLong uploads = new AtomicLong();
 
   private final Map<String, Loaded> images = new LinkedHashMap<>();
   private final Map<Digest, Path> layers = new LinkedHashMap<>();
+  private final Map<Digest, Long> layerBytes = new LinkedHashMap<>();
   private ContentAliases aliases = ContentAliases.empty();
   private long nextSequence = Long.MAX_VALUE; // counts down: the first definition in a TD wins
   private PolicyGraph policy = PolicyGraph.empty();
@@ -79,9 +90,17 @@ public final class AconImageLoader implements ImageLoader {
    * @param tdx the TD's TDX module, whose RTMR3 receives the measurements
    */
   public AconImageLoader(Path stateDir, TdxGuest tdx) throws IOException {
+    this(stateDir, tdx, ImageLimits.defaults());
+  }
+
+  /**
+   * @param limits what manifests, blobs and images may hold, as the host's deploy checks them
+   */
+  public AconImageLoader(Path stateDir, TdxGuest tdx, ImageLimits limits) throws IOException {
     this.layersDir = Files.createDirectories(stateDir.resolve("layers"));
     this.uploadsDir = Files.createDirectories(stateDir.resolve("uploads"));
     this.tdx = tdx;
+    this.limits = limits;
   }
 
   /** RTMR3's log so far, ACON format. */
@@ -100,7 +119,7 @@ public final class AconImageLoader implements ImageLoader {
     }
     SignedManifest signed;
     try {
-      signed = SignedManifest.parse(manifest, signature, certificate);
+      signed = SignedManifest.parse(manifest, signature, certificate, limits);
     } catch (IllegalArgumentException e) {
       throw refused(
           ImageRefusedException.Reason.MALFORMED, "manifest is invalid: " + e.getMessage());
@@ -207,6 +226,11 @@ public final class AconImageLoader implements ImageLoader {
                 + "; AddManifest the image that names it first");
       }
     }
+    if (totalSize > limits.maxLayerBytes()) {
+      throw refused(
+          ImageRefusedException.Reason.MALFORMED,
+          tooLarge(expected, totalSize) + " (declared total size)");
+    }
     Path part = uploadsDir.resolve(expected.hex() + "." + uploads.incrementAndGet() + ".tar");
     try {
       return new Upload(expected, part, Files.newOutputStream(part));
@@ -221,6 +245,7 @@ public final class AconImageLoader implements ImageLoader {
     private final Path part;
     private final OutputStream out;
     private final MessageDigest md = newSha384();
+    private long received;
 
     Upload(Digest expected, Path part, OutputStream out) {
       this.expected = expected;
@@ -229,7 +254,12 @@ public final class AconImageLoader implements ImageLoader {
     }
 
     @Override
-    public void append(byte[] chunk) {
+    public void append(byte[] chunk) throws ImageRefusedException {
+      received += chunk.length;
+      if (received > limits.maxLayerBytes()) {
+        abort();
+        throw refused(ImageRefusedException.Reason.MALFORMED, tooLarge(expected, received));
+      }
       md.update(chunk);
       try {
         out.write(chunk);
@@ -261,12 +291,20 @@ public final class AconImageLoader implements ImageLoader {
         Path target = layersDir.resolve(expected.hex());
         Path staging =
             layersDir.resolve(expected.hex() + ".unpacking-" + uploads.incrementAndGet());
-        try {
+        long imageBytesBefore = otherLayersBytes(expected);
+        LayerUnpacker.Result unpacked;
+        try (InputStream in = Files.newInputStream(part)) {
           Files.createDirectory(staging);
           // Instances run unprivileged and must be able to traverse the layer's root.
           Files.setPosixFilePermissions(
               staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-          LayerUnpacker.unpack(part, staging);
+          unpacked =
+              LayerUnpacker.unpack(
+                  in,
+                  staging,
+                  LayerUnpacker.Options.defaults()
+                      .limits(limits)
+                      .imageBytesBefore(imageBytesBefore));
         } catch (IOException e) {
           deleteTree(staging);
           throw refused(
@@ -279,6 +317,7 @@ public final class AconImageLoader implements ImageLoader {
           } else {
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             layers.put(expected, target);
+            layerBytes.put(expected, unpacked.bytes());
           }
         }
         return expected.toString();
@@ -298,6 +337,39 @@ public final class AconImageLoader implements ImageLoader {
       }
       deleteQuietly(part);
     }
+  }
+
+  private String tooLarge(Digest layer, long bytes) {
+    return "layer "
+        + layer
+        + " is larger than "
+        + limits.maxLayerBytes()
+        + " bytes (limit "
+        + ImageLimits.MAX_LAYER_BYTES
+        + "); refused after "
+        + bytes
+        + " bytes";
+  }
+
+  /**
+   * The most bytes the other unpacked layers of any loaded image naming {@code layer} hold: with
+   * this layer's, it must keep that image within {@link ImageLimits#maxImageBytes()}.
+   */
+  private synchronized long otherLayersBytes(Digest layer) {
+    long most = 0;
+    for (Loaded l : images.values()) {
+      if (!l.layers().contains(layer)) {
+        continue;
+      }
+      long sum = 0;
+      for (Digest d : new LinkedHashSet<>(l.layers())) {
+        if (!d.equals(layer)) {
+          sum += layerBytes.getOrDefault(d, 0L);
+        }
+      }
+      most = Math.max(most, sum);
+    }
+    return most;
   }
 
   @Override

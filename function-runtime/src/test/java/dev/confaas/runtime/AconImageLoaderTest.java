@@ -10,6 +10,7 @@ import dev.confaas.attestation.RtmrLog;
 import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.attestation.SimulatedTdxModule;
 import dev.confaas.image.Digest;
+import dev.confaas.image.ImageLimits;
 import dev.confaas.image.LayerDigests;
 import dev.confaas.image.LayerTar;
 import dev.confaas.image.Manifest;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -238,5 +240,139 @@ class AconImageLoaderTest {
             .orElseThrow();
     assertEquals(List.of(a.toString()), status.layers());
     assertEquals(List.of(a.toString()), status.missingLayers());
+  }
+
+  // --- limits (issue 11, defect 10: tar bombs) --------------------------------------------------
+
+  private static final int MIB = 1 << 20;
+  private static final ImageLimits SMALL =
+      ImageLimits.builder()
+          .maxLayerBytes(2 * MIB)
+          .maxImageBytes(3 * MIB)
+          .maxLayerEntries(10)
+          .maxManifestBytes(16 * 1024)
+          .build();
+
+  private AconImageLoader limited() throws Exception {
+    return new AconImageLoader(tmp.resolve("limited"), tdx, SMALL);
+  }
+
+  private static String upload(ImageLoader l, byte[] blob) throws Exception {
+    ImageLoader.BlobUpload up = l.startBlob(Digest.sha384(blob).toString(), blob.length);
+    up.append(blob);
+    return up.finish();
+  }
+
+  private static ImageLoader.AddedManifest add(ImageLoader l, Manifest m) throws Exception {
+    SignedManifest s = author.signer().signed(m);
+    return l.addManifest(m.canonicalBytes(), s.signature(), s.certificateDer());
+  }
+
+  /** A layer with {@code files} files of {@code size} zero bytes each. */
+  private byte[] layerOf(String name, int files, int size) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve(name));
+    for (int i = 0; i < files; i++) {
+      Files.write(dir.resolve("f" + i), new byte[size]);
+    }
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    LayerTar.write(dir, "", out);
+    return out.toByteArray();
+  }
+
+  private void assertNothingLeft(String why) throws Exception {
+    try (Stream<Path> s = Files.list(tmp.resolve("limited/uploads"))) {
+      assertEquals(List.of(), s.toList(), why + ": an upload file was left");
+    }
+    try (Stream<Path> s = Files.list(tmp.resolve("limited/layers"))) {
+      assertEquals(List.of(), s.toList(), why + ": a layer directory was left");
+    }
+  }
+
+  @Test
+  void aGzipBombBlobIsRefusedWhileUnpackingAndLeavesNothing() throws Exception {
+    AconImageLoader l = limited();
+    byte[] tar = layerOf("bomb", 1, 8 * MIB);
+    java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream g = new java.util.zip.GZIPOutputStream(gz)) {
+      g.write(tar);
+    }
+    byte[] bomb = gz.toByteArray(); // ~8 KB; the author signed its raw digest
+    String id = add(l, Manifest.builder().addLayer(Digest.sha384(bomb)).build()).imageId();
+    ImageRefusedException e = assertThrows(ImageRefusedException.class, () -> upload(l, bomb));
+    assertEquals(ImageRefusedException.Reason.MALFORMED, e.reason());
+    assertTrue(
+        e.getMessage().contains("expands past 2 MiB (limit image.maxLayerBytes); refused after"),
+        e.getMessage());
+    assertNothingLeft("a refused bomb");
+    assertEquals(
+        List.of(Digest.sha384(bomb).toString()),
+        l.images().stream().filter(i -> i.imageId().equals(id)).findFirst().orElseThrow()
+            .missingLayers());
+  }
+
+  @Test
+  void aBlobOverTheLayerLimitIsRefusedAsItArrives() throws Exception {
+    AconImageLoader l = limited();
+    byte[] big = layerOf("big", 1, 3 * MIB);
+    Digest d = Digest.sha384(big);
+    add(l, Manifest.builder().addLayer(d).build());
+    ImageRefusedException declared =
+        assertThrows(ImageRefusedException.class, () -> l.startBlob(d.toString(), big.length));
+    assertTrue(declared.getMessage().contains("(limit image.maxLayerBytes)"));
+
+    ImageLoader.BlobUpload up = l.startBlob(d.toString(), 2 * MIB);
+    up.append(java.util.Arrays.copyOf(big, 2 * MIB));
+    ImageRefusedException streamed =
+        assertThrows(
+            ImageRefusedException.class,
+            () -> up.append(java.util.Arrays.copyOfRange(big, 2 * MIB, 2 * MIB + 1)));
+    assertTrue(
+        streamed.getMessage().contains("refused after " + (2 * MIB + 1) + " bytes"),
+        streamed.getMessage());
+    assertNothingLeft("a blob cut off at the limit");
+  }
+
+  @Test
+  void aLayerWithTooManyEntriesIsRefused() throws Exception {
+    AconImageLoader l = limited();
+    byte[] many = layerOf("many", 11, 1);
+    add(l, Manifest.builder().addLayer(Digest.sha384(many)).build());
+    ImageRefusedException e = assertThrows(ImageRefusedException.class, () -> upload(l, many));
+    assertTrue(
+        e.getMessage().contains("has more than 10 entries (limit image.maxLayerEntries)"),
+        e.getMessage());
+    assertNothingLeft("a layer with too many entries");
+  }
+
+  @Test
+  void layersThatTogetherPassTheImageLimitAreRefused() throws Exception {
+    AconImageLoader l = limited();
+    byte[] one = layerOf("one-mib", 1, 3 * MIB / 2);
+    byte[] two = layerOf("two-mib", 1, 3 * MIB / 2 + 1);
+    byte[] small = layerOf("small", 1, 1000);
+    // Another image shares the first layer: its own total stays small, so that layer is fine.
+    add(l, Manifest.builder().addLayer(Digest.sha384(one)).addLayer(Digest.sha384(small)).build());
+    add(l, Manifest.builder().addLayer(Digest.sha384(one)).addLayer(Digest.sha384(two)).build());
+    assertEquals(Digest.sha384(one).toString(), upload(l, one));
+    assertEquals(Digest.sha384(small).toString(), upload(l, small));
+    ImageRefusedException e = assertThrows(ImageRefusedException.class, () -> upload(l, two));
+    assertTrue(
+        e.getMessage().contains("brings its image past 3 MiB (limit image.maxImageBytes)"),
+        e.getMessage());
+    try (Stream<Path> s = Files.list(tmp.resolve("limited/layers"))) {
+      assertEquals(2, s.count(), "only the two accepted layers are unpacked");
+    }
+  }
+
+  @Test
+  void aManifestOverTheLimitIsRefusedAndNotMeasured() throws Exception {
+    AconImageLoader l = limited();
+    Manifest m = Manifest.builder().addEnv("PAD=" + "x".repeat(20_000)).build();
+    ImageRefusedException e = assertThrows(ImageRefusedException.class, () -> add(l, m));
+    assertEquals(ImageRefusedException.Reason.MALFORMED, e.reason());
+    assertTrue(
+        e.getMessage().contains("manifest is larger than 16 KiB (limit image.maxManifestBytes)"),
+        e.getMessage());
+    assertEquals(List.of(), l.rtmr3Log().lines(), "a refused manifest was measured");
   }
 }

@@ -15,7 +15,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,7 +38,7 @@ import java.util.regex.Pattern;
  * ROOT/images/HASH/SIGNER/MANIFEST/         one signed image, by image ID:
  *     manifest.json  signature  certificate.der
  * ROOT/names/NAME                           an image ID per name (a tag), one line
- * ROOT/tmp/                                 work area; emptied on open
+ * ROOT/tmp/                                 work area; stale entries swept
  * </pre>
  *
  * <p>Crash safety: everything is written under {@code tmp/}, forced to disk, then renamed into
@@ -40,6 +46,15 @@ import java.util.regex.Pattern;
  * sees a blob, an image or a name either complete or not at all. Blobs are verified against their
  * digest before they become visible; images are verified (signature and ID) on the way in and again
  * on the way out, since the disk is outside the trust boundary.
+ *
+ * <p>Limits: blobs and manifests are checked against the repository's {@link ImageLimits} while
+ * they stream in (a gzip bomb is refused after at most {@link ImageLimits#maxLayerBytes()} bytes
+ * reached the temp file, which is then deleted); {@link #checkImageBytes} checks an image's layers
+ * together.
+ *
+ * <p>Temp files: what a crash or a cut-off upload leaves under {@code tmp/} is deleted once it is
+ * older than {@link #STALE_TEMP_AGE}: at open, and again at most once per that period while the
+ * repository writes. Younger entries are kept, since another process may be writing them.
  */
 public final class ImageRepository {
   static final String MANIFEST = "manifest.json";
@@ -47,31 +62,53 @@ public final class ImageRepository {
   static final String CERTIFICATE = "certificate.der";
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
+  /**
+   * How old an entry under {@code tmp/} must be to count as abandoned. A write in progress touches
+   * its file as it goes, so only what a dead writer left reaches this age.
+   */
+  public static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
+
   private final Path root;
   private final Path blobs;
   private final Path images;
   private final Path names;
   private final Path tmp;
+  private final ImageLimits limits;
+  private final Clock clock;
+  private final Object sweepLock = new Object();
+  private Instant nextSweep;
 
-  private ImageRepository(Path root) {
+  private ImageRepository(Path root, ImageLimits limits, Clock clock) {
     this.root = root;
+    this.limits = limits;
+    this.clock = clock;
     this.blobs = root.resolve("blobs");
     this.images = root.resolve("images");
     this.names = root.resolve("names");
     this.tmp = root.resolve("tmp");
   }
 
-  /** Opens (creating if needed) the repository at {@code root} and discards unfinished writes. */
+  /** {@link #open(Path, ImageLimits, Clock)} with the default limits and the system clock. */
   public static ImageRepository open(Path root) throws IOException {
-    ImageRepository r = new ImageRepository(root);
+    return open(root, ImageLimits.defaults(), Clock.systemUTC());
+  }
+
+  /** {@link #open(Path, ImageLimits, Clock)} with the system clock. */
+  public static ImageRepository open(Path root, ImageLimits limits) throws IOException {
+    return open(root, limits, Clock.systemUTC());
+  }
+
+  /**
+   * Opens (creating if needed) the repository at {@code root}, whose writes obey {@code limits},
+   * and deletes unfinished writes older than {@link #STALE_TEMP_AGE} by {@code clock}.
+   */
+  public static ImageRepository open(Path root, ImageLimits limits, Clock clock)
+      throws IOException {
+    ImageRepository r = new ImageRepository(root, limits, clock);
     for (Path d : List.of(r.blobs, r.images, r.names, r.tmp)) {
       Files.createDirectories(d);
     }
-    try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(r.tmp)) {
-      for (Path p : leftovers) {
-        deleteTree(p);
-      }
-    }
+    r.sweepTmp();
     return r;
   }
 
@@ -79,18 +116,26 @@ public final class ImageRepository {
     return root;
   }
 
+  /** The limits blobs and manifests stored here must keep. */
+  public ImageLimits limits() {
+    return limits;
+  }
+
   // --- blobs -----------------------------------------------------------------------------------
 
   /**
    * Stores a layer (plain tar or gzip; stored uncompressed) and returns its SHA-384 digest. Storing
    * a blob that is already there is a no-op.
+   *
+   * @throws LayerException if it is not a tar or breaks a limit ({@link ImageLimits}: layer bytes,
+   *     entries, path length and depth), checked while it streams; nothing is stored then
    */
   public Digest putBlob(InputStream layer) throws IOException {
     Path t = tmpFile();
     try {
       Digest d;
       try (OutputStream out = Files.newOutputStream(t, StandardOpenOption.CREATE_NEW)) {
-        d = LayerDigests.copyUncompressed(layer, out, HashAlgorithm.SHA384);
+        d = LayerReader.copy(layer, out, HashAlgorithm.SHA384, limits, "layer");
       }
       publishBlob(t, d);
       return d;
@@ -103,14 +148,15 @@ public final class ImageRepository {
    * Stores a layer that must have digest {@code expected} (of its uncompressed bytes, under the
    * digest's own algorithm).
    *
-   * @throws LayerException if the content does not match; nothing is stored then
+   * @throws LayerException if the content does not match, is not a tar or breaks a limit (as
+   *     {@link #putBlob(InputStream)}, naming {@code expected}); nothing is stored then
    */
   public void putBlob(Digest expected, InputStream layer) throws IOException {
     Path t = tmpFile();
     try {
       Digest d;
       try (OutputStream out = Files.newOutputStream(t, StandardOpenOption.CREATE_NEW)) {
-        d = LayerDigests.copyUncompressed(layer, out, expected.algorithm());
+        d = LayerReader.copy(layer, out, expected.algorithm(), limits, "layer " + expected);
       }
       if (!d.equals(expected)) {
         throw new LayerException(
@@ -156,6 +202,39 @@ public final class ImageRepository {
   }
 
   /**
+   * Checks that the stored blobs of an image's layers (each counted once, as ACON loads a layer
+   * once) keep {@link ImageLimits#maxImageBytes()} together; returns their total. Layers not stored
+   * count as 0 bytes: check again when they arrive.
+   *
+   * @throws LayerException naming the limit, the total and each layer's size
+   */
+  public long checkImageBytes(Collection<Digest> layers) throws IOException {
+    long total = 0;
+    StringBuilder sizes = new StringBuilder();
+    for (Digest d : new LinkedHashSet<>(layers)) {
+      if (!hasBlob(d)) {
+        continue;
+      }
+      long n = Files.size(blobPath(d));
+      total += n;
+      sizes.append(sizes.length() == 0 ? "" : ", ").append(d).append(": ").append(n);
+    }
+    if (total > limits.maxImageBytes()) {
+      throw new LayerException(
+          "the image's layers expand to "
+              + ImageLimits.bytes(total)
+              + " together, more than "
+              + ImageLimits.size(limits.maxImageBytes())
+              + " (limit "
+              + ImageLimits.MAX_IMAGE_BYTES
+              + "); layer sizes in bytes: "
+              + sizes
+              + ". Make the function's layers smaller");
+    }
+    return total;
+  }
+
+  /**
    * Layer digests {@code manifest} names directly that are not stored (aliases are resolved
    * elsewhere).
    */
@@ -176,14 +255,17 @@ public final class ImageRepository {
    * (any valid signature binds the same ID).
    *
    * @throws ImageVerificationException if its signature does not verify; nothing is stored then
+   * @throws ManifestException if the manifest is over {@link ImageLimits#maxManifestBytes()}
    */
   public ImageId putImage(SignedManifest image) throws IOException, ImageVerificationException {
+    limits.checkManifestSize(image.manifest().bytes().length);
     image.verify();
     ImageId id = image.imageId();
     Path dest = imageDir(id);
     if (Files.isDirectory(dest)) {
       return id;
     }
+    maybeSweepTmp();
     Path t = tmp.resolve(UUID.randomUUID().toString());
     Files.createDirectory(t);
     try {
@@ -220,11 +302,14 @@ public final class ImageRepository {
     }
     SignedManifest sm;
     try {
+      Path manifest = dir.resolve(MANIFEST);
+      limits.checkManifestSize(Files.size(manifest));
       sm =
           SignedManifest.parse(
-              Files.readAllBytes(dir.resolve(MANIFEST)),
+              Files.readAllBytes(manifest),
               Files.readAllBytes(dir.resolve(SIGNATURE)),
-              Files.readAllBytes(dir.resolve(CERTIFICATE)));
+              Files.readAllBytes(dir.resolve(CERTIFICATE)),
+              limits);
     } catch (ManifestException e) {
       throw new ImageVerificationException(
           "stored manifest of " + id + " is invalid: " + e.getMessage(), e);
@@ -343,7 +428,75 @@ public final class ImageRepository {
   // --- files -----------------------------------------------------------------------------------
 
   private Path tmpFile() {
+    maybeSweepTmp();
     return tmp.resolve(UUID.randomUUID() + ".part");
+  }
+
+  private void sweepTmp() throws IOException {
+    synchronized (sweepLock) {
+      nextSweep = clock.instant().plus(STALE_TEMP_AGE);
+    }
+    deleteStaleFiles(tmp, STALE_TEMP_AGE, clock);
+  }
+
+  /** A long-running writer (the gateway) sweeps now and then, not only when it starts. */
+  private void maybeSweepTmp() {
+    synchronized (sweepLock) {
+      if (clock.instant().isBefore(nextSweep)) {
+        return;
+      }
+    }
+    try {
+      sweepTmp();
+    } catch (IOException e) {
+      // Sweeping is housekeeping: the write it precedes must not fail because of it.
+    }
+  }
+
+  /**
+   * Deletes the entries directly under {@code dir} (files, or directories with their contents)
+   * last modified more than {@code olderThan} ago by {@code clock}; a directory counts as modified
+   * when anything in it was. For work areas such as upload directories, at start and now and then:
+   * what a killed writer left is removed, what a live one is writing is kept. Entries that vanish
+   * meanwhile are skipped.
+   *
+   * @return the number of entries deleted
+   */
+  public static int deleteStaleFiles(Path dir, Duration olderThan, Clock clock)
+      throws IOException {
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return 0;
+    }
+    FileTime cutoff = FileTime.from(clock.instant().minus(olderThan));
+    int deleted = 0;
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path p : entries) {
+        try {
+          if (newestModification(p).compareTo(cutoff) < 0) {
+            deleteTree(p);
+            deleted++;
+          }
+        } catch (NoSuchFileException gone) {
+          // its writer finished (renamed it into place) or removed it
+        }
+      }
+    }
+    return deleted;
+  }
+
+  private static FileTime newestModification(Path p) throws IOException {
+    FileTime newest = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+    if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(p)) {
+        for (Path c : children) {
+          FileTime t = newestModification(c);
+          if (t.compareTo(newest) > 0) {
+            newest = t;
+          }
+        }
+      }
+    }
+    return newest;
   }
 
   private static void writeForced(Path p, byte[] data) throws IOException {

@@ -39,6 +39,10 @@ public final class LayerDigests {
   /**
    * Copies the uncompressed tar from {@code in} (gzip or plain) to {@code out} and returns its
    * digest under {@code algorithm}. Neither stream is closed.
+   *
+   * <p>No limits apply and the content need not be a tar: for files the caller made or already
+   * checked. For a layer received from someone else use {@link #copyUncompressed(InputStream,
+   * OutputStream, HashAlgorithm, ImageLimits)} or {@link ImageRepository#putBlob}.
    */
   public static Digest copyUncompressed(InputStream in, OutputStream out, HashAlgorithm algorithm)
       throws IOException {
@@ -53,6 +57,21 @@ public final class LayerDigests {
       din.transferTo(out);
     }
     return Digest.ofHashValue(algorithm, md.digest());
+  }
+
+  /**
+   * Copies the uncompressed tar from {@code in} (gzip or plain) to {@code out} and returns its
+   * digest under {@code algorithm}, enforcing {@code limits} while the bytes stream: at most {@link
+   * ImageLimits#maxLayerBytes()} bytes ever reach {@code out}, and every tar header is checked
+   * (entry count, path length and depth). Neither stream is closed.
+   *
+   * @throws LayerException if the content is not a tar or breaks a limit; it names the limit and
+   *     the value reached. What was written to {@code out} by then is to be discarded
+   */
+  public static Digest copyUncompressed(
+      InputStream in, OutputStream out, HashAlgorithm algorithm, ImageLimits limits)
+      throws IOException {
+    return LayerReader.copy(in, out, algorithm, limits, "layer");
   }
 
   /**

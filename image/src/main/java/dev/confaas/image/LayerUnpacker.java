@@ -3,7 +3,6 @@ package dev.confaas.image;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Applies a layer tar (plain or gzip) onto a directory, safely, with OCI whiteout semantics.
@@ -37,6 +35,11 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * path goes through a symlink (so nothing is ever written through a link, whichever layer created
  * it); device nodes and FIFOs, unless {@link Options#allowSpecialFiles} is set, in which case they
  * are skipped and listed in the {@link Result} (an unprivileged host process cannot create them).
+ *
+ * <p>Limits ({@link ImageLimits}, in {@link Options#limits}): the uncompressed bytes of the layer,
+ * and of the image when {@link Options#imageBytesBefore} says how much its other layers hold; the
+ * number of entries; each path's length and depth. They are checked as the tar streams, before an
+ * entry is written, so a tar bomb stops after at most the limit.
  *
  * <p>Modes: the rwx bits of the tar are applied; setuid, setgid and sticky bits are dropped (a
  * host-side setuid copy is a risk and Java cannot set them) and counted in {@link
@@ -60,30 +63,62 @@ public final class LayerUnpacker {
   /** Unpacking choices; the defaults are the safe ones. */
   public static final class Options {
     final boolean allowSpecialFiles;
+    final ImageLimits limits;
+    final String layer;
+    final long imageBytesBefore;
 
-    private Options(boolean allowSpecialFiles) {
+    private Options(
+        boolean allowSpecialFiles, ImageLimits limits, String layer, long imageBytesBefore) {
       this.allowSpecialFiles = allowSpecialFiles;
+      this.limits = limits;
+      this.layer = layer;
+      this.imageBytesBefore = imageBytesBefore;
     }
 
+    /** Special files refused, {@link ImageLimits#defaults()}, a layer alone. */
     public static Options defaults() {
-      return new Options(false);
+      return new Options(false, ImageLimits.defaults(), "layer", 0);
     }
 
     /** Skip (instead of refusing) device nodes and FIFOs; they are listed in the result. */
     public Options allowSpecialFiles() {
-      return new Options(true);
+      return new Options(true, limits, layer, imageBytesBefore);
+    }
+
+    /** Enforce these limits instead of the defaults. */
+    public Options limits(ImageLimits l) {
+      return new Options(allowSpecialFiles, java.util.Objects.requireNonNull(l), layer,
+          imageBytesBefore);
+    }
+
+    /** Name the layer by its digest in errors. */
+    public Options layer(Digest digest) {
+      return new Options(allowSpecialFiles, limits, "layer " + digest, imageBytesBefore);
+    }
+
+    /**
+     * The uncompressed bytes ({@link Result#bytes()}) of the image's layers already accepted: they
+     * count against {@link ImageLimits#maxImageBytes()} together with this layer's.
+     */
+    public Options imageBytesBefore(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("imageBytesBefore must be >= 0, got " + bytes);
+      }
+      return new Options(allowSpecialFiles, limits, layer, bytes);
     }
   }
 
   /** What unpacking did. */
   public static final class Result {
     private final int entries;
+    private final long bytes;
     private final List<String> skippedSpecialFiles;
     private final int droppedModeBits;
     private final List<String> whitedOut;
 
-    Result(int entries, List<String> skipped, int dropped, List<String> whitedOut) {
+    Result(int entries, long bytes, List<String> skipped, int dropped, List<String> whitedOut) {
       this.entries = entries;
+      this.bytes = bytes;
       this.skippedSpecialFiles = List.copyOf(skipped);
       this.droppedModeBits = dropped;
       this.whitedOut = List.copyOf(whitedOut);
@@ -92,6 +127,11 @@ public final class LayerUnpacker {
     /** Tar entries processed. */
     public int entries() {
       return entries;
+    }
+
+    /** Bytes of the uncompressed tar, as counted against the limits. */
+    public long bytes() {
+      return bytes;
     }
 
     /** Device nodes and FIFOs skipped (only with {@link Options#allowSpecialFiles()}). */
@@ -128,7 +168,7 @@ public final class LayerUnpacker {
     this.options = options;
   }
 
-  /** Applies the layer in {@code tarFile} onto {@code target} with default options. */
+  /** Applies the layer in {@code tarFile} onto {@code target} with default options and limits. */
   public static Result unpack(Path tarFile, Path target) throws IOException {
     try (InputStream in = Files.newInputStream(tarFile)) {
       return unpack(in, target, Options.defaults());
@@ -139,35 +179,36 @@ public final class LayerUnpacker {
    * Applies the layer read from {@code tar} (plain or gzip; not closed) onto the existing directory
    * {@code target}.
    *
-   * @throws LayerException naming the entry if the tar is malformed or hostile; entries before it
-   *     may already have been applied, so callers unpack into a fresh or disposable directory
+   * @throws LayerException naming the entry if the tar is malformed or hostile, or naming the
+   *     limit and the value reached if it breaks one; entries before it may already have been
+   *     applied, so callers unpack into a fresh or disposable directory
    */
   public static Result unpack(InputStream tar, Path target, Options options) throws IOException {
     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       throw new LayerException("unpack target " + target + " is not a directory");
     }
     LayerUnpacker u = new LayerUnpacker(target.toRealPath(), options);
-    int n = 0;
-    InputStream plain = LayerDigests.uncompressed(nonClosing(tar));
-    try (TarArchiveInputStream in =
-        new TarArchiveInputStream(plain, StandardCharsets.UTF_8.name())) {
+    int entries;
+    long bytes;
+    try (LayerReader in =
+        new LayerReader(
+            tar,
+            options.limits,
+            options.layer,
+            options.imageBytesBefore,
+            OutputStream.nullOutputStream(),
+            null)) {
       TarArchiveEntry e;
-      while ((e = nextEntry(in)) != null) {
-        n++;
-        u.apply(e, in);
+      while ((e = in.next()) != null) {
+        u.apply(e, in.data());
       }
+      in.finish();
+      entries = in.entries();
+      bytes = in.bytes();
     }
     u.applyDirectoryModes();
     u.checkAllSymlinks();
-    return new Result(n, u.skipped, u.dropped, u.whitedOut);
-  }
-
-  private static TarArchiveEntry nextEntry(TarArchiveInputStream in) throws LayerException {
-    try {
-      return in.getNextEntry();
-    } catch (IOException | RuntimeException e) {
-      throw new LayerException("layer is not a valid tar: " + e.getMessage(), e);
-    }
+    return new Result(entries, bytes, u.skipped, u.dropped, u.whitedOut);
   }
 
   private void apply(TarArchiveEntry e, InputStream data) throws IOException {
@@ -499,12 +540,5 @@ public final class LayerUnpacker {
       }
     }
     v.setPermissions(perms);
-  }
-
-  private static InputStream nonClosing(InputStream in) {
-    return new java.io.FilterInputStream(in) {
-      @Override
-      public void close() {}
-    };
   }
 }

@@ -218,11 +218,24 @@ public final class Manifest {
   }
 
   /**
-   * Parses and validates a manifest.
+   * Parses and validates a manifest of at most the default {@link ImageLimits#maxManifestBytes()}.
    *
    * @throws ManifestException naming the field at fault (or the byte offset of a JSON syntax error)
    */
   public static Manifest parse(byte[] json) {
+    return parse(json, ImageLimits.defaults());
+  }
+
+  /**
+   * Parses and validates a manifest, refusing one larger than {@code limits} allow before parsing
+   * it (to read one from a stream without holding more than that, use {@link
+   * ImageLimits#readManifest}).
+   *
+   * @throws ManifestException naming the field at fault, the byte offset of a JSON syntax error, or
+   *     the size limit
+   */
+  public static Manifest parse(byte[] json, ImageLimits limits) {
+    limits.checkManifestSize(json.length);
     Object root;
     try {
       root = Json.parse(json, true);

@@ -115,8 +115,21 @@ public final class OciImporter {
     Files.createDirectories(outDir);
     Path work = Files.createTempDirectory(outDir, ".docker-archive-");
     try {
-      // Unpack with the hostile-tar rules, then read it like a directory.
-      LayerUnpacker.unpack(archive, work);
+      // Unpack with the hostile-tar rules, then read it like a directory. The archive holds every
+      // layer of the image, so it may be as large as an image (plus its JSON files).
+      ImageLimits whole = ImageLimits.defaults();
+      long archiveBytes = whole.maxImageBytes() + (64L << 20);
+      try (InputStream in = Files.newInputStream(archive)) {
+        LayerUnpacker.unpack(
+            in,
+            work,
+            LayerUnpacker.Options.defaults()
+                .limits(
+                    whole.toBuilder()
+                        .maxLayerBytes(archiveBytes)
+                        .maxImageBytes(archiveBytes)
+                        .build()));
+      }
       Path mf = work.resolve("manifest.json");
       if (!Files.isRegularFile(mf, LinkOption.NOFOLLOW_LINKS)) {
         throw new LayerException(
@@ -271,7 +284,10 @@ public final class OciImporter {
           OutputStream out = Files.newOutputStream(tmp);
           OutputStream both =
               diffMd == null ? out : new java.security.DigestOutputStream(out, diffMd)) {
-        d = LayerDigests.copyUncompressed(counted, both, HashAlgorithm.SHA384);
+        // The platform's limits, so a layer it would refuse is refused here, at import.
+        d =
+            LayerDigests.copyUncompressed(
+                counted, both, HashAlgorithm.SHA384, ImageLimits.defaults());
         counted.transferTo(OutputStream.nullOutputStream()); // gzip may stop before the end
       }
       if (blobMd != null

@@ -62,7 +62,20 @@ public final class SignedManifest {
    */
   public static SignedManifest parse(byte[] manifestJson, byte[] signature, byte[] certificateDer)
       throws ImageVerificationException {
-    return of(Manifest.parse(manifestJson), signature, certificateDer);
+    return parse(manifestJson, signature, certificateDer, ImageLimits.defaults());
+  }
+
+  /**
+   * Parses the manifest bytes within {@code limits} ({@link Manifest#parse(byte[], ImageLimits)}),
+   * then {@link #of}.
+   *
+   * @throws ManifestException if the manifest is invalid or too large
+   * @throws ImageVerificationException if the certificate is unusable
+   */
+  public static SignedManifest parse(
+      byte[] manifestJson, byte[] signature, byte[] certificateDer, ImageLimits limits)
+      throws ImageVerificationException {
+    return of(Manifest.parse(manifestJson, limits), signature, certificateDer);
   }
 
   /**

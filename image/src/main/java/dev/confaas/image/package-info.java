@@ -24,8 +24,11 @@
  *       gzip detected), {@link dev.confaas.image.LayerTar} (reproducible tar of a directory),
  *       {@link dev.confaas.image.LayerUnpacker} (hostile-tar-safe unpacking with OCI whiteouts),
  *       failing with {@link dev.confaas.image.LayerException} naming the entry.
+ *   <li>{@link dev.confaas.image.ImageLimits}: how big a layer, an image, a path and a manifest may
+ *       be; enforced while bytes stream by the repository (deploy) and the unpacker (TD agent)
+ *       alike, so a tar bomb stops at the limit.
  *   <li>{@link dev.confaas.image.ImageRepository}: blobs by digest and signed images by image ID on
- *       disk, written atomically, verified in and out; names for images.
+ *       disk, written atomically, verified in and out, within its limits; names for images.
  *   <li>{@link dev.confaas.image.OciImporter}: an OCI image layout or {@code docker save} tar to an
  *       unsigned manifest plus decompressed layers.
  * </ul>

@@ -104,14 +104,17 @@ class ImageRepositoryTest {
   }
 
   @Test
-  void unfinishedWritesAreInvisibleAndClearedOnOpen() throws Exception {
+  void unfinishedWritesAreInvisibleAndClearedOnOpenOnceStale() throws Exception {
     ImageRepository repo = ImageRepository.open(dir.resolve("repo"));
     // What a crash mid-write leaves behind: a temp blob and a temp image directory.
     Files.writeString(repo.root().resolve("tmp/1234.part"), "half a blob");
     Files.createDirectories(repo.root().resolve("tmp/abcd"));
     Files.writeString(repo.root().resolve("tmp/abcd/manifest.json"), "{");
     assertEquals(List.of(), repo.listImages());
-    ImageRepository reopened = ImageRepository.open(repo.root());
+    java.time.Clock later =
+        java.time.Clock.offset(
+            java.time.Clock.systemUTC(), ImageRepository.STALE_TEMP_AGE.plusMinutes(1));
+    ImageRepository reopened = ImageRepository.open(repo.root(), repo.limits(), later);
     assertTmpEmpty(reopened);
   }
 
