@@ -201,7 +201,7 @@ public final class Collateral {
 
   /** FMSPC (hex) of the platform family this TCB Info describes. */
   public String fmspc() {
-    return Hex.of(tcbInfo.fmspc());
+    return CollateralHex.of(tcbInfo.fmspc());
   }
 
   /** The earliest {@code nextUpdate} of TCB Info, QE Identity and the CRLs: refetch before then. */

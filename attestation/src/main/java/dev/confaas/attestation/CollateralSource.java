@@ -29,6 +29,6 @@ public interface CollateralSource {
     var leaf = chain.get(0);
     String issuer = QuoteVerifier.commonName(leaf.getIssuerX500Principal());
     String ca = issuer.contains("Processor") ? "processor" : "platform";
-    return collateral(Hex.of(PckExtensions.of(leaf).fmspc()), ca);
+    return collateral(CollateralHex.of(PckExtensions.of(leaf).fmspc()), ca);
   }
 }

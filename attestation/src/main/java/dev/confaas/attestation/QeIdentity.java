@@ -27,22 +27,22 @@ record QeIdentity(
     for (JsonNode l : n.path("tcbLevels")) {
       levels.add(
           new Level(
-              Json.integer(l.path("tcb"), "isvsvn", w + " tcbLevel"),
+              CollateralFields.integer(l.path("tcb"), "isvsvn", w + " tcbLevel"),
               l.path("tcbDate").asText(),
-              TcbStatus.fromPcs(Json.text(l, "tcbStatus", w + " tcbLevel")),
-              Json.strings(l.path("advisoryIDs"))));
+              TcbStatus.fromPcs(CollateralFields.text(l, "tcbStatus", w + " tcbLevel")),
+              CollateralFields.strings(l.path("advisoryIDs"))));
     }
     return new QeIdentity(
-        Json.text(n, "id", w),
-        Json.integer(n, "version", w),
-        Json.instant(n, "issueDate", w),
-        Json.instant(n, "nextUpdate", w),
-        Hex.parse(Json.text(n, "miscselect", w), w + " miscselect"),
-        Hex.parse(Json.text(n, "miscselectMask", w), w + " miscselectMask"),
-        Hex.parse(Json.text(n, "attributes", w), w + " attributes"),
-        Hex.parse(Json.text(n, "attributesMask", w), w + " attributesMask"),
-        Hex.parse(Json.text(n, "mrsigner", w), w + " mrsigner"),
-        Json.integer(n, "isvprodid", w),
+        CollateralFields.text(n, "id", w),
+        CollateralFields.integer(n, "version", w),
+        CollateralFields.instant(n, "issueDate", w),
+        CollateralFields.instant(n, "nextUpdate", w),
+        CollateralHex.parse(CollateralFields.text(n, "miscselect", w), w + " miscselect"),
+        CollateralHex.parse(CollateralFields.text(n, "miscselectMask", w), w + " miscselectMask"),
+        CollateralHex.parse(CollateralFields.text(n, "attributes", w), w + " attributes"),
+        CollateralHex.parse(CollateralFields.text(n, "attributesMask", w), w + " attributesMask"),
+        CollateralHex.parse(CollateralFields.text(n, "mrsigner", w), w + " mrsigner"),
+        CollateralFields.integer(n, "isvprodid", w),
         levels);
   }
 }

@@ -283,7 +283,7 @@ public final class QuoteVerifier {
           quote,
           status,
           new ArrayList<>(new LinkedHashSet<>(advisories)),
-          Hex.of(pck.fmspc()),
+          CollateralHex.of(pck.fmspc()),
           name(trustedRoot),
           now);
     }
@@ -496,7 +496,7 @@ public final class QuoteVerifier {
     if (!Arrays.equals(qe.mrSigner(), id.mrSigner())) {
       throw new VerificationException(
           k,
-          "QE MRSIGNER " + Hex.of(qe.mrSigner()) + " is not the TD_QE's " + Hex.of(id.mrSigner()));
+          "QE MRSIGNER " + CollateralHex.of(qe.mrSigner()) + " is not the TD_QE's " + CollateralHex.of(id.mrSigner()));
     }
     if (qe.isvProdId() != id.isvProdId()) {
       throw new VerificationException(
@@ -507,21 +507,21 @@ public final class QuoteVerifier {
       throw new VerificationException(
           k,
           "QE MISCSELECT "
-              + Hex.of(misc)
+              + CollateralHex.of(misc)
               + " under mask "
-              + Hex.of(id.miscSelectMask())
+              + CollateralHex.of(id.miscSelectMask())
               + " is not "
-              + Hex.of(id.miscSelect()));
+              + CollateralHex.of(id.miscSelect()));
     }
     if (!maskedEquals(qe.attributes(), id.attributesMask(), id.attributes())) {
       throw new VerificationException(
           k,
           "QE ATTRIBUTES "
-              + Hex.of(qe.attributes())
+              + CollateralHex.of(qe.attributes())
               + " under mask "
-              + Hex.of(id.attributesMask())
+              + CollateralHex.of(id.attributesMask())
               + " is not "
-              + Hex.of(id.attributes()));
+              + CollateralHex.of(id.attributes()));
     }
     List<QeIdentity.Level> levels = new ArrayList<>(id.tcbLevels());
     levels.sort(Comparator.comparingInt(QeIdentity.Level::isvSvn).reversed());
@@ -551,18 +551,18 @@ public final class QuoteVerifier {
       throw new VerificationException(
           QuoteCheck.TCB_INFO_MATCH,
           "TCB Info is for FMSPC "
-              + Hex.of(t.fmspc())
+              + CollateralHex.of(t.fmspc())
               + " but the PCK certificate's FMSPC is "
-              + Hex.of(pck.fmspc())
+              + CollateralHex.of(pck.fmspc())
               + "; fetch TCB Info for that FMSPC");
     }
     if (!Arrays.equals(pck.pceId(), t.pceId())) {
       throw new VerificationException(
           QuoteCheck.TCB_INFO_MATCH,
           "TCB Info is for PCE ID "
-              + Hex.of(t.pceId())
+              + CollateralHex.of(t.pceId())
               + " but the PCK certificate's is "
-              + Hex.of(pck.pceId()));
+              + CollateralHex.of(pck.pceId()));
     }
 
     // TDX module: identity by TEE_TCB_SVN[1] (major version), TCB level by TEE_TCB_SVN[0].
@@ -593,22 +593,22 @@ public final class QuoteVerifier {
       throw new VerificationException(
           QuoteCheck.TDX_MODULE,
           "MRSIGNERSEAM "
-              + Hex.of(td.mrSignerSeam())
+              + CollateralHex.of(td.mrSignerSeam())
               + " is not the signer of TDX module "
               + module.id()
               + " ("
-              + Hex.of(module.mrSigner())
+              + CollateralHex.of(module.mrSigner())
               + ")");
     }
     if (!maskedEquals(td.seamAttributes(), module.attributesMask(), module.attributes())) {
       throw new VerificationException(
           QuoteCheck.TDX_MODULE,
           "SEAMATTRIBUTES "
-              + Hex.of(td.seamAttributes())
+              + CollateralHex.of(td.seamAttributes())
               + " do not match TDX module "
               + module.id()
               + " attributes "
-              + Hex.of(module.attributes()));
+              + CollateralHex.of(module.attributes()));
     }
     TcbStatus moduleStatus = null;
     if (moduleVersion != 0) {
@@ -648,13 +648,13 @@ public final class QuoteVerifier {
     throw new VerificationException(
         QuoteCheck.TCB_LEVEL,
         "no TCB level of FMSPC "
-            + Hex.of(t.fmspc())
+            + CollateralHex.of(t.fmspc())
             + " is reached by PCK SVNs "
             + Arrays.toString(pck.sgxTcbComponents())
             + " PCESVN "
             + pck.pceSvn()
             + " and TEE_TCB_SVN "
-            + Hex.of(svn)
+            + CollateralHex.of(svn)
             + ": TCB not supported");
   }
 
@@ -731,7 +731,7 @@ public final class QuoteVerifier {
 
   private static String fingerprint(X509Certificate c) {
     try {
-      return Hex.of(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
+      return CollateralHex.of(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
     } catch (GeneralSecurityException e) {
       return "?";
     }

@@ -45,7 +45,7 @@ record SignedJson(byte[] body, byte[] signedBytes, byte[] signature, JsonNode va
     if (signatureHex == null) {
       throw new IllegalArgumentException(what + " has no \"signature\" string");
     }
-    byte[] signature = Hex.parse(signatureHex, what + " signature");
+    byte[] signature = CollateralHex.parse(signatureHex, what + " signature");
     if (signature.length != 64) {
       throw new IllegalArgumentException(
           what + " signature must be 64 bytes (P-256 r||s), is " + signature.length);

@@ -47,33 +47,33 @@ record TcbInfo(
       for (JsonNode l : m.path("tcbLevels")) {
         levels.add(
             new ModuleLevel(
-                Json.integer(l.path("tcb"), "isvsvn", w + " module tcbLevel"),
+                CollateralFields.integer(l.path("tcb"), "isvsvn", w + " module tcbLevel"),
                 l.path("tcbDate").asText(),
-                TcbStatus.fromPcs(Json.text(l, "tcbStatus", w + " module tcbLevel")),
-                Json.strings(l.path("advisoryIDs"))));
+                TcbStatus.fromPcs(CollateralFields.text(l, "tcbStatus", w + " module tcbLevel")),
+                CollateralFields.strings(l.path("advisoryIDs"))));
       }
-      identities.add(module(m, Json.text(m, "id", w + " tdxModuleIdentities"), levels));
+      identities.add(module(m, CollateralFields.text(m, "id", w + " tdxModuleIdentities"), levels));
     }
     List<Level> levels = new ArrayList<>();
     for (JsonNode l : n.path("tcbLevels")) {
       JsonNode tcb = l.path("tcb");
       levels.add(
           new Level(
-              Json.svns(tcb.path("sgxtcbcomponents"), w + " sgxtcbcomponents"),
-              Json.integer(tcb, "pcesvn", w + " tcbLevel"),
-              Json.svns(tcb.path("tdxtcbcomponents"), w + " tdxtcbcomponents"),
+              CollateralFields.svns(tcb.path("sgxtcbcomponents"), w + " sgxtcbcomponents"),
+              CollateralFields.integer(tcb, "pcesvn", w + " tcbLevel"),
+              CollateralFields.svns(tcb.path("tdxtcbcomponents"), w + " tdxtcbcomponents"),
               l.path("tcbDate").asText(),
-              TcbStatus.fromPcs(Json.text(l, "tcbStatus", w + " tcbLevel")),
-              Json.strings(l.path("advisoryIDs"))));
+              TcbStatus.fromPcs(CollateralFields.text(l, "tcbStatus", w + " tcbLevel")),
+              CollateralFields.strings(l.path("advisoryIDs"))));
     }
     JsonNode tdxModule = n.get("tdxModule");
     return new TcbInfo(
-        Json.text(n, "id", w),
-        Json.integer(n, "version", w),
-        Json.instant(n, "issueDate", w),
-        Json.instant(n, "nextUpdate", w),
-        Hex.parse(Json.text(n, "fmspc", w), w + " fmspc"),
-        Hex.parse(Json.text(n, "pceId", w), w + " pceId"),
+        CollateralFields.text(n, "id", w),
+        CollateralFields.integer(n, "version", w),
+        CollateralFields.instant(n, "issueDate", w),
+        CollateralFields.instant(n, "nextUpdate", w),
+        CollateralHex.parse(CollateralFields.text(n, "fmspc", w), w + " fmspc"),
+        CollateralHex.parse(CollateralFields.text(n, "pceId", w), w + " pceId"),
         n.path("tcbEvaluationDataNumber").asInt(-1),
         tdxModule == null ? null : module(tdxModule, "TDX_00", List.of()),
         identities,
@@ -84,9 +84,9 @@ record TcbInfo(
     String w = "TCB Info TDX module " + id;
     return new ModuleIdentity(
         id,
-        Hex.parse(Json.text(m, "mrsigner", w), w + " mrsigner"),
-        Hex.parse(Json.text(m, "attributes", w), w + " attributes"),
-        Hex.parse(Json.text(m, "attributesMask", w), w + " attributesMask"),
+        CollateralHex.parse(CollateralFields.text(m, "mrsigner", w), w + " mrsigner"),
+        CollateralHex.parse(CollateralFields.text(m, "attributes", w), w + " attributes"),
+        CollateralHex.parse(CollateralFields.text(m, "attributesMask", w), w + " attributesMask"),
         levels);
   }
 }

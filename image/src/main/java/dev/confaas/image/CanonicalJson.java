@@ -39,7 +39,7 @@ public final class CanonicalJson {
    * @throws IllegalArgumentException if {@code json} is not one strict RFC 8259 JSON value
    */
   public static byte[] canonicalize(byte[] json) {
-    return write(Json.parse(json, false));
+    return write(JqJsonReader.parse(json, false));
   }
 
   /** Canonical bytes of a parsed tree (see {@link Json} for the value types). */
@@ -96,7 +96,7 @@ public final class CanonicalJson {
       out.writeBytes(formatNumber(((Number) v).doubleValue()).getBytes(StandardCharsets.US_ASCII));
     } else if (v instanceof Boolean) {
       out.writeBytes(v.toString().getBytes(StandardCharsets.US_ASCII));
-    } else if (v == Json.NULL || v == null) {
+    } else if (v == JqJsonReader.NULL || v == null) {
       out.writeBytes("null".getBytes(StandardCharsets.US_ASCII));
     } else {
       throw new IllegalArgumentException("not a JSON value: " + v.getClass().getName());

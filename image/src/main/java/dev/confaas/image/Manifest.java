@@ -238,7 +238,7 @@ public final class Manifest {
     limits.checkManifestSize(json.length);
     Object root;
     try {
-      root = Json.parse(json, true);
+      root = JqJsonReader.parse(json, true);
     } catch (IllegalArgumentException e) {
       throw new ManifestException("manifest is not valid JSON: " + e.getMessage(), e);
     }
@@ -548,13 +548,13 @@ public final class Manifest {
 
   /** An integer by value (jq reads every number as a double, so 1.0 and 1 are the same number). */
   private static long integer(Object v, String field, long min, long max) {
-    if (!(v instanceof Json.Num)) {
+    if (!(v instanceof JqJsonReader.Num)) {
       throw new ManifestException(field + ": expected an integer, got " + kind(v));
     }
-    double d = ((Json.Num) v).value;
+    double d = ((JqJsonReader.Num) v).value;
     if (d != Math.rint(d) || Double.isInfinite(d) || Math.abs(d) > MAX_EXACT) {
       throw new ManifestException(
-          field + ": " + ((Json.Num) v).literal + " is not an integer in range");
+          field + ": " + ((JqJsonReader.Num) v).literal + " is not an integer in range");
     }
     long l = (long) d;
     if (l < min || l > max) {
@@ -564,7 +564,7 @@ public final class Manifest {
   }
 
   private static String kind(Object v) {
-    if (v == null || v == Json.NULL) {
+    if (v == null || v == JqJsonReader.NULL) {
       return "null";
     }
     if (v instanceof Map) {
@@ -733,8 +733,8 @@ public final class Manifest {
       return parse(PrettyJson.write(root));
     }
 
-    private static Json.Num num(long v) {
-      return new Json.Num(Long.toString(v), v);
+    private static JqJsonReader.Num num(long v) {
+      return new JqJsonReader.Num(Long.toString(v), v);
     }
 
     private static List<Object> nums(List<? extends Number> l) {

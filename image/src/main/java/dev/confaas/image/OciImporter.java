@@ -240,7 +240,7 @@ public final class OciImporter {
           Object v = c.get(k);
           boolean empty =
               v == null
-                  || v == Json.NULL
+                  || v == JqJsonReader.NULL
                   || (v instanceof String && ((String) v).isEmpty())
                   || (v instanceof Map && ((Map<?, ?>) v).isEmpty())
                   || (v instanceof List && ((List<?>) v).isEmpty());
@@ -409,7 +409,7 @@ public final class OciImporter {
 
   private static Object parse(byte[] b, String what) throws LayerException {
     try {
-      return Json.parse(b, false);
+      return JqJsonReader.parse(b, false);
     } catch (IllegalArgumentException e) {
       throw new LayerException(what + " is not valid JSON: " + e.getMessage(), e);
     }
@@ -439,7 +439,7 @@ public final class OciImporter {
   }
 
   private static List<String> strings(Object o, String what) throws LayerException {
-    if (o == null || o == Json.NULL) {
+    if (o == null || o == JqJsonReader.NULL) {
       return List.of();
     }
     List<String> out = new ArrayList<>();

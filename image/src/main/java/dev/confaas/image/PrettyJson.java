@@ -73,12 +73,12 @@ final class PrettyJson {
       }
       indent(out, level);
       out.write(']');
-    } else if (v instanceof Json.Num) {
-      out.writeBytes(((Json.Num) v).literal.getBytes(StandardCharsets.US_ASCII));
+    } else if (v instanceof JqJsonReader.Num) {
+      out.writeBytes(((JqJsonReader.Num) v).literal.getBytes(StandardCharsets.US_ASCII));
     } else if (v instanceof String) {
       CanonicalJson.writeString((String) v, out);
     } else {
-      out.writeBytes(String.valueOf(v == Json.NULL ? "null" : v).getBytes(StandardCharsets.UTF_8));
+      out.writeBytes(String.valueOf(v == JqJsonReader.NULL ? "null" : v).getBytes(StandardCharsets.UTF_8));
     }
   }
 }

@@ -70,14 +70,14 @@ public final class AcceptRule {
               + "HASH/SIGNER/MANIFEST, e.g. sha384/<signer hex>/MyFunction:1 or sha384/<signer hex>/*");
     }
     String hash = parts[0];
-    if (!Hex.isKnownHash(hash)) {
+    if (!AconHashNames.isKnownHash(hash)) {
       throw new InvalidPolicyException(
-          "rule '" + rule + "' has HASH '" + hash + "'; use one of " + Hex.knownHashes()
+          "rule '" + rule + "' has HASH '" + hash + "'; use one of " + AconHashNames.knownHashes()
               + " (lowercase)");
     }
     String signer = null;
     if (!parts[1].equals("*")) {
-      String problem = Hex.digestProblem(hash, parts[1]);
+      String problem = AconHashNames.digestProblem(hash, parts[1]);
       if (problem != null) {
         throw new InvalidPolicyException(
             "rule '" + rule + "': SIGNER " + problem + " (or use * for any signer)");
@@ -103,7 +103,7 @@ public final class AcceptRule {
       }
       return new AcceptRule(rule, hash, signer, null, alias);
     }
-    String problem = Hex.digestProblem(hash, manifest);
+    String problem = AconHashNames.digestProblem(hash, manifest);
     if (problem != null) {
       throw new InvalidPolicyException(
           "rule '" + rule + "': MANIFEST is neither *, a self alias NAME:SVN, nor a " + hash

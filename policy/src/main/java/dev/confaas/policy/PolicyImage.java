@@ -19,15 +19,15 @@ public record PolicyImage(
     String hash, String signer, String manifest, List<ImageAlias> selfAliases, LaunchPolicy policy) {
 
   public PolicyImage {
-    if (hash == null || !Hex.isKnownHash(hash)) {
+    if (hash == null || !AconHashNames.isKnownHash(hash)) {
       throw new InvalidPolicyException(
-          "image ID has HASH '" + hash + "'; use one of " + Hex.knownHashes());
+          "image ID has HASH '" + hash + "'; use one of " + AconHashNames.knownHashes());
     }
-    String problem = signer == null ? "is missing" : Hex.digestProblem(hash, signer);
+    String problem = signer == null ? "is missing" : AconHashNames.digestProblem(hash, signer);
     if (problem != null) {
       throw new InvalidPolicyException("image ID's SIGNER " + problem);
     }
-    problem = manifest == null ? "is missing" : Hex.digestProblem(hash, manifest);
+    problem = manifest == null ? "is missing" : AconHashNames.digestProblem(hash, manifest);
     if (problem != null) {
       throw new InvalidPolicyException("image ID's MANIFEST " + problem);
     }

@@ -24,7 +24,7 @@ import java.util.Map;
  * {@code infinity}, a byte-order mark, raw U+001F or NUL in strings, several top-level values),
  * this reader rejects the input with a message giving the byte offset, rather than guessing.
  */
-final class Json {
+final class JqJsonReader {
   /** JSON {@code null}. */
   static final Object NULL =
       new Object() {
@@ -87,7 +87,7 @@ final class Json {
   private final boolean rejectDuplicateKeys;
   private int pos;
 
-  private Json(byte[] in, boolean rejectDuplicateKeys) {
+  private JqJsonReader(byte[] in, boolean rejectDuplicateKeys) {
     this.in = in;
     this.rejectDuplicateKeys = rejectDuplicateKeys;
   }
@@ -97,7 +97,7 @@ final class Json {
    * rejectDuplicateKeys} false a repeated key keeps its last value, as jq does.
    */
   static Object parse(byte[] json, boolean rejectDuplicateKeys) {
-    Json p = new Json(json, rejectDuplicateKeys);
+    JqJsonReader p = new JqJsonReader(json, rejectDuplicateKeys);
     p.skipWs();
     if (p.pos == json.length) {
       throw new SyntaxException("empty input: expected a JSON value");

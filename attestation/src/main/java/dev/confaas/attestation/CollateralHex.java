@@ -3,10 +3,10 @@ package dev.confaas.attestation;
 import java.util.HexFormat;
 
 /** Hex as Intel's collateral writes it (case-insensitive on input, lower case on output). */
-final class Hex {
+final class CollateralHex {
   private static final HexFormat HEX = HexFormat.of();
 
-  private Hex() {}
+  private CollateralHex() {}
 
   static String of(byte[] b) {
     return HEX.formatHex(b);

@@ -7,11 +7,11 @@ import java.util.Map;
  * module does not depend on the image module, so it keeps this small table itself; it must agree with
  * the names {@code image} prints in IDs ({@code sha384/...}).
  */
-final class Hex {
+final class AconHashNames {
   private static final Map<String, Integer> HEX_LENGTH =
       Map.of("sha224", 56, "sha256", 64, "sha384", 96, "sha512", 128);
 
-  private Hex() {}
+  private AconHashNames() {}
 
   static boolean isKnownHash(String hash) {
     return HEX_LENGTH.containsKey(hash);

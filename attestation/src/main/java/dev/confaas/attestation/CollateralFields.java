@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Required-field accessors for collateral JSON whose errors name the field. */
-final class Json {
-  private Json() {}
+final class CollateralFields {
+  private CollateralFields() {}
 
   static String text(JsonNode n, String field, String what) {
     JsonNode v = n.get(field);
