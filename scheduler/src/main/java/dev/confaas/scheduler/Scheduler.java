@@ -397,7 +397,7 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
           case RESPONSE_TOO_LARGE -> FunctionError.Kind.RESPONSE_TOO_LARGE;
           default -> FunctionError.Kind.CRASHED;
         };
-    return new FunctionError(kind, e.getType(), e.getMessage(), e.getExitStatus());
+    return new FunctionError(kind, e.getType(), e.getMessage(), e.getExitStatus(), e.getDocument());
   }
 
   // --- starting instances ------------------------------------------------------------------------
