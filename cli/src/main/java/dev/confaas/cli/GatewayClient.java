@@ -182,8 +182,7 @@ final class GatewayClient {
       throw new Main.CliException(what + ": the gateway refused the token: " + r.errorMessage());
     }
     if (!r.ok()) {
-      throw new Main.CliException(what + ": gateway answered " + r.status() + ": "
-          + r.errorMessage());
+      throw new Main.CliException(what + ": gateway answered " + r.errorMessage());
     }
     return r;
   }

@@ -139,8 +139,8 @@ final class InvokeCommand implements Callable<Integer> {
   }
 
   /**
-   * What went wrong: the function's own error (kind, type, exit status, message, then its stack
-   * trace if it sent one) or the platform's problem, with where it ran and the request ID.
+   * What went wrong: the function's own error (kind, type, exit status, message, where it ran, the
+   * top of its stack trace if it sent one) or the platform's problem, with the request ID.
    */
   private String failure(GatewayClient.Response r) {
     String td = r.header("X-Confaas-Td-Id");
@@ -155,8 +155,13 @@ final class InvokeCommand implements Callable<Integer> {
           .append(e.getString("kind")).append(' ').append(e.getString("errorType"))
           .append(exit instanceof Number n && n.intValue() >= 0 ? ", exit " + n : "")
           .append("): ").append(e.getString("errorMessage")).append(where);
-      if (e.getValue("stackTrace") instanceof JsonArray trace) {
-        trace.forEach(line -> b.append("\n    ").append(line));
+      if (e.getValue("stackTrace") instanceof JsonArray trace && !trace.isEmpty()) {
+        // One line, as every CLI error: the top frames; --json shows the whole document.
+        b.append("; stack: ");
+        for (int i = 0; i < Math.min(3, trace.size()); i++) {
+          b.append(i == 0 ? "" : " | ").append(String.valueOf(trace.getValue(i)).strip());
+        }
+        b.append(trace.size() > 3 ? " | ... (--json shows all " + trace.size() + ")" : "");
       }
       return b.toString();
     }

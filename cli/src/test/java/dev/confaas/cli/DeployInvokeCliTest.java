@@ -172,7 +172,7 @@ class DeployInvokeCliTest {
     assertEquals(1, traced.code, traced.toString());
     assertTrue(traced.err.contains("function traced failed (HANDLED HandlerError, exit 3): handler"
         + " exited with status 3 [td td-7, request "), traced.toString());
-    assertTrue(traced.err.contains("\n    at main (h.sh:7)"), "the function's stack trace: " + traced);
+    assertTrue(traced.err.contains("; stack: at main (h.sh:7)"), "the function's stack: " + traced);
     CliRun tracedJson = cli("invoke", "traced", "--url", url, "--data", "{}", "--json");
     JsonObject problem = new JsonObject(tracedJson.out).getJsonObject("error");
     assertEquals("HANDLED", problem.getString("reason"), tracedJson.toString());

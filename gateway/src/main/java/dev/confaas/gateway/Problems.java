@@ -7,6 +7,7 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -35,10 +36,11 @@ final class Problems {
     Throwable cause = unwrap(failure);
     if (cause instanceof InvocationRejectedException rej) {
       Problem p = Problem.of(Problem.Reason.valueOf(rej.reason().name()), rej.getMessage());
-      if (!rej.retryAfter().isZero()) {
+      int status = p.reason().status();
+      if ((status == 429 || status == 503) && !rej.retryAfter().isZero()) {
         p.retryAfter(rej.retryAfter());
-      } else if (p.reason() == Problem.Reason.OVERLOADED) {
-        p.retryAfter(java.time.Duration.ofSeconds(1)); // 429 always says when to come back
+      } else if (status == 429) {
+        p.retryAfter(Duration.ofSeconds(1)); // 429 always says when to come back
       }
       return p;
     }
@@ -74,8 +76,10 @@ final class Problems {
       p = Problem.of(Problem.Reason.INVALID_JSON, "the body of " + method + " " + path
           + " is not valid JSON: " + failure.getMessage());
     } else if (status == 404) {
-      p = Problem.of(failure == null ? Problem.Reason.NO_ROUTE : Problem.Reason.NOT_FOUND,
-          "no route " + method + " " + path + "; see gateway/README.md for the API");
+      p = failure == null
+          ? Problem.of(Problem.Reason.NO_ROUTE,
+              "no route " + method + " " + path + "; see gateway/README.md for the API")
+          : Problem.of(Problem.Reason.NOT_FOUND, method + " " + path + ": " + failure.getMessage());
     } else if (status == 405) {
       p = Problem.of(Problem.Reason.METHOD_NOT_ALLOWED,
           "method " + method + " is not allowed on " + path + "; see gateway/README.md");
