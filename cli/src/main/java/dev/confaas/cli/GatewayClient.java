@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 /**
  * The CLI's side of the gateway's HTTP API: where it is ({@code --url}/{@code --token}, else {@link
  * GatewayEndpoint#resolve()}), requests with the bearer token, and errors turned into one-line
- * messages that repeat what the gateway said.
+ * messages that repeat what the gateway said: the {@code status}, {@code title} and {@code detail}
+ * of its RFC 9457 problem document ({@code application/problem+json}).
  */
 final class GatewayClient {
   private final URI base;
@@ -76,18 +77,38 @@ final class GatewayClient {
       return status / 100 == 2;
     }
 
-    /** The gateway's error message ({@code error.message}), else the body as text. */
-    String errorMessage() {
-      try {
-        JsonObject e = new JsonObject(text()).getJsonObject("error");
-        if (e != null && e.getString("message") != null) {
-          return e.getString("message");
-        }
-      } catch (RuntimeException notJson) {
-        // fall through
-      }
-      return text().isBlank() ? "HTTP " + status : text().strip();
+    /** The gateway's problem document, or null when the body is not one. */
+    JsonObject problem() {
+      return GatewayClient.problem(text());
     }
+
+    /** What the gateway said, in one line (see {@link GatewayClient#describe}). */
+    String errorMessage() {
+      return describe(status, text());
+    }
+  }
+
+  /** {@code body} as a problem document (a JSON object with a {@code detail}), else null. */
+  static JsonObject problem(String body) {
+    try {
+      JsonObject p = new JsonObject(body);
+      return p.getValue("detail") instanceof String ? p : null;
+    } catch (RuntimeException notAProblem) {
+      return null;
+    }
+  }
+
+  /**
+   * An error answer in one line: {@code 404 Not found: no function named "x"; ...} from a problem
+   * document's status, title and detail; anything else as {@code HTTP 502: <body>}.
+   */
+  static String describe(int status, String body) {
+    JsonObject p = problem(body);
+    if (p == null) {
+      return "HTTP " + status + (body == null || body.isBlank() ? "" : ": " + body.strip());
+    }
+    String title = p.getValue("title") instanceof String t ? " " + t : "";
+    return status + title + ": " + p.getString("detail");
   }
 
   HttpRequest.Builder request(String path) {
@@ -158,12 +179,10 @@ final class GatewayClient {
   /** Throws the gateway's error as a one-line CLI error unless the response is 2xx. */
   static Response check(Response r, String what) {
     if (r.status() == 401) {
-      throw new Main.CliException(what + ": the gateway refused the token (401): "
-          + r.errorMessage());
+      throw new Main.CliException(what + ": the gateway refused the token: " + r.errorMessage());
     }
     if (!r.ok()) {
-      throw new Main.CliException(what + ": gateway answered " + r.status() + ": "
-          + r.errorMessage());
+      throw new Main.CliException(what + ": gateway answered " + r.errorMessage());
     }
     return r;
   }

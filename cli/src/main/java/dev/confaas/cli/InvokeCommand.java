@@ -1,5 +1,6 @@
 package dev.confaas.cli;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -114,11 +115,9 @@ final class InvokeCommand implements Callable<Integer> {
         o.put("body", text != null ? text : Base64.getEncoder().encodeToString(r.body()))
             .put("bodyEncoding", text != null ? "utf-8" : "base64");
       } else {
-        try {
-          o.put("error", new JsonObject(r.text()).getJsonObject("error"));
-        } catch (RuntimeException notJson) {
-          o.put("error", new JsonObject().put("message", r.text()));
-        }
+        JsonObject problem = r.problem();
+        o.put("error", problem != null ? problem
+            : new JsonObject().put("status", r.status()).put("detail", r.text()));
       }
       out.println(o.encode());
       return r.ok() ? 0 : 1;
@@ -139,22 +138,34 @@ final class InvokeCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** What went wrong, in one line: the function's error or the platform's rejection. */
+  /**
+   * What went wrong: the function's own error (kind, type, exit status, message, where it ran, the
+   * top of its stack trace if it sent one) or the platform's problem, with the request ID.
+   */
   private String failure(GatewayClient.Response r) {
-    String where = r.header("X-Confaas-Td-Id") == null ? ""
-        : " [td " + r.header("X-Confaas-Td-Id") + ", request " + r.header("X-Confaas-Request-Id")
-            + "]";
-    try {
-      JsonObject e = new JsonObject(r.text()).getJsonObject("error");
-      if (e.getString("kind") != null) {
-        return "function " + name + " failed (" + e.getString("kind") + " " + e.getString("type")
-            + (e.getInteger("exitStatus", -1) >= 0 ? ", exit " + e.getInteger("exitStatus") : "")
-            + "): " + e.getString("message") + where;
+    String td = r.header("X-Confaas-Td-Id");
+    String request = r.header("X-Confaas-Request-Id");
+    String where = td != null ? " [td " + td + ", request " + request + "]"
+        : request != null ? " [request " + request + "]" : "";
+    JsonObject problem = r.problem();
+    JsonObject e = problem == null ? null : problem.getJsonObject("functionError");
+    if (e != null) {
+      Object exit = e.getValue("exitStatus");
+      StringBuilder b = new StringBuilder("function ").append(name).append(" failed (")
+          .append(e.getString("kind")).append(' ').append(e.getString("errorType"))
+          .append(exit instanceof Number n && n.intValue() >= 0 ? ", exit " + n : "")
+          .append("): ").append(e.getString("errorMessage")).append(where);
+      if (e.getValue("stackTrace") instanceof JsonArray trace && !trace.isEmpty()) {
+        // One line, as every CLI error: the top frames; --json shows the whole document.
+        b.append("; stack: ");
+        for (int i = 0; i < Math.min(3, trace.size()); i++) {
+          b.append(i == 0 ? "" : " | ").append(String.valueOf(trace.getValue(i)).strip());
+        }
+        b.append(trace.size() > 3 ? " | ... (--json shows all " + trace.size() + ")" : "");
       }
-    } catch (RuntimeException notJson) {
-      // fall through
+      return b.toString();
     }
-    return "gateway answered " + r.status() + ": " + r.errorMessage()
+    return "gateway answered " + r.errorMessage()
         + (r.header("Retry-After") != null ? " (retry after " + r.header("Retry-After") + " s)"
             : "") + where;
   }

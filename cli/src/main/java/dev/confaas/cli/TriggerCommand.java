@@ -190,11 +190,11 @@ final class TriggerCommand implements Runnable {
       json = null;
     }
     if (resp.statusCode() != expected) {
-      String why = json != null && json.hasNonNull("error") ? json.get("error").asText() : resp.body();
+      String why = GatewayClient.describe(resp.statusCode(), resp.body());
       if (resp.statusCode() == 401 || resp.statusCode() == 403) {
         why = "the gateway refused the management token (set CONFAAS_TOKEN or check admin.token): " + why;
       }
-      throw new Main.CliException(method + " " + uri.getPath() + " failed (HTTP " + resp.statusCode() + "): " + why);
+      throw new Main.CliException(method + " " + uri.getPath() + " failed: " + why);
     }
     if (json == null) {
       throw new Main.CliException("the gateway answered " + uri.getPath() + " with something other than JSON");

@@ -49,6 +49,13 @@ class DeployInvokeCliTest {
 
   /** Stands in for the scheduler: answers the event in upper case; "broken" fails. */
   static final FunctionInvoker UPPER = (InvocationRequest r) -> {
+    if (r.function().equals("traced")) {
+      return CompletableFuture.completedFuture(new InvocationResult(r.requestId(), null,
+          new FunctionError(FunctionError.Kind.HANDLED, "HandlerError", "handler exited", -1,
+              "{\"errorMessage\":\"handler exited with status 3\",\"errorType\":\"HandlerError\","
+                  + "\"stackTrace\":[\"at main (h.sh:7)\"],\"exitStatus\":3}"),
+          "td-7", null, "i-1", Duration.ZERO));
+    }
     if (r.function().equals("broken")) {
       return CompletableFuture.completedFuture(new InvocationResult(r.requestId(), null,
           new FunctionError(FunctionError.Kind.HANDLED, "KeyError", "no key 'x'", -1), "td-7",
@@ -149,8 +156,9 @@ class DeployInvokeCliTest {
     assertEquals(0, delete.code, delete.toString());
     CliRun gone = cli("functions", "get", "hello", "--url", url, "--token", token);
     assertEquals(1, gone.code);
-    assertTrue(gone.err.contains("404") && gone.err.contains("no function named \"hello\""),
-        gone.toString());
+    assertTrue(gone.err.contains("gateway answered 404 Not found: no function named \"hello\""),
+        "the problem's status, title and detail: " + gone);
+    assertFalse(gone.err.contains("{"), "no raw JSON: " + gone);
   }
 
   @Test
@@ -158,20 +166,30 @@ class DeployInvokeCliTest {
     CliRun broken = cli("invoke", "broken", "--url", url, "--data", "{}");
     assertEquals(1, broken.code, broken.toString());
     assertEquals("", broken.out);
-    assertTrue(broken.err.contains("function broken failed (HANDLED KeyError): no key 'x'"),
-        broken.toString());
+    assertTrue(broken.err.contains("function broken failed (HANDLED KeyError): no key 'x' [td td-7,"
+        + " request "), broken.toString());
+    CliRun traced = cli("invoke", "traced", "--url", url, "--data", "{}");
+    assertEquals(1, traced.code, traced.toString());
+    assertTrue(traced.err.contains("function traced failed (HANDLED HandlerError, exit 3): handler"
+        + " exited with status 3 [td td-7, request "), traced.toString());
+    assertTrue(traced.err.contains("; stack: at main (h.sh:7)"), "the function's stack: " + traced);
+    CliRun tracedJson = cli("invoke", "traced", "--url", url, "--data", "{}", "--json");
+    JsonObject problem = new JsonObject(tracedJson.out).getJsonObject("error");
+    assertEquals("HANDLED", problem.getString("reason"), tracedJson.toString());
+    assertEquals(3, problem.getJsonObject("functionError").getInteger("exitStatus"));
 
     Path[] img = signedImage("echo bad\n");
     CliRun noLayer = cli("deploy", "--url", url, "--token", token, "--name", "hello",
         "--manifest", img[0].toString(), "--signature", img[1].toString(),
         "--cert", img[2].toString());
     assertEquals(1, noLayer.code, noLayer.toString());
-    assertTrue(noLayer.err.contains("422") && noLayer.err.contains("neither uploaded nor stored"),
-        noLayer.toString());
+    assertTrue(noLayer.err.contains("422 Layer missing: ")
+        && noLayer.err.contains("neither uploaded nor stored"), noLayer.toString());
 
     CliRun badToken = cli("functions", "list", "--url", url, "--token", "nope-nope-nope");
     assertEquals(1, badToken.code);
-    assertTrue(badToken.err.contains("refused the token"), badToken.toString());
+    assertTrue(badToken.err.contains("refused the token: 401 Unauthorized: this route needs the"
+        + " management token"), badToken.toString());
 
     CliRun noRuntime = cli("deploy", "--url", url, "--token", token, "--name", "x",
         "--runtime", "shell", "--handler", img[3].toString(), "--data-dir", data.toString());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.confaas.gateway.Problem;
 import dev.confaas.gateway.kafka.EmbeddedKafka;
 import dev.confaas.gateway.kafka.TriggerApi;
 import dev.confaas.gateway.kafka.TriggerManager;
@@ -60,7 +61,7 @@ class TriggerCliTest {
       if (("Bearer " + TOKEN).equals(ctx.request().getHeader("Authorization"))) {
         ctx.next();
       } else {
-        ctx.response().setStatusCode(401).end("{\"error\":\"missing or wrong management token\"}");
+        Problem.of(Problem.Reason.UNAUTHORIZED, "missing or wrong management token").send(ctx);
       }
     });
     main.route("/v1/triggers*").subRouter(TriggerApi.router(vertx, manager, Set.of("thumbnail")::contains));
@@ -122,14 +123,14 @@ class TriggerCliTest {
 
     CliRun duplicate = CliRun.of("trigger", "add", "thumbnail", "--topic", "uploads");
     assertEquals(1, duplicate.code, duplicate.toString());
-    assertTrue(duplicate.err.contains("HTTP 409") && duplicate.err.contains("choose another group"), duplicate.err);
+    assertTrue(duplicate.err.contains("409 Trigger already exists: ") && duplicate.err.contains("choose another group"), duplicate.err);
 
     CliRun remove = CliRun.of("trigger", "remove", id);
     assertEquals(0, remove.code, remove.toString());
     assertEquals(0, manager.list().size());
     CliRun again = CliRun.of("trigger", "remove", id);
     assertEquals(1, again.code);
-    assertTrue(again.err.contains("HTTP 404") && again.err.contains("no trigger '" + id + "'"), again.err);
+    assertTrue(again.err.contains("404 Not found: ") && again.err.contains("no trigger '" + id + "'"), again.err);
   }
 
   @Test
@@ -141,7 +142,7 @@ class TriggerCliTest {
 
     CliRun badTopic = CliRun.of("trigger", "add", "thumbnail", "--topic", "no spaces allowed");
     assertEquals(1, badTopic.code);
-    assertTrue(badTopic.err.contains("HTTP 400") && badTopic.err.contains("topic must be a Kafka topic name"),
+    assertTrue(badTopic.err.contains("400 Invalid trigger: ") && badTopic.err.contains("topic must be a Kafka topic name"),
         badTopic.err);
 
     CliRun badOrdering = CliRun.of("trigger", "add", "thumbnail", "--topic", "t2", "--ordering", "random");
@@ -151,6 +152,7 @@ class TriggerCliTest {
     useGateway("wrong-token");
     CliRun denied = CliRun.of("trigger", "list");
     assertEquals(1, denied.code);
-    assertTrue(denied.err.contains("refused the management token"), denied.err);
+    assertTrue(denied.err.contains("refused the management token")
+        && denied.err.contains("401 Unauthorized: missing or wrong management token"), denied.err);
   }
 }

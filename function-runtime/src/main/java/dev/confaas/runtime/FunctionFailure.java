@@ -9,8 +9,10 @@ import java.util.Objects;
  * @param type the function's error type for {@link Kind#HANDLED}; otherwise a {@code Runtime.*} name
  * @param message human-readable reason
  * @param exitStatus 0..255 exit code, 128+N killed by signal N, -1 when the process has not ended
+ * @param document the error document the function posted (a JSON object), else empty
  */
-public record FunctionFailure(Kind kind, String type, String message, int exitStatus) {
+public record FunctionFailure(
+    Kind kind, String type, String message, int exitStatus, String document) {
   /** Kinds of failure, as agent.proto's {@code FunctionError.Kind}. */
   public enum Kind {
     /** The function posted to {@code invocation/{id}/error}; the instance stays warm. */
@@ -29,5 +31,11 @@ public record FunctionFailure(Kind kind, String type, String message, int exitSt
     Objects.requireNonNull(kind, "kind");
     type = type == null ? "" : type;
     message = message == null ? "" : message;
+    document = document == null ? "" : document;
+  }
+
+  /** A failure the agent describes itself: no document from the function. */
+  public FunctionFailure(Kind kind, String type, String message, int exitStatus) {
+    this(kind, type, message, exitStatus, "");
   }
 }

@@ -304,11 +304,11 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   }
 
   @Override
-  public void failed(String requestId, String errorType, String errorMessage) {
+  public void failed(String requestId, String errorType, String errorMessage, String document) {
     finish(
         requestId,
         null,
-        new FunctionFailure(FunctionFailure.Kind.HANDLED, errorType, errorMessage, -1));
+        new FunctionFailure(FunctionFailure.Kind.HANDLED, errorType, errorMessage, -1, document));
   }
 
   @Override
@@ -324,12 +324,13 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   }
 
   @Override
-  public void initFailed(String errorType, String errorMessage) {
+  public void initFailed(String errorType, String errorMessage, String document) {
     synchronized (lock) {
       if (state != InstanceStatus.State.STARTING) {
         return; // Lambda only accepts init/error before the first next.
       }
-      initError = new FunctionFailure(FunctionFailure.Kind.INIT_FAILED, errorType, errorMessage, -1);
+      initError = new FunctionFailure(
+          FunctionFailure.Kind.INIT_FAILED, errorType, errorMessage, -1, document);
     }
     killTree();
   }
@@ -456,7 +457,8 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     FunctionFailure initFailure = null;
     if (wasStarting) {
       if (init != null) {
-        initFailure = new FunctionFailure(init.kind(), init.type(), init.message(), status);
+        initFailure =
+            new FunctionFailure(init.kind(), init.type(), init.message(), status, init.document());
       } else if (why == Cause.INIT_TIMEOUT) {
         initFailure =
             new FunctionFailure(

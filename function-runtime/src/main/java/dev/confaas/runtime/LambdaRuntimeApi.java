@@ -62,20 +62,25 @@ final class LambdaRuntimeApi implements AutoCloseable {
     /** The runtime posted the response of the current invocation. */
     void responded(String requestId, byte[] payload);
 
-    /** The runtime posted an error for the current invocation. */
-    void failed(String requestId, String errorType, String errorMessage);
+    /**
+     * The runtime posted an error for the current invocation; {@code document} is its body when that
+     * is a JSON object of at most {@link #MAX_ERROR_DOCUMENT_CHARS} characters, else empty.
+     */
+    void failed(String requestId, String errorType, String errorMessage, String document);
 
     /** The runtime posted a response larger than the limit. */
     void responseTooLarge(String requestId, long size, long limit);
 
-    /** The runtime reported that it could not initialise. */
-    void initFailed(String errorType, String errorMessage);
+    /** The runtime reported that it could not initialise; {@code document} as for {@link #failed}. */
+    void initFailed(String errorType, String errorMessage, String document);
   }
 
   static final String VERSION_PREFIX = "/2018-06-01/runtime";
   /** Lambda's synchronous response limit. */
   static final int DEFAULT_MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
   private static final int MAX_ERROR_BODY_BYTES = 1024 * 1024;
+  /** Error documents longer than this are not passed on whole (agent.proto's limit). */
+  static final int MAX_ERROR_DOCUMENT_CHARS = 64 * 1024;
   private static final Pattern INVOCATION_PATH =
       Pattern.compile(VERSION_PREFIX + "/invocation/([^/]+)/(response|error)");
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -328,7 +333,7 @@ final class LambdaRuntimeApi implements AutoCloseable {
         return;
       }
       String[] error = parseError(req, body);
-      listener.initFailed(error[0], error[1]);
+      listener.initFailed(error[0], error[1], error[2]);
       accepted(ch, keepAlive);
       return;
     }
@@ -407,7 +412,7 @@ final class LambdaRuntimeApi implements AutoCloseable {
       listener.responded(requestId, body);
     } else {
       String[] error = parseError(req, body);
-      listener.failed(requestId, error[0], error[1]);
+      listener.failed(requestId, error[0], error[1], error[2]);
     }
     accepted(ch, keepAlive);
   }
@@ -423,13 +428,22 @@ final class LambdaRuntimeApi implements AutoCloseable {
     }
   }
 
-  /** Returns {errorType, errorMessage} from Lambda's error body and error-type header. */
+  /**
+   * Returns {errorType, errorMessage, document} from Lambda's error body and error-type header. The
+   * document (the body, re-encoded) is passed on so callers see the function's own members, e.g.
+   * {@code stackTrace}, as Lambda returns them.
+   */
   private static String[] parseError(HttpRequest req, byte[] body) {
     String type = req.headers().get("Lambda-Runtime-Function-Error-Type");
     String message = null;
+    String document = "";
     try {
       JsonNode node = JSON.readTree(body);
       if (node != null && node.isObject()) {
+        String compact = JSON.writeValueAsString(node);
+        if (compact.length() <= MAX_ERROR_DOCUMENT_CHARS) {
+          document = compact;
+        }
         if (node.hasNonNull("errorMessage")) {
           message = node.get("errorMessage").asText();
         }
@@ -452,7 +466,7 @@ final class LambdaRuntimeApi implements AutoCloseable {
     if (type.length() > 256) {
       type = type.substring(0, 256);
     }
-    return new String[] {type, message};
+    return new String[] {type, message, document};
   }
 
   private static void accepted(Channel ch, boolean keepAlive) {

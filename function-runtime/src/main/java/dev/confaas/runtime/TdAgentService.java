@@ -524,7 +524,8 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
               .setKind(FunctionError.Kind.valueOf(f.kind().name()))
               .setType(f.type())
               .setMessage(f.message())
-              .setExitStatus(f.exitStatus()));
+              .setExitStatus(f.exitStatus())
+              .setDocument(f.document()));
     }
     return b.build();
   }

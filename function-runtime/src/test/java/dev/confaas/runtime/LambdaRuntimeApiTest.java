@@ -30,6 +30,7 @@ class LambdaRuntimeApiTest {
   private static final Instant NOW = Instant.parse("2026-11-22T08:00:00Z");
   private final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
   private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+  private final BlockingQueue<String> documents = new LinkedBlockingQueue<>();
   private final HttpClient http = HttpClient.newHttpClient();
   private final NioEventLoopGroup loop = new NioEventLoopGroup(1);
   private LambdaRuntimeApi api;
@@ -50,8 +51,9 @@ class LambdaRuntimeApiTest {
           }
 
           @Override
-          public void failed(String id, String type, String message) {
+          public void failed(String id, String type, String message, String document) {
             events.add("error " + id + " " + type + " " + message);
+            documents.add(document);
           }
 
           @Override
@@ -60,7 +62,7 @@ class LambdaRuntimeApiTest {
           }
 
           @Override
-          public void initFailed(String type, String message) {
+          public void initFailed(String type, String message, String document) {
             events.add("init-error " + type + " " + message);
           }
         };
@@ -197,6 +199,26 @@ class LambdaRuntimeApiTest {
         post("/init/error", "{\"errorMessage\":\"no handler\",\"errorType\":\"Runtime.NoHandler\"}");
     assertEquals(202, r.statusCode());
     assertEquals("init-error Runtime.NoHandler no handler", event());
+  }
+
+  @Test
+  void theFunctionsErrorDocumentIsPassedOnWithItsOwnMembers() throws Exception {
+    next();
+    assertEquals("next", event());
+    api.deliver(new Invocation(new byte[0], Duration.ofSeconds(1), "e2", "", "", "", ""));
+    String posted = "{\"errorMessage\":\"handler h exited with status 3\",\"errorType\":"
+        + "\"HandlerError\",\"stackTrace\":[\"at h:1\"],\"exitStatus\":3}";
+    assertEquals(202, post("/invocation/e2/error", posted).statusCode());
+    assertEquals("error e2 HandlerError handler h exited with status 3", event());
+    assertEquals(posted, documents.poll(10, TimeUnit.SECONDS),
+        "stackTrace and exitStatus must reach the caller as the function posted them");
+
+    next();
+    assertEquals("next", event());
+    api.deliver(new Invocation(new byte[0], Duration.ofSeconds(1), "e3", "", "", "", ""));
+    assertEquals(202, post("/invocation/e3/error", "plain words").statusCode());
+    assertEquals("error e3 Unhandled plain words", event());
+    assertEquals("", documents.poll(10, TimeUnit.SECONDS), "only a JSON object is a document");
   }
 
   @Test

@@ -50,6 +50,6 @@ final class Auth {
 
   static void unauthorized(RoutingContext ctx, String message) {
     ctx.response().putHeader("WWW-Authenticate", "Bearer");
-    HttpErrors.send(ctx.response(), 401, "unauthorized", message);
+    Problem.of(Problem.Reason.UNAUTHORIZED, message).send(ctx);
   }
 }

@@ -37,8 +37,8 @@ final class EventBody implements Handler<RoutingContext> {
           return;
         }
       } catch (NumberFormatException e) {
-        HttpErrors.send(ctx.response(), 400, "body", "Content-Length \"" + length
-            + "\" is not a number");
+        Problem.of(Problem.Reason.BAD_REQUEST, "Content-Length \"" + length
+            + "\" is not a number").send(ctx);
         return;
       }
     }
@@ -73,7 +73,7 @@ final class EventBody implements Handler<RoutingContext> {
   private void tooLarge(RoutingContext ctx) {
     // The rest of the body is not read, so the connection cannot carry another request.
     ctx.response().putHeader("Connection", "close");
-    HttpErrors.send(ctx.response(), 413, "body_too_large", "the request body exceeds the limit of "
-        + limit + " bytes (" + Gateway.human(limit) + ") for " + ctx.request().path());
+    Problem.of(Problem.Reason.BODY_TOO_LARGE, "the request body exceeds the limit of " + limit
+        + " bytes (" + Gateway.human(limit) + ") for " + ctx.request().path()).send(ctx);
   }
 }

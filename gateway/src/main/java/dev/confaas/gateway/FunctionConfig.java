@@ -42,7 +42,7 @@ public record FunctionConfig(
       return switch (s) {
         case "none" -> NONE;
         case "token" -> TOKEN;
-        default -> throw new DeployException(400, "config",
+        default -> throw new DeployException(Problem.Reason.INVALID_CONFIG,
             "config.invokeAuth is \"" + s + "\"; use \"none\" or \"token\"");
       };
     }
@@ -56,7 +56,7 @@ public record FunctionConfig(
   /** Checks a function name from a URL or a config, naming the rule it breaks. */
   static void checkName(String name) throws DeployException {
     if (name == null || !NAME.matcher(name).matches()) {
-      throw new DeployException(400, "name", "function name \"" + name
+      throw new DeployException(Problem.Reason.INVALID_NAME, "function name \"" + name
           + "\" must match [A-Za-z0-9][A-Za-z0-9_-]* (at most 64 characters)");
     }
   }
@@ -67,19 +67,21 @@ public record FunctionConfig(
     try {
       o = new JsonObject(json);
     } catch (RuntimeException e) {
-      throw new DeployException(400, "config", "the config part is not a JSON object ("
+      throw new DeployException(Problem.Reason.INVALID_CONFIG,
+          "the config part is not a JSON object ("
           + e.getMessage() + "); send {\"name\":...,\"concurrency\":...,\"timeoutMs\":...}");
     }
     for (String key : o.fieldNames()) {
       if (!java.util.Set.of("name", "concurrency", "timeoutMs", "memoryMb", "invokeAuth")
           .contains(key)) {
-        throw new DeployException(400, "config", "config has unknown field \"" + key
+        throw new DeployException(Problem.Reason.INVALID_CONFIG, "config has unknown field \"" + key
             + "\"; known: name, concurrency, timeoutMs, memoryMb, invokeAuth");
       }
     }
     Object name = o.getValue("name");
     if (!(name instanceof String)) {
-      throw new DeployException(400, "config", "config.name is missing or not a string");
+      throw new DeployException(Problem.Reason.INVALID_CONFIG,
+          "config.name is missing or not a string");
     }
     checkName((String) name);
     long concurrency = number(o, "concurrency", DEFAULT_CONCURRENCY, 1, 10_000);
@@ -87,7 +89,8 @@ public record FunctionConfig(
     long memoryMb = number(o, "memoryMb", DEFAULT_MEMORY_MB, 16, 65_536);
     Object auth = o.getValue("invokeAuth");
     if (auth != null && !(auth instanceof String)) {
-      throw new DeployException(400, "config", "config.invokeAuth must be \"none\" or \"token\"");
+      throw new DeployException(Problem.Reason.INVALID_CONFIG,
+          "config.invokeAuth must be \"none\" or \"token\"");
     }
     return new FunctionConfig((String) name, (int) concurrency, Duration.ofMillis(timeoutMs),
         (int) memoryMb, auth == null ? null : InvokeAuth.parse((String) auth));
@@ -100,11 +103,12 @@ public record FunctionConfig(
       return dflt;
     }
     if (!(v instanceof Integer || v instanceof Long)) {
-      throw new DeployException(400, "config", "config." + key + " must be a whole number");
+      throw new DeployException(Problem.Reason.INVALID_CONFIG,
+          "config." + key + " must be a whole number");
     }
     long n = ((Number) v).longValue();
     if (n < min || n > max) {
-      throw new DeployException(400, "config",
+      throw new DeployException(Problem.Reason.INVALID_CONFIG,
           "config." + key + " is " + n + "; it must be between " + min + " and " + max);
     }
     return n;

@@ -208,20 +208,23 @@ public final class FunctionRegistry implements FunctionCatalog {
     try {
       signed = SignedManifest.parse(request.manifest(), request.signature(), request.certificate());
     } catch (ManifestException e) {
-      throw new DeployException(400, "manifest", "the manifest is not a valid ACON manifest: "
+      throw new DeployException(Problem.Reason.INVALID_MANIFEST,
+          "the manifest is not a valid ACON manifest: "
           + e.getMessage());
     } catch (IllegalArgumentException | ImageVerificationException e) {
-      throw new DeployException(400, "certificate", "the manifest, signature or certificate cannot"
+      throw new DeployException(Problem.Reason.INVALID_CERTIFICATE,
+          "the manifest, signature or certificate cannot"
           + " be read: " + e.getMessage());
     }
     try {
       signed.verify();
       PolicyImages.of(signed);
     } catch (ImageVerificationException e) {
-      throw new DeployException(400, "signature", "the signature does not verify: "
+      throw new DeployException(Problem.Reason.BAD_SIGNATURE, "the signature does not verify: "
           + e.getMessage() + "; sign the manifest again with the key of the certificate sent");
     } catch (InvalidPolicyException e) {
-      throw new DeployException(400, "policy", "the launch policy is invalid: " + e.getMessage());
+      throw new DeployException(Problem.Reason.INVALID_POLICY,
+          "the launch policy is invalid: " + e.getMessage());
     }
 
     // Every layers entry resolves (aliases through the vendor registry's signed manifests).
@@ -231,7 +234,8 @@ public final class FunctionRegistry implements FunctionCatalog {
       for (ResolvedLayer l : resolution.unresolved()) {
         why.append(why.length() == 0 ? "" : "; ").append(l.problem().orElse(l.entry().toString()));
       }
-      throw new DeployException(422, "alias", "layer entries do not resolve: " + why);
+      throw new DeployException(Problem.Reason.UNRESOLVED_ALIAS,
+          "layer entries do not resolve: " + why);
     }
     List<String> dependencies = new ArrayList<>();
     Set<Digest> needed = new LinkedHashSet<>();
@@ -252,16 +256,18 @@ public final class FunctionRegistry implements FunctionCatalog {
       try (InputStream in = Files.newInputStream(u.file())) {
         actual = LayerDigests.sha384(in);
       } catch (IOException e) {
-        throw new DeployException(400, "layer", "uploaded layer " + u.claimed()
+        throw new DeployException(Problem.Reason.INVALID_LAYER, "uploaded layer " + u.claimed()
             + " is not a readable tar (plain or gzip): " + e.getMessage());
       }
       if (!actual.equals(u.claimed())) {
-        throw new DeployException(422, "digest", "uploaded layer claimed to be " + u.claimed()
+        throw new DeployException(Problem.Reason.DIGEST_MISMATCH,
+            "uploaded layer claimed to be " + u.claimed()
             + " hashes to " + actual + " (SHA-384 of the uncompressed tar); send the right file"
             + " or name it by its digest");
       }
       if (!needed.contains(actual)) {
-        throw new DeployException(400, "layer", "uploaded layer " + actual + " is not one the"
+        throw new DeployException(Problem.Reason.INVALID_LAYER,
+            "uploaded layer " + actual + " is not one the"
             + " manifest's layers resolve to; upload only the manifest's layers");
       }
       uploaded.put(actual, u.file());
@@ -272,7 +278,8 @@ public final class FunctionRegistry implements FunctionCatalog {
       }
       Optional<Path> stored = layer(d);
       if (stored.isEmpty()) {
-        throw new DeployException(422, "blob", "layer " + d + " is neither uploaded nor stored;"
+        throw new DeployException(Problem.Reason.MISSING_LAYER,
+            "layer " + d + " is neither uploaded nor stored;"
             + " include it in the deploy bundle as a 'layer' part named " + d.algorithm().aconName()
             + "-" + d.hex());
       }
@@ -281,7 +288,7 @@ public final class FunctionRegistry implements FunctionCatalog {
         actual = LayerDigests.sha384(in);
       }
       if (!actual.equals(d)) {
-        throw new DeployException(422, "digest", "stored layer " + stored.get()
+        throw new DeployException(Problem.Reason.DIGEST_MISMATCH, "stored layer " + stored.get()
             + " does not hash to " + d + " (the store was altered); upload the layer again");
       }
     }
@@ -297,7 +304,7 @@ public final class FunctionRegistry implements FunctionCatalog {
       try {
         imageId = images.putImage(signed);
       } catch (ImageVerificationException e) {
-        throw new DeployException(400, "signature", "the signature does not verify: "
+        throw new DeployException(Problem.Reason.BAD_SIGNATURE, "the signature does not verify: "
             + e.getMessage());
       }
       Stored before = functions.get(config.name());
@@ -342,7 +349,8 @@ public final class FunctionRegistry implements FunctionCatalog {
   public FunctionInfo setAlias(String name, String alias, int version)
       throws DeployException, IOException {
     if (!ALIAS.matcher(alias).matches() || alias.equals(LATEST)) {
-      throw new DeployException(400, "alias", "alias \"" + alias + "\" must match [a-z][a-z0-9_-]*"
+      throw new DeployException(Problem.Reason.INVALID_ALIAS,
+          "alias \"" + alias + "\" must match [a-z][a-z0-9_-]*"
           + " (at most 32 characters) and not be \"latest\", which always names the newest"
           + " version");
     }
@@ -350,10 +358,11 @@ public final class FunctionRegistry implements FunctionCatalog {
     try {
       Stored s = functions.get(name);
       if (s == null) {
-        throw new DeployException(404, "not_found", "no function named \"" + name + "\"");
+        throw new DeployException(Problem.Reason.NOT_FOUND, "no function named \"" + name + "\"");
       }
       if (!s.info.versions().containsKey(version)) {
-        throw new DeployException(404, "not_found", "function \"" + name + "\" has no version "
+        throw new DeployException(Problem.Reason.NOT_FOUND,
+            "function \"" + name + "\" has no version "
             + version + "; versions: " + s.info.versions().keySet());
       }
       Map<String, Integer> aliases = new TreeMap<>(s.info.aliases());

@@ -44,6 +44,9 @@ import java.util.function.BooleanSupplier;
  * threads; invocations never block a thread (the {@link FunctionInvoker} returns a future).
  */
 public final class Gateway implements AutoCloseable {
+  /** The routing-context key of the body limit in force, so a 413 can name it. */
+  static final String BODY_LIMIT = "confaas.bodyLimit";
+
   private final GatewayConfig config;
   private final FunctionInvoker invoker;
   private final FunctionRegistry registry;
@@ -181,11 +184,12 @@ public final class Gateway implements AutoCloseable {
     r.route().handler(this::httpMetrics);
     // Liveness answers even while draining: the process is up until it exits.
     r.get("/healthz")
-        .handler(ctx -> HttpErrors.json(ctx, 200, new JsonObject().put("status", "up")));
+        .handler(ctx -> json(ctx, 200, new JsonObject().put("status", "up")));
     r.route().handler(ctx -> {
       if (draining) {
         ctx.response().putHeader("Connection", "close");
-        HttpErrors.send(ctx.response(), 503, "shutting_down", "the gateway is shutting down");
+        Problem.of(Problem.Reason.SHUTTING_DOWN, "the gateway is shutting down; retry against"
+            + " another gateway or after it has restarted").send(ctx);
       } else {
         ctx.next();
       }
@@ -222,20 +226,20 @@ public final class Gateway implements AutoCloseable {
     limit(r.put(alias), 64 * 1024).handler(admin);
     r.put(alias).handler(smallBody).handler(management::putAlias);
     r.get("/v1/runtimes").handler(admin)
-        .handler(ctx -> HttpErrors.json(ctx, 200, config.runtimes().toJson()));
+        .handler(ctx -> json(ctx, 200, config.runtimes().toJson()));
     r.get("/v1/tds").handler(admin).handler(ctx ->
         vertx.executeBlocking((Callable<JsonArray>) tds::list, false).onComplete(ar -> {
           if (ar.succeeded()) {
             ctx.response().putHeader("Content-Type", "application/json").end(ar.result().encode());
           } else {
-            HttpErrors.send(ctx.response(), 500, "internal", "cannot list TDs: "
-                + ar.cause().getMessage());
+            Problem.of(Problem.Reason.INTERNAL, "cannot list TDs: " + ar.cause().getMessage())
+                .send(ctx);
           }
         }));
 
     r.get("/readyz").handler(ctx -> {
       boolean ready = !draining && readiness.getAsBoolean();
-      HttpErrors.json(ctx, ready ? 200 : 503,
+      json(ctx, ready ? 200 : 503,
           new JsonObject().put("status", ready ? "ready" : "not ready"));
     });
     r.get("/metrics").handler(admin).handler(ctx ->
@@ -252,25 +256,15 @@ public final class Gateway implements AutoCloseable {
       route.subRouter(m.router().apply(vertx));
     }
 
-    r.errorHandler(404, ctx -> HttpErrors.send(ctx.response(), 404, "no_route",
-        "no route " + ctx.request().method() + " " + ctx.request().path()
-            + "; see gateway/README.md for the API"));
-    r.errorHandler(405, ctx -> HttpErrors.send(ctx.response(), 405, "method",
-        "method " + ctx.request().method() + " is not allowed on " + ctx.request().path()));
-    r.errorHandler(413, ctx -> {
-      Long max = ctx.get("confaas.bodyLimit");
-      HttpErrors.send(ctx.response(), 413, "body_too_large", "the request body exceeds the limit"
-          + " of " + (max == null ? "?" : max) + " bytes (" + human(max) + ") for "
-          + ctx.request().path());
-    });
-    r.errorHandler(500, ctx -> HttpErrors.send(ctx.response(), 500, "internal",
-        "internal error: " + (ctx.failure() == null ? "unknown" : ctx.failure().getMessage())));
+    for (int status : Problems.ROUTER_STATUSES) {
+      r.errorHandler(status, Problems::routerFailure);
+    }
     return r;
   }
 
   private static Route limit(Route route, long bytes) {
     return route.handler(ctx -> {
-      ctx.put("confaas.bodyLimit", bytes);
+      ctx.put(BODY_LIMIT, bytes);
       ctx.next();
     });
   }
@@ -285,7 +279,13 @@ public final class Gateway implements AutoCloseable {
     return bytes % 1024 == 0 ? bytes / 1024 + " KiB" : bytes + " B";
   }
 
+  static void json(RoutingContext ctx, int status, JsonObject o) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .end(o.encode());
+  }
+
   private void httpMetrics(RoutingContext ctx) {
+    Problem.requestId(ctx); // every response names its request
     long start = System.nanoTime();
     ctx.addEndHandler(v -> {
       Route route = ctx.currentRoute();

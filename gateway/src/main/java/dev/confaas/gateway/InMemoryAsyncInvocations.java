@@ -84,7 +84,7 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
           r.imageId());
     }
     return new Status(id, function, State.FAILED, accepted, now, null,
-        HttpErrors.functionError(r.error()).encode(), r.tdId(), r.imageId());
+        Problem.functionError(r.error()).encode(), r.tdId(), r.imageId());
   }
 
   @Override

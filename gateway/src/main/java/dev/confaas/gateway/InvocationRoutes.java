@@ -21,17 +21,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The invocation routes: synchronous invoke, async submit and status. Hands each event to the
- * {@link FunctionInvoker} and maps the outcome to a status (see {@link HttpErrors} and the README);
- * never blocks the event loop.
+ * {@link FunctionInvoker} and maps the outcome to a status or a {@link Problem} (see {@link
+ * Problems} and the README); never blocks the event loop.
  */
 final class InvocationRoutes {
-  static final String REQUEST_ID = "X-Confaas-Request-Id";
+  static final String REQUEST_ID = Problem.REQUEST_ID;
   static final String TD_ID = "X-Confaas-Td-Id";
   static final String IMAGE_ID = "X-Confaas-Image-Id";
   static final String TIMEOUT_MS = "X-Confaas-Timeout-Ms";
@@ -96,14 +95,13 @@ final class InvocationRoutes {
   void invoke(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     String version = ctx.queryParams().get("version");
-    String requestId = UUID.randomUUID().toString();
+    String requestId = Problem.requestId(ctx);
     HttpServerResponse resp = ctx.response();
-    resp.putHeader(REQUEST_ID, requestId);
     Duration timeout;
     try {
       timeout = timeout(ctx, name, version);
     } catch (IllegalArgumentException e) {
-      HttpErrors.send(resp, 400, "timeout", e.getMessage());
+      Problem.of(Problem.Reason.INVALID_TIMEOUT, e.getMessage()).send(ctx);
       return;
     }
     String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
@@ -135,40 +133,20 @@ final class InvocationRoutes {
         } else {
           record(fn, "function_error", r.error().kind().name(), start);
           resp.putHeader("X-Confaas-Function-Error", r.error().kind().name());
-          written = resp.setStatusCode(HttpErrors.status(r.error()))
-              .putHeader("Content-Type", "application/json")
-              .end(new JsonObject().put("error", HttpErrors.functionError(r.error())).encode());
+          written = Problems.function(name, r).send(ctx);
         }
       } else {
-        written = reject(resp, ar.cause(), fn, start);
+        written = notRun(ctx, ar.cause(), fn, start);
       }
       written.onComplete(x -> inFlight.end());
     });
   }
 
-  private Future<Void> reject(HttpServerResponse resp, Throwable failure, String fn, long start) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
-    if (cause instanceof InvocationRejectedException rej) {
-      record(fn, "rejected", rej.reason().name(), start);
-      int status = HttpErrors.status(rej.reason());
-      if ((status == 429 || status == 503) && !rej.retryAfter().isZero()) {
-        resp.putHeader("Retry-After", Long.toString(
-            Math.max(1, (rej.retryAfter().toMillis() + 999) / 1000)));
-      } else if (status == 429) {
-        resp.putHeader("Retry-After", "1");
-      }
-      return resp.setStatusCode(status).putHeader("Content-Type", "application/json")
-          .end(new JsonObject().put("error", new JsonObject()
-              .put("reason", rej.reason().name())
-              .put("message", rej.getMessage())).encode());
-    }
-    record(fn, "internal", "INTERNAL", start);
-    return resp.setStatusCode(500).putHeader("Content-Type", "application/json")
-        .end(new JsonObject().put("error", new JsonObject()
-            .put("reason", "INTERNAL")
-            .put("message", "the platform failed to run the invocation: "
-                + cause.getMessage())).encode());
+  private Future<Void> notRun(RoutingContext ctx, Throwable failure, String fn, long start) {
+    Problem p = Problems.notRun(failure);
+    boolean rejected = p.reason() != Problem.Reason.INTERNAL;
+    record(fn, rejected ? "rejected" : "internal", p.reason().name(), start);
+    return p.send(ctx);
   }
 
   private void record(String function, String outcome, String kind, long start) {
@@ -195,7 +173,7 @@ final class InvocationRoutes {
     try {
       timeout = timeout(ctx, name, version);
     } catch (IllegalArgumentException e) {
-      HttpErrors.send(ctx.response(), 400, "timeout", e.getMessage());
+      Problem.of(Problem.Reason.INVALID_TIMEOUT, e.getMessage()).send(ctx);
       return;
     }
     byte[] payload = EventBody.of(ctx);
@@ -220,14 +198,11 @@ final class InvocationRoutes {
             .end(new JsonObject().put("invocationId", id).encode());
       } else if (ar.cause() instanceof InvocationRejectedException
           || ar.cause().getCause() instanceof InvocationRejectedException) {
-        written = reject(ctx.response(), ar.cause(), metricName(name, ar.cause()), start);
+        written = notRun(ctx, ar.cause(), metricName(name, ar.cause()), start);
       } else {
-        ctx.response().putHeader("Retry-After", "1");
-        written = ctx.response().setStatusCode(503).putHeader("Content-Type", "application/json")
-            .end(new JsonObject().put("error", new JsonObject()
-                .put("reason", "UNAVAILABLE")
-                .put("message", "the invocation could not be stored, so it was not accepted: "
-                    + ar.cause().getMessage() + "; try again")).encode());
+        written = Problem.of(Problem.Reason.UNAVAILABLE, "the invocation could not be stored, so"
+                + " it was not accepted: " + ar.cause().getMessage() + "; try again")
+            .retryAfter(Duration.ofSeconds(1)).send(ctx);
       }
       written.onComplete(x -> inFlight.end());
     });
@@ -237,14 +212,14 @@ final class InvocationRoutes {
     String id = ctx.pathParam("id");
     ctx.vertx().executeBlocking(() -> async.status(id), false).onComplete(ar -> {
       if (ar.failed()) {
-        HttpErrors.send(ctx.response(), 500, "internal", "cannot read invocation " + id + ": "
-            + ar.cause().getMessage());
+        Problem.of(Problem.Reason.INTERNAL, "cannot read invocation " + id + ": "
+            + ar.cause().getMessage()).send(ctx);
         return;
       }
       Optional<AsyncInvocations.Status> st = ar.result();
       if (st.isEmpty()) {
-        HttpErrors.send(ctx.response(), 404, "not_found", "no invocation " + id
-            + " (unknown, or its result has expired)");
+        Problem.of(Problem.Reason.NOT_FOUND, "no invocation " + id
+            + " (unknown, or its result has expired)").send(ctx);
         return;
       }
       AsyncInvocations.Status s = st.get();
@@ -253,7 +228,7 @@ final class InvocationRoutes {
             + "\", which needs its invoke token");
         return;
       }
-      HttpErrors.json(ctx, 200, statusJson(s));
+      Gateway.json(ctx, 200, statusJson(s));
     });
   }
 

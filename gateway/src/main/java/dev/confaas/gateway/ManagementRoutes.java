@@ -2,11 +2,11 @@ package dev.confaas.gateway;
 
 import dev.confaas.image.Digest;
 import dev.confaas.scheduler.DeployedFunction;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.FileUpload;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,9 +34,9 @@ final class ManagementRoutes {
   void deploy(RoutingContext ctx) {
     String type = ctx.request().getHeader("Content-Type");
     if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("multipart/form-data")) {
-      HttpErrors.send(ctx.response(), 415, "bundle", "a deploy is multipart/form-data with parts"
-          + " config, manifest, signature, certificate and layer (one per uploaded layer); see"
-          + " gateway/README.md");
+      Problem.of(Problem.Reason.UNSUPPORTED_MEDIA_TYPE, "a deploy is multipart/form-data with"
+          + " parts config, manifest, signature, certificate and layer (one per uploaded layer);"
+          + " see gateway/README.md").send(ctx);
       return;
     }
     List<FileUpload> uploads = new ArrayList<>(ctx.fileUploads());
@@ -56,12 +56,13 @@ final class ManagementRoutes {
           case "certificate" -> certificate = Files.readAllBytes(file);
           case "layer" ->
               layers.add(new FunctionRegistry.UploadedLayer(claimed(u.fileName()), file));
-          default -> throw new DeployException(400, "bundle", "unknown part \"" + u.name()
+          default -> throw new DeployException(Problem.Reason.INVALID_BUNDLE,
+              "unknown part \"" + u.name()
               + "\"; parts are config, manifest, signature, certificate, layer");
         }
       }
       if (configJson == null || manifest == null || signature == null || certificate == null) {
-        throw new DeployException(400, "bundle", "the deploy bundle lacks part(s):"
+        throw new DeployException(Problem.Reason.INVALID_BUNDLE, "the deploy bundle lacks part(s):"
             + (configJson == null ? " config" : "") + (manifest == null ? " manifest" : "")
             + (signature == null ? " signature" : "")
             + (certificate == null ? " certificate" : ""));
@@ -71,7 +72,7 @@ final class ManagementRoutes {
           certificate, layers));
     }, false).onComplete(ar -> {
       if (ar.failed()) {
-        manageFailure(ctx, ar.cause());
+        Problems.management(ar.cause()).send(ctx);
         return;
       }
       FunctionRegistry.Deployment d = ar.result();
@@ -85,7 +86,7 @@ final class ManagementRoutes {
         o.put("invokeToken", d.invokeToken());
       }
       ctx.response().putHeader("Location", "/v1/functions/" + fn.name());
-      HttpErrors.json(ctx, 201, o);
+      Gateway.json(ctx, 201, o);
     });
   }
 
@@ -103,20 +104,10 @@ final class ManagementRoutes {
     } catch (IllegalArgumentException e) {
       // reported below
     }
-    throw new DeployException(400, "layer", "layer part file name \"" + fileName + "\" is not a"
+    throw new DeployException(Problem.Reason.INVALID_LAYER,
+        "layer part file name \"" + fileName + "\" is not a"
         + " digest; name each layer part by its digest, sha384-<96 hex digits> (SHA-384 of the"
         + " uncompressed tar)");
-  }
-
-  private void manageFailure(RoutingContext ctx, Throwable cause) {
-    if (cause instanceof DeployException e) {
-      HttpErrors.send(ctx.response(), e.status(), e.code(), e.getMessage());
-    } else if (cause instanceof IOException) {
-      HttpErrors.send(ctx.response(), 500, "storage", "the gateway could not read or write its"
-          + " data directory: " + cause.getMessage());
-    } else {
-      HttpErrors.send(ctx.response(), 500, "internal", "internal error: " + cause);
-    }
   }
 
   void listFunctions(RoutingContext ctx) {
@@ -131,9 +122,10 @@ final class ManagementRoutes {
     String name = ctx.pathParam("name");
     Optional<FunctionRegistry.FunctionInfo> f = registry.get(name);
     if (f.isEmpty()) {
-      HttpErrors.send(ctx.response(), 404, "not_found", "no function named \"" + name + "\"");
+      Problem.of(Problem.Reason.NOT_FOUND, "no function named \"" + name + "\"; list them with"
+          + " GET /v1/functions").send(ctx);
     } else {
-      HttpErrors.json(ctx, 200, f.get().toJson());
+      Gateway.json(ctx, 200, f.get().toJson());
     }
   }
 
@@ -141,11 +133,12 @@ final class ManagementRoutes {
     String name = ctx.pathParam("name");
     ctx.vertx().executeBlocking(() -> registry.delete(name), false).onComplete(ar -> {
       if (ar.failed()) {
-        manageFailure(ctx, ar.cause());
+        Problems.management(ar.cause()).send(ctx);
       } else if (!ar.result()) {
-        HttpErrors.send(ctx.response(), 404, "not_found", "no function named \"" + name + "\"");
+        Problem.of(Problem.Reason.NOT_FOUND, "no function named \"" + name + "\"; list them with"
+            + " GET /v1/functions").send(ctx);
       } else {
-        HttpErrors.json(ctx, 200, new JsonObject().put("deleted", name));
+        Gateway.json(ctx, 200, new JsonObject().put("deleted", name));
       }
     });
   }
@@ -153,23 +146,28 @@ final class ManagementRoutes {
   void putAlias(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     String alias = ctx.pathParam("alias");
+    String usage = "send {\"version\": N} to point alias \"" + alias + "\" at version N";
     Integer version;
     try {
-      version = ctx.body().asJsonObject().getInteger("version");
-    } catch (RuntimeException e) {
+      JsonObject body = ctx.body().asJsonObject();
+      version = body == null ? null : body.getInteger("version");
+    } catch (DecodeException e) {
+      Problem.of(Problem.Reason.INVALID_JSON, "the body is not valid JSON (" + e.getMessage()
+          + "); " + usage).send(ctx);
+      return;
+    } catch (ClassCastException e) {
       version = null;
     }
     if (version == null) {
-      HttpErrors.send(ctx.response(), 400, "alias", "send {\"version\": N} to point alias \""
-          + alias + "\" at version N");
+      Problem.of(Problem.Reason.INVALID_ALIAS, usage).send(ctx);
       return;
     }
     int v = version;
     ctx.vertx().executeBlocking(() -> registry.setAlias(name, alias, v), false).onComplete(ar -> {
       if (ar.failed()) {
-        manageFailure(ctx, ar.cause());
+        Problems.management(ar.cause()).send(ctx);
       } else {
-        HttpErrors.json(ctx, 200, ar.result().toJson());
+        Gateway.json(ctx, 200, ar.result().toJson());
       }
     });
   }

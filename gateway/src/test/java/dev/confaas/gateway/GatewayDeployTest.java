@@ -107,11 +107,21 @@ class GatewayDeployTest {
     assertEquals(200, alias.statusCode(), alias.body());
     assertEquals(v1.signed().imageId().toString(),
         registry.resolve("hello", "prod").orElseThrow().imageId());
+    ProblemAssertions.assertProblem(putAlias("{\"version\":"), 400, "INVALID_JSON");
+    ProblemAssertions.assertProblem(putAlias("{\"v\":1}"), 400, "INVALID_ALIAS");
+    JsonObject noVersion = ProblemAssertions.assertProblem(putAlias("{\"version\":9}"), 404,
+        "NOT_FOUND");
+    assertTrue(noVersion.getString("detail").contains("9"), noVersion.encode());
 
     // Layers already stored need not be sent again.
     Images.Function v3 = Images.function(work, "echo one\n", Images.shellAlias());
     HttpResponse<String> r3 = deploy(v3, false);
     assertEquals(201, r3.statusCode(), r3.body());
+  }
+
+  HttpResponse<String> putAlias(String body) {
+    return http.send(http.request("/v1/functions/hello/aliases/prod")
+        .PUT(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build());
   }
 
   /** Each refusal leaves version 1 as it was. */
@@ -135,7 +145,7 @@ class GatewayDeployTest {
         .signature(v1.signed().signature())
         .certificate(other.signed().certificateDer())
         .layer(other.layer(), other.tar());
-    refused(http.deploy(forged), 400, "signature");
+    refused(http.deploy(forged), 400, "BAD_SIGNATURE");
     assertFalse(registry.images().hasBlob(other.layer()), "a refused deploy stores no layer");
     assertOnlyVersionOne(v1);
 
@@ -143,14 +153,14 @@ class GatewayDeployTest {
     Images.Function unknownAlias = Images.function(work, "echo x\n",
         AliasRef.of(Images.VENDOR.signerId(), NameSvn.of("confaas-shell", 9)));
     HttpResponse<String> alias = deploy(unknownAlias, true);
-    refused(alias, 422, "alias");
+    refused(alias, 422, "UNRESOLVED_ALIAS");
     assertTrue(alias.body().contains("confaas-shell:9"), alias.body());
     assertOnlyVersionOne(v1);
 
     // Missing blob: the function layer is neither uploaded nor stored.
     Images.Function noLayer = Images.function(work, "echo missing\n", Images.shellAlias());
     HttpResponse<String> missing = deploy(noLayer, false);
-    refused(missing, 422, "blob");
+    refused(missing, 422, "MISSING_LAYER");
     assertTrue(missing.body().contains(noLayer.layer().hex()), missing.body());
     assertOnlyVersionOne(v1);
 
@@ -163,11 +173,11 @@ class GatewayDeployTest {
         .signature(mismatch.signed().signature())
         .certificate(mismatch.signed().certificateDer())
         .layer(mismatch.layer(), wrongTar);
-    refused(http.deploy(swapped), 422, "digest");
+    refused(http.deploy(swapped), 422, "DIGEST_MISMATCH");
     assertOnlyVersionOne(v1);
 
     refused(http.deploy(Images.bundle(v1, "{\"name\":\"hello\",\"concurrency\":0}", true)), 400,
-        "config");
+        "INVALID_CONFIG");
     assertOnlyVersionOne(v1);
   }
 
@@ -176,26 +186,25 @@ class GatewayDeployTest {
     Images.Function f = Images.function(work, "echo\n", Images.shellAlias());
     HttpResponse<String> noSig = http.deploy(new DeployBundle().config(CONFIG)
         .manifest(f.signed().manifest().bytes()).certificate(f.signed().certificateDer()));
-    refused(noSig, 400, "bundle");
+    refused(noSig, 400, "INVALID_BUNDLE");
     assertTrue(noSig.body().contains("signature"), noSig.body());
 
     HttpResponse<String> json = http.post("/v1/functions", "{\"name\":\"hello\"}");
-    refused(json, 415, "bundle");
+    refused(json, 415, "UNSUPPORTED_MEDIA_TYPE");
 
     HttpResponse<String> twice =
         http.deploy(Images.bundle(f, CONFIG, true).layer(f.layer(), f.tar()));
     assertEquals(201, twice.statusCode(), "the same layer twice is harmless: " + twice.body());
 
     HttpResponse<String> badConfig = http.deploy(Images.bundle(f, "{\"name\":\"../etc\"}", true));
-    refused(badConfig, 400, "name");
-    assertEquals(404, http.get("/v1/functions/nobody").statusCode());
+    refused(badConfig, 400, "INVALID_NAME");
+    JsonObject nobody = ProblemAssertions.assertProblem(http.get("/v1/functions/nobody"), 404,
+        "NOT_FOUND");
+    assertTrue(nobody.getString("detail").contains("\"nobody\""), nobody.encode());
   }
 
-  static void refused(HttpResponse<String> r, int status, String code) {
-    assertEquals(status, r.statusCode(), r.body());
-    JsonObject e = new JsonObject(r.body()).getJsonObject("error");
-    assertEquals(code, e.getString("code"), r.body());
-    assertFalse(e.getString("message").isBlank());
+  static void refused(HttpResponse<String> r, int status, String reason) {
+    ProblemAssertions.assertProblem(r, status, reason);
   }
 
   @Test
@@ -205,7 +214,7 @@ class GatewayDeployTest {
     assertEquals(200, http.delete("/v1/functions/hello").statusCode());
     assertEquals(404, http.get("/v1/functions/hello").statusCode());
     assertTrue(registry.resolve("hello", null).isEmpty());
-    assertEquals(404, http.delete("/v1/functions/hello").statusCode());
+    ProblemAssertions.assertProblem(http.delete("/v1/functions/hello"), 404, "NOT_FOUND");
     assertEquals("[]", http.get("/v1/functions").body());
   }
 
@@ -241,7 +250,9 @@ class GatewayDeployTest {
     assertNotNull(invokeToken, r.body());
 
     Http caller = http.withToken(null);
-    assertEquals(401, caller.post("/v1/functions/hello/invoke", "x").statusCode());
+    JsonObject denied = ProblemAssertions.assertProblem(
+        caller.post("/v1/functions/hello/invoke", "x"), 401, "UNAUTHORIZED");
+    assertTrue(denied.getString("detail").contains("invoke token"), denied.encode());
     assertEquals(401, caller.withToken("wrong").post("/v1/functions/hello/invoke", "x")
         .statusCode());
     HttpResponse<String> ok = caller.withToken(invokeToken).post("/v1/functions/hello/invoke", "x");
@@ -259,7 +270,7 @@ class GatewayDeployTest {
         caller.withToken(invokeToken).post("/v1/functions/hello/invoke-async", "z");
     assertEquals(202, accepted.statusCode(), accepted.body());
     String location = accepted.headers().firstValue("Location").orElseThrow();
-    assertEquals(401, caller.get(location).statusCode());
+    ProblemAssertions.assertProblem(caller.get(location), 401, "UNAUTHORIZED");
     assertEquals("SUCCEEDED", new JsonObject(caller.withToken(invokeToken).get(location).body())
         .getString("state"));
     // A redeploy that does not mention invokeAuth keeps the requirement.

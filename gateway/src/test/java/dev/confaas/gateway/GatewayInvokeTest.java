@@ -11,6 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
 import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -55,6 +56,13 @@ class GatewayInvokeTest {
         .mount("/v1/triggers", vertx -> {
           Router r = Router.router(vertx);
           r.get("/").handler(ctx -> ctx.response().end("[\"orders\"]"));
+          r.get("/boom").handler(ctx -> {
+            throw new IllegalStateException("the trigger store is corrupt");
+          });
+          r.post("/small").handler(BodyHandler.create(false).setBodyLimit(16))
+              .handler(ctx -> ctx.response().end());
+          r.post("/json").handler(BodyHandler.create(false))
+              .handler(ctx -> ctx.json(ctx.body().asJsonObject()));
           return r;
         })
         .build();
@@ -110,28 +118,56 @@ class GatewayInvokeTest {
 
     HttpResponse<String> bad = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
         .header("X-Confaas-Timeout-Ms", "soon").POST(HttpRequest.BodyPublishers.noBody()).build());
-    assertEquals(400, bad.statusCode(), bad.body());
-    assertTrue(bad.body().contains("X-Confaas-Timeout-Ms"), bad.body());
+    JsonObject p = ProblemAssertions.assertProblem(bad, 400, "INVALID_TIMEOUT");
+    assertTrue(p.getString("detail").contains("X-Confaas-Timeout-Ms"), bad.body());
   }
 
   @Test
   void functionErrorsAre502AndTimeoutsAre504() {
     HttpResponse<String> r = anonymous.post("/v1/functions/fail-HANDLED/invoke", "{}");
-    assertEquals(502, r.statusCode(), r.body());
-    JsonObject e = new JsonObject(r.body()).getJsonObject("error");
-    assertEquals("HANDLED", e.getString("kind"));
-    assertEquals("ValueError", e.getString("type"));
-    assertEquals("it broke: HANDLED", e.getString("message"));
-    assertEquals(-1, e.getInteger("exitStatus"));
-    assertEquals(TestInvoker.TD, r.headers().firstValue("X-Confaas-Td-Id").orElse(null),
-        "a failed invocation still says where it ran");
+    JsonObject p = ProblemAssertions.assertProblem(r, 502, "HANDLED");
+    assertEquals("https://confaas.dev/problems/function-error", p.getString("type"));
+    assertEquals("function \"fail-HANDLED\": it broke: HANDLED", p.getString("detail"));
+    assertEquals(TestInvoker.TD, p.getString("tdId"), "a failed invocation still says where it ran");
+    assertEquals(TestInvoker.IMAGE, p.getString("imageId"));
+    assertEquals(TestInvoker.TD, r.headers().firstValue("X-Confaas-Td-Id").orElse(null));
+    assertEquals("HANDLED", r.headers().firstValue("X-Confaas-Function-Error").orElse(null));
+    // The function's own document, as Lambda returns it, with the kind added.
+    JsonObject e = p.getJsonObject("functionError");
+    assertEquals(new JsonObject(TestInvoker.HANDLED_DOCUMENT).put("kind", "HANDLED"), e);
+    assertEquals(3, e.getInteger("exitStatus"), "the handler's exit status: " + e);
 
-    HttpResponse<String> crashed = anonymous.post("/v1/functions/fail-CRASHED/invoke", "{}");
-    assertEquals(502, crashed.statusCode());
-    assertEquals(137,
-        new JsonObject(crashed.body()).getJsonObject("error").getInteger("exitStatus"));
-    assertEquals(504, anonymous.post("/v1/functions/fail-TIMED_OUT/invoke", "{}").statusCode());
-    assertEquals(502, anonymous.post("/v1/functions/fail-TD_LOST/invoke", "{}").statusCode());
+    JsonObject crashed = ProblemAssertions.assertProblem(
+        anonymous.post("/v1/functions/fail-CRASHED/invoke", "{}"), 502, "CRASHED");
+    assertEquals(new JsonObject().put("errorMessage", "it broke: CRASHED")
+        .put("errorType", "Runtime.Exit").put("kind", "CRASHED").put("exitStatus", 137),
+        crashed.getJsonObject("functionError"));
+    JsonObject timedOut = ProblemAssertions.assertProblem(
+        anonymous.post("/v1/functions/fail-TIMED_OUT/invoke", "{}"), 504, "TIMED_OUT");
+    assertFalse(timedOut.getJsonObject("functionError").containsKey("exitStatus"),
+        "no exit status when the process has not ended: " + timedOut.encode());
+    JsonObject lost = ProblemAssertions.assertProblem(
+        anonymous.post("/v1/functions/fail-TD_LOST/invoke", "{}"), 502, "TD_LOST");
+    assertEquals("https://confaas.dev/problems/td-lost", lost.getString("type"));
+    ProblemAssertions.assertProblem(
+        anonymous.post("/v1/functions/fail-INIT_FAILED/invoke", "{}"), 502, "INIT_FAILED");
+    ProblemAssertions.assertProblem(
+        anonymous.post("/v1/functions/fail-RESPONSE_TOO_LARGE/invoke", "{}"), 502,
+        "RESPONSE_TOO_LARGE");
+  }
+
+  @Test
+  void theRequestIdOfAProblemIsTheOneTheFunctionSaw() {
+    HttpResponse<String> r = anonymous.post("/v1/functions/fail-HANDLED/invoke", "{}");
+    JsonObject p = ProblemAssertions.assertProblem(r, 502, "HANDLED");
+    assertEquals(invoker.seen.get(0).requestId(), p.getString("requestId"));
+  }
+
+  @Test
+  void anInvokerThatThrowsIsAnInternalProblem() {
+    JsonObject p = ProblemAssertions.assertProblem(
+        anonymous.post("/v1/functions/explode/invoke", "x"), 500, "INTERNAL");
+    assertTrue(p.getString("detail").contains("the invoker's queue is corrupt"), p.encode());
   }
 
   @Test
@@ -144,13 +180,13 @@ class GatewayInvokeTest {
         InvocationRejectedException.Reason.SHUTTING_DOWN, 503);
     for (Map.Entry<InvocationRejectedException.Reason, Integer> e : expected.entrySet()) {
       HttpResponse<String> r = anonymous.post("/v1/functions/reject-" + e.getKey() + "/invoke", "");
-      assertEquals(e.getValue(), r.statusCode(), e.getKey() + ": " + r.body());
-      JsonObject err = new JsonObject(r.body()).getJsonObject("error");
-      assertEquals(e.getKey().name(), err.getString("reason"));
-      assertEquals("rejected because " + e.getKey(), err.getString("message"));
-      assertTrue(r.headers().firstValue("X-Confaas-Request-Id").isPresent());
+      JsonObject p = ProblemAssertions.assertProblem(r, e.getValue(), e.getKey().name());
+      assertEquals("rejected because " + e.getKey(), p.getString("detail"));
+      assertFalse(p.containsKey("functionError"), "the function never ran: " + p.encode());
     }
     HttpResponse<String> overloaded = anonymous.post("/v1/functions/reject-OVERLOADED/invoke", "");
+    assertEquals("https://confaas.dev/problems/overloaded",
+        new JsonObject(overloaded.body()).getString("type"));
     assertEquals("7", overloaded.headers().firstValue("Retry-After").orElse(null));
   }
 
@@ -158,13 +194,13 @@ class GatewayInvokeTest {
   void oversizedEventIs413NamingTheLimit() {
     byte[] big = new byte[64 * 1024 + 1];
     HttpResponse<String> r = anonymous.post("/v1/functions/echo/invoke", big);
-    assertEquals(413, r.statusCode(), r.body());
-    assertTrue(r.body().contains("65536 bytes (64 KiB)"), r.body());
+    JsonObject p = ProblemAssertions.assertProblem(r, 413, "BODY_TOO_LARGE");
+    assertTrue(p.getString("detail").contains("65536 bytes (64 KiB)"), r.body());
     // Without Content-Length (chunked), the limit is enforced while reading.
     HttpResponse<String> chunked = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
         .POST(HttpRequest.BodyPublishers.ofInputStream(
             () -> new java.io.ByteArrayInputStream(big))).build());
-    assertEquals(413, chunked.statusCode(), chunked.body());
+    ProblemAssertions.assertProblem(chunked, 413, "BODY_TOO_LARGE");
     assertTrue(invoker.seen.isEmpty(), "an oversized event must not reach the function");
     assertEquals(200, anonymous.post("/v1/functions/echo/invoke", new byte[64 * 1024])
         .statusCode(), "an event of exactly the limit is accepted");
@@ -175,9 +211,11 @@ class GatewayInvokeTest {
     for (String path : new String[] {"/v1/functions", "/v1/tds", "/metrics", "/v1/runtimes",
         "/v1/triggers"}) {
       HttpResponse<String> none = anonymous.get(path);
-      assertEquals(401, none.statusCode(), path + ": " + none.body());
+      JsonObject p = ProblemAssertions.assertProblem(none, 401, "UNAUTHORIZED");
+      assertTrue(p.getString("detail").contains("admin.token"), p.encode());
       assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(null));
-      assertEquals(401, http.withToken("not-the-token").get(path).statusCode(), path);
+      ProblemAssertions.assertProblem(http.withToken("not-the-token").get(path), 401,
+          "UNAUTHORIZED");
       assertEquals(200, http.get(path).statusCode(), path);
     }
     Path tokenFile = data.resolve("admin.token");
@@ -199,6 +237,33 @@ class GatewayInvokeTest {
     assertEquals(503, anonymous.get("/readyz").statusCode());
     assertEquals("[\"orders\"]", http.get("/v1/triggers").body());
     assertEquals(404, http.get("/v1/nothing").statusCode());
+  }
+
+  @Test
+  void routerLevelFailuresAreProblemsToo() {
+    JsonObject noRoute = ProblemAssertions.assertProblem(http.get("/v1/nothing"), 404, "NO_ROUTE");
+    assertEquals("https://confaas.dev/problems/no-route", noRoute.getString("type"));
+    assertTrue(noRoute.getString("detail").contains("GET /v1/nothing"), noRoute.encode());
+
+    JsonObject method = ProblemAssertions.assertProblem(
+        http.delete("/v1/functions/echo/invoke"), 405, "METHOD_NOT_ALLOWED");
+    assertTrue(method.getString("detail").contains("DELETE"), method.encode());
+
+    HttpResponse<String> bigAlias = http.send(http.request("/v1/functions/echo/aliases/prod")
+        .PUT(HttpRequest.BodyPublishers.ofString("{\"version\":1,\"pad\":\""
+            + "x".repeat(70 * 1024) + "\"}")).build());
+    JsonObject tooLarge = ProblemAssertions.assertProblem(bigAlias, 413, "BODY_TOO_LARGE");
+    assertTrue(tooLarge.getString("detail").contains("65536 bytes (64 KiB)"), tooLarge.encode());
+
+    // Failures inside a mounted router reach the gateway's error handlers.
+    JsonObject badJson = ProblemAssertions.assertProblem(http.post("/v1/triggers/json", "{\"a\":"),
+        400, "INVALID_JSON");
+    assertTrue(badJson.getString("detail").contains("POST /v1/triggers/json"), badJson.encode());
+    JsonObject boom = ProblemAssertions.assertProblem(http.get("/v1/triggers/boom"), 500,
+        "INTERNAL");
+    assertTrue(boom.getString("detail").contains("the trigger store is corrupt"), boom.encode());
+    ProblemAssertions.assertProblem(http.post("/v1/triggers/small", "x".repeat(17)), 413,
+        "BODY_TOO_LARGE");
   }
 
   @Test
@@ -227,9 +292,17 @@ class GatewayInvokeTest {
     String failedId = new JsonObject(failed.body()).getString("invocationId");
     JsonObject f = new JsonObject(anonymous.get("/v1/invocations/" + failedId).body());
     assertEquals("FAILED", f.getString("state"));
-    assertEquals("HANDLED", f.getJsonObject("error").getString("kind"));
+    assertEquals(new JsonObject(TestInvoker.HANDLED_DOCUMENT).put("kind", "HANDLED"),
+        f.getJsonObject("error"), "the same function error document as a sync call's problem");
 
-    assertEquals(404, anonymous.get("/v1/invocations/no-such-id").statusCode());
+    JsonObject unknown = ProblemAssertions.assertProblem(
+        anonymous.get("/v1/invocations/no-such-id"), 404, "NOT_FOUND");
+    assertTrue(unknown.getString("detail").contains("no-such-id"), unknown.encode());
+    ProblemAssertions.assertProblem(anonymous.send(anonymous.request("/v1/functions/slow/"
+        + "invoke-async").header("X-Confaas-Timeout-Ms", "0")
+        .POST(HttpRequest.BodyPublishers.ofString("x")).build()), 400, "INVALID_TIMEOUT");
+    ProblemAssertions.assertProblem(anonymous.post("/v1/functions/slow/invoke-async",
+        new byte[64 * 1024 + 1]), 413, "BODY_TOO_LARGE");
   }
 
   @Test
@@ -264,7 +337,8 @@ class GatewayInvokeTest {
       probe = anonymous.get("/readyz");
     } while (probe.statusCode() == 200 && !closing.isDone());
     assertEquals(503, probe.statusCode(), probe.body());
-    assertEquals(503, anonymous.post("/v1/functions/echo/invoke", "new").statusCode());
+    ProblemAssertions.assertProblem(anonymous.post("/v1/functions/echo/invoke", "new"), 503,
+        "SHUTTING_DOWN");
     assertEquals(200, anonymous.get("/healthz").statusCode(), "still alive while draining");
     assertFalse(closing.isDone(), "close() must wait for the in-flight invocation");
 

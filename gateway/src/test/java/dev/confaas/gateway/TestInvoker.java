@@ -20,7 +20,9 @@ import java.util.concurrent.LinkedBlockingQueue;
  *
  * <ul>
  *   <li>{@code upper}: answers the event in upper case;
- *   <li>{@code fail-KIND}: the function fails with that {@link FunctionError.Kind};
+ *   <li>{@code fail-KIND}: the function fails with that {@link FunctionError.Kind} ({@code
+ *       HANDLED} with an error document of its own, as the shell runtime posts it);
+ *   <li>{@code explode}: the invoker itself throws;
  *   <li>{@code reject-REASON}: the platform rejects it with that reason (OVERLOADED hints 7 s);
  *   <li>{@code slow}: stays pending until the test completes the future from {@link #pending};
  *   <li>anything else: echoes the event.
@@ -29,6 +31,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 final class TestInvoker implements FunctionInvoker {
   static final String TD = "td-test-1";
   static final String IMAGE = "sha384/" + "a".repeat(96) + "/" + "b".repeat(96);
+  static final String HANDLED_DOCUMENT = "{\"errorMessage\":\"it broke: HANDLED\",\"errorType\":"
+      + "\"ValueError\",\"stackTrace\":[\"at handler (h.sh:3)\"],\"exitStatus\":3}";
 
   /** Invocations of {@code slow} not yet answered, with their requests. */
   final BlockingQueue<Pending> pending = new LinkedBlockingQueue<>();
@@ -54,7 +58,7 @@ final class TestInvoker implements FunctionInvoker {
       FunctionError.Kind kind = FunctionError.Kind.valueOf(f.substring(5));
       FunctionError e = new FunctionError(kind, kind == FunctionError.Kind.HANDLED
           ? "ValueError" : "Runtime.Exit", "it broke: " + kind, kind == FunctionError.Kind.CRASHED
-          ? 137 : -1);
+          ? 137 : -1, kind == FunctionError.Kind.HANDLED ? HANDLED_DOCUMENT : "");
       return CompletableFuture.completedFuture(
           new InvocationResult(r.requestId(), null, e, TD, IMAGE, "inst-1", Duration.ofMillis(3)));
     }
@@ -64,6 +68,9 @@ final class TestInvoker implements FunctionInvoker {
       return CompletableFuture.failedFuture(new InvocationRejectedException(reason,
           "rejected because " + reason, reason == InvocationRejectedException.Reason.OVERLOADED
               ? Duration.ofSeconds(7) : Duration.ZERO));
+    }
+    if (f.equals("explode")) {
+      throw new IllegalStateException("the invoker's queue is corrupt");
     }
     if (f.equals("slow")) {
       CompletableFuture<InvocationResult> fut = new CompletableFuture<>();

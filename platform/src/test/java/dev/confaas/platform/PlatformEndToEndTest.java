@@ -142,8 +142,12 @@ class PlatformEndToEndTest {
 
     HttpResponse<String> failed = slow.get();
     assertEquals(502, failed.statusCode(), "a call whose TD died: " + failed.body());
-    JsonObject error = new JsonObject(failed.body()).getJsonObject("error");
-    assertEquals("TD_LOST", error.getString("kind"), failed.body());
+    JsonObject problem = new JsonObject(failed.body());
+    assertEquals("application/problem+json",
+        failed.headers().firstValue("Content-Type").orElse(null), failed.body());
+    assertEquals("https://confaas.dev/problems/td-lost", problem.getString("type"), failed.body());
+    assertEquals("TD_LOST", problem.getString("reason"), failed.body());
+    assertEquals(firstTd, problem.getString("tdId"), failed.body());
 
     platform.await(
         "the pool to remove TD " + firstTd,

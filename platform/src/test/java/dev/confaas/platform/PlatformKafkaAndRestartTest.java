@@ -59,6 +59,11 @@ class PlatformKafkaAndRestartTest {
       p.deployShell(work, "patient", dave, "event=$(cat)\nsleep 3\necho \"done:$event\"",
           m -> {}, new JsonObject().put("name", "patient").put("timeoutMs", 60_000).encode());
       upperImage = PlatformFixture.imageOf(p.invokeOk("upper", "warm"));
+      HttpResponse<String> broken = p.invoke("broken", "x");
+      JsonObject failure = new JsonObject(broken.body()).getJsonObject("functionError");
+      assertEquals(502, broken.statusCode(), broken.body());
+      assertEquals(3, failure.getInteger("exitStatus"), "the handler's exit status: " + broken.body());
+      assertTrue(failure.getString("errorMessage").contains("no such table"), broken.body());
 
       addTrigger(p, new JsonObject()
           .put("function", "upper").put("topic", "words").put("replyTopic", "words-upper"));

@@ -189,6 +189,6 @@ final class WarmPoolTds implements TdSource {
           case RESPONSE_TOO_LARGE -> FunctionError.Kind.RESPONSE_TOO_LARGE;
           default -> FunctionError.Kind.CRASHED;
         };
-    return new FunctionError(kind, e.getType(), e.getMessage(), e.getExitStatus());
+    return new FunctionError(kind, e.getType(), e.getMessage(), e.getExitStatus(), e.getDocument());
   }
 }

@@ -3,6 +3,7 @@ package dev.confaas.gateway.kafka;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.confaas.gateway.AsyncInvocations;
+import dev.confaas.gateway.Problem;
 import dev.confaas.scheduler.FunctionInvoker;
 import dev.confaas.scheduler.InvocationRejectedException;
 import dev.confaas.scheduler.InvocationRequest;
@@ -319,12 +320,8 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
       return new Status(id, function, State.REJECTED, accepted, now, null, e.toString(), null, null);
     }
     if (!result.succeeded()) {
-      ObjectNode e = Json.MAPPER.createObjectNode();
-      e.put("kind", result.error().kind().name());
-      e.put("type", result.error().type());
-      e.put("message", result.error().message());
-      e.put("exitStatus", result.error().exitStatus());
-      return new Status(id, function, State.FAILED, accepted, now, null, e.toString(), result.tdId(), result.imageId());
+      String e = Problem.functionError(result.error()).encode();
+      return new Status(id, function, State.FAILED, accepted, now, null, e, result.tdId(), result.imageId());
     }
     return new Status(
         id, function, State.SUCCEEDED, accepted, now, result.payload(), null, result.tdId(), result.imageId());

@@ -3,6 +3,7 @@ package dev.confaas.gateway.kafka;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.confaas.gateway.Problem;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -30,9 +31,11 @@ import java.util.function.Predicate;
  *   <li>{@code DELETE /v1/triggers/{id}}: {@code 204}; the consumer group's offsets stay.
  * </ul>
  *
- * Errors are {@code {"error": "..."}} with 400 (invalid trigger), 404 (no such trigger or function),
- * 409 (a trigger already consumes that topic as that group) or 503 (Kafka unreachable). Everything
- * that touches Kafka or the trigger file runs off the event loop.
+ * Errors are {@link Problem}s ({@code application/problem+json}): {@code INVALID_JSON} or {@code
+ * INVALID_TRIGGER} (400), {@code NOT_FOUND} (404, no such trigger or function), {@code
+ * TRIGGER_CONFLICT} (409, a trigger already consumes that topic as that group) or {@code
+ * UNAVAILABLE} (503, Kafka unreachable). Everything that touches Kafka or the trigger file runs
+ * off the event loop.
  */
 public final class TriggerApi {
   private TriggerApi() {}
@@ -51,7 +54,8 @@ public final class TriggerApi {
       String id = ctx.pathParam("id");
       Optional<TriggerManager.Status> st = manager.status(id);
       if (st.isEmpty()) {
-        return Reply.error(404, "no trigger '" + id + "'; list them with GET /v1/triggers");
+        return Reply.problem(Problem.Reason.NOT_FOUND,
+            "no trigger '" + id + "'; list them with GET /v1/triggers");
       }
       TriggerManager.Status s = st.get();
       ObjectNode out = Json.spec(s.spec());
@@ -64,7 +68,9 @@ public final class TriggerApi {
     }));
     r.delete("/:id").handler(ctx -> blocking(vertx, ctx, () -> {
       String id = ctx.pathParam("id");
-      return manager.remove(id) ? new Reply(204, null) : Reply.error(404, "no trigger '" + id + "'");
+      return manager.remove(id) ? new Reply(204, null)
+          : Reply.problem(Problem.Reason.NOT_FOUND,
+              "no trigger '" + id + "'; list them with GET /v1/triggers");
     }));
     return r;
   }
@@ -76,31 +82,35 @@ public final class TriggerApi {
       body = Json.MAPPER.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
       spec = Json.spec(body);
     } catch (IOException e) {
-      send(ctx, Reply.error(400, "the body must be a JSON trigger: " + e.getMessage()));
+      send(ctx, Reply.problem(Problem.Reason.INVALID_JSON,
+          "the body must be a JSON trigger: " + e.getMessage()));
       return;
     } catch (IllegalArgumentException e) {
-      send(ctx, Reply.error(400, e.getMessage()));
+      send(ctx, Reply.problem(Problem.Reason.INVALID_TRIGGER, e.getMessage()));
       return;
     }
     blocking(vertx, ctx, () -> {
       if (!exists.test(spec.function())) {
-        return Reply.error(404, "no function '" + spec.function() + "'; deploy it before adding a trigger");
+        return Reply.problem(Problem.Reason.NOT_FOUND,
+            "no function '" + spec.function() + "'; deploy it before adding a trigger");
       }
       try {
-        return new Reply(201, Json.spec(manager.add(spec)));
+        return new Reply(201, Json.spec(manager.add(spec)), null);
       } catch (TriggerManager.ConflictException e) {
-        return Reply.error(409, e.getMessage());
+        return Reply.problem(Problem.Reason.TRIGGER_CONFLICT, e.getMessage());
       } catch (IllegalArgumentException e) {
-        return Reply.error(400, e.getMessage());
+        return Reply.problem(Problem.Reason.INVALID_TRIGGER, e.getMessage());
       }
     });
   }
 
-  private record Reply(int status, JsonNode body) {
-    static Reply error(int status, String message) {
-      ObjectNode n = Json.MAPPER.createObjectNode();
-      n.put("error", message);
-      return new Reply(status, n);
+  private record Reply(int status, JsonNode body, Problem problem) {
+    Reply(int status, JsonNode body) {
+      this(status, body, null);
+    }
+
+    static Reply problem(Problem.Reason reason, String detail) {
+      return new Reply(reason.status(), null, Problem.of(reason, detail));
     }
   }
 
@@ -109,13 +119,18 @@ public final class TriggerApi {
           try {
             return work.call();
           } catch (IllegalStateException e) {
-            return Reply.error(503, e.getMessage());
+            return Reply.problem(Problem.Reason.UNAVAILABLE, e.getMessage());
           }
         }, false)
-        .onComplete(ar -> send(ctx, ar.succeeded() ? ar.result() : Reply.error(500, String.valueOf(ar.cause()))));
+        .onComplete(ar -> send(ctx, ar.succeeded() ? ar.result()
+            : Reply.problem(Problem.Reason.INTERNAL, "the trigger request failed: " + ar.cause())));
   }
 
   private static void send(RoutingContext ctx, Reply reply) {
+    if (reply.problem() != null) {
+      reply.problem().send(ctx);
+      return;
+    }
     var resp = ctx.response().setStatusCode(reply.status());
     if (reply.body() == null) {
       resp.end();

@@ -128,7 +128,7 @@ class KafkaAsyncInvocationsTest {
           && a.status(rejected).map(s -> s.finishedAt() != null).orElse(false));
       Status f = a.status(failed).orElseThrow();
       assertEquals(State.FAILED, f.state());
-      assertTrue(f.error().contains("\"type\":\"BadInput\""), f.error());
+      assertTrue(f.error().contains("\"errorType\":\"BadInput\""), f.error());
       Status r = a.status(rejected).orElseThrow();
       assertEquals(State.REJECTED, r.state());
       assertTrue(r.error().contains("\"reason\":\"NOT_FOUND\""), r.error());

@@ -18,10 +18,24 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.confaas.gateway.Gateway;
+import dev.confaas.gateway.GatewayConfig;
+import dev.confaas.gateway.FunctionRegistry;
+import dev.confaas.gateway.InMemoryAsyncInvocations;
+import dev.confaas.gateway.ProblemAssertions;
+import dev.confaas.gateway.TdDirectory;
 import dev.confaas.scheduler.FunctionInvoker;
 import dev.confaas.scheduler.InvocationRequest;
 import dev.confaas.scheduler.InvocationResult;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -118,6 +132,75 @@ class TriggerTest {
       assertEquals(sorted, offsets, "partition " + p + " was delivered out of order");
       int expected = p == 2 ? 166 : 167;
       assertEquals(expected, new HashSet<>(offsets).size(), "partition " + p + ": every record delivered");
+    }
+  }
+
+  @Test
+  void theTriggerApiAnswersEveryErrorAsAProblem() throws Exception {
+    TriggerManager m = manager(function(r -> ok(r, utf8("ok"))));
+    Path gatewayData = dataDir.resolve("gateway");
+    FunctionInvoker none = r -> CompletableFuture.failedFuture(new IllegalStateException("unused"));
+    Gateway gateway = new Gateway(
+        GatewayConfig.builder(gatewayData)
+            .mount("/v1/triggers", vertx -> TriggerApi.router(vertx, m, Set.of("thumbnail")::contains))
+            .build(),
+        none, FunctionRegistry.open(gatewayData, Clock.systemUTC()),
+        new InMemoryAsyncInvocations(none, Clock.systemUTC(), Duration.ofHours(1), Duration.ofMinutes(1)),
+        TdDirectory.NONE, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), () -> true);
+    gateway.start();
+    HttpClient http = HttpClient.newHttpClient();
+    URI base = gateway.url().resolve("/v1/triggers");
+    try {
+      String token = "Bearer " + gateway.adminToken();
+      HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(base).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+      ProblemAssertions.assertProblem(anonymous, 401, "UNAUTHORIZED");
+
+      java.util.function.BiFunction<String, String, HttpResponse<String>> call = (method, body) -> {
+        String[] parts = method.split(" ", 2);
+        URI uri = parts.length > 1 ? gateway.url().resolve(parts[1]) : base;
+        try {
+          return http.send(HttpRequest.newBuilder(uri).header("Authorization", token)
+              .method(parts[0], body == null ? HttpRequest.BodyPublishers.noBody()
+                  : HttpRequest.BodyPublishers.ofString(body)).build(),
+              HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+          throw new AssertionError(method + " failed: " + e, e);
+        }
+      };
+      String topic = topic("uploads");
+      JsonObject badJson = ProblemAssertions.assertProblem(call.apply("POST", "{\"function\":"), 400,
+          "INVALID_JSON");
+      assertTrue(badJson.getString("detail").contains("JSON trigger"), badJson.encode());
+      JsonObject noTopic = ProblemAssertions.assertProblem(
+          call.apply("POST", "{\"function\":\"thumbnail\"}"), 400, "INVALID_TRIGGER");
+      assertTrue(noTopic.getString("detail").contains("topic"), noTopic.encode());
+      JsonObject noFunction = ProblemAssertions.assertProblem(
+          call.apply("POST", "{\"function\":\"nobody\",\"topic\":\"" + topic + "\"}"), 404,
+          "NOT_FOUND");
+      assertTrue(noFunction.getString("detail").contains("'nobody'"), noFunction.encode());
+
+      String trigger = "{\"function\":\"thumbnail\",\"topic\":\"" + topic + "\"}";
+      HttpResponse<String> added = call.apply("POST", trigger);
+      assertEquals(201, added.statusCode(), added.body());
+      JsonObject conflict = ProblemAssertions.assertProblem(call.apply("POST", trigger), 409,
+          "TRIGGER_CONFLICT");
+      assertTrue(conflict.getString("detail").contains(topic), conflict.encode());
+
+      ProblemAssertions.assertProblem(call.apply("GET /v1/triggers/trg-nope", null), 404, "NOT_FOUND");
+      ProblemAssertions.assertProblem(call.apply("DELETE /v1/triggers/trg-nope", null), 404,
+          "NOT_FOUND");
+      ProblemAssertions.assertProblem(call.apply("PUT /v1/triggers/trg-nope", "{}"), 405,
+          "METHOD_NOT_ALLOWED");
+      ProblemAssertions.assertProblem(call.apply("POST", "{\"pad\":\"" + "x".repeat(70 * 1024) + "\"}"),
+          413, "BODY_TOO_LARGE");
+
+      m.close(); // what the API sees when Kafka (or the manager) is gone
+      ProblemAssertions.assertProblem(call.apply("POST",
+          "{\"function\":\"thumbnail\",\"topic\":\"" + topic("other") + "\"}"), 503, "UNAVAILABLE");
+    } finally {
+      gateway.close();
+      m.close();
     }
   }
 

@@ -184,6 +184,7 @@ class FrameworkLayersTest {
       assertEquals("HandlerError", p.errorTypeHeader());
       JsonNode doc = JSON.readTree(p.body());
       assertEquals("HandlerError", doc.path("errorType").asText());
+      assertEquals(3, doc.path("exitStatus").asInt(-1), "the handler's exit status: " + doc);
       String message = doc.path("errorMessage").asText();
       assertTrue(message.contains("status 3") && message.contains("parsing \"order\"")
           && message.endsWith("bad input"), "message lacks status or stderr tail: " + message);
