@@ -49,7 +49,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
 
   private record InFlight(
       Invocation invocation,
-      CompletableFuture<InvocationResult> result,
+      CompletableFuture<InstanceOutcome> result,
       Instant started,
       ScheduledFuture<?> deadline) {}
 
@@ -185,7 +185,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   }
 
   /** Hands an invocation to this instance if it is idle; false if it is not. */
-  boolean tryInvoke(Invocation invocation, CompletableFuture<InvocationResult> result) {
+  boolean tryInvoke(Invocation invocation, CompletableFuture<InstanceOutcome> result) {
     LambdaRuntimeApi endpoint;
     synchronized (lock) {
       if (state != InstanceStatus.State.IDLE) {
@@ -353,8 +353,8 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     owner.becameIdle(this);
   }
 
-  private InvocationResult result(InFlight f, byte[] payload, FunctionFailure failure) {
-    return new InvocationResult(
+  private InstanceOutcome result(InFlight f, byte[] payload, FunctionFailure failure) {
+    return new InstanceOutcome(
         f.invocation().requestId(),
         id,
         payload,

@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  */
 final class FunctionPool implements FunctionInstance.Owner {
   private record Queued(
-      Invocation invocation, CompletableFuture<InvocationResult> result, FunctionInstance target) {}
+      Invocation invocation, CompletableFuture<InstanceOutcome> result, FunctionInstance target) {}
 
   private final FunctionSpec spec;
   private final SupervisorContext ctx;
@@ -76,8 +76,8 @@ final class FunctionPool implements FunctionInstance.Owner {
   }
 
   /** Runs an invocation on {@code target}, or on any instance when it is null. */
-  CompletableFuture<InvocationResult> invoke(Invocation invocation, FunctionInstance target) {
-    CompletableFuture<InvocationResult> result = new CompletableFuture<>();
+  CompletableFuture<InstanceOutcome> invoke(Invocation invocation, FunctionInstance target) {
+    CompletableFuture<InstanceOutcome> result = new CompletableFuture<>();
     synchronized (this) {
       if (target != null) {
         if (!live.contains(target)) {
@@ -180,8 +180,8 @@ final class FunctionPool implements FunctionInstance.Owner {
     completions.forEach(Runnable::run);
   }
 
-  private InvocationResult failed(Queued q, FunctionInstance instance, FunctionFailure f) {
-    return new InvocationResult(
+  private InstanceOutcome failed(Queued q, FunctionInstance instance, FunctionFailure f) {
+    return new InstanceOutcome(
         q.invocation().requestId(), instance.id, null, f, java.time.Duration.ZERO);
   }
 

@@ -13,7 +13,7 @@ import java.util.Set;
  * {@code workingDir}, {@code logFDs}, {@code writableFS}, {@code noRestart}, {@code signals},
  * {@code maxInstances}) plus the Lambda settings shown to the function.
  *
- * <p>Built from a prepared directory ({@link PreparedFunctionCatalog}) or by {@link AconImageLoader}
+ * <p>Built from a prepared directory ({@link PreparedFunctions}) or by {@link AconImageLoader}
  * from a verified manifest and its unpacked layers.
  *
  * @param imageId key instances are grouped under (the image ID once images are loaded)

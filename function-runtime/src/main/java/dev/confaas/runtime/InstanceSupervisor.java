@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <pre>{@code
  * try (InstanceSupervisor s = InstanceSupervisor.start(InstanceSupervisor.Config.defaults(stateDir))) {
  *   FunctionSpec spec = FunctionSpec.builder("upper", dir, List.of("/var/task/bootstrap")).build();
- *   InvocationResult r = s.invoke(spec, Invocation.of(payload, Duration.ofSeconds(3))).join();
+ *   InstanceOutcome r = s.invoke(spec, Invocation.of(payload, Duration.ofSeconds(3))).join();
  * }
  * }</pre>
  */
@@ -172,7 +172,7 @@ public final class InstanceSupervisor implements AutoCloseable {
    *
    * @throws CapacityExceededException when too many invocations already wait for an instance
    */
-  public CompletableFuture<InvocationResult> invoke(FunctionSpec spec, Invocation invocation) {
+  public CompletableFuture<InstanceOutcome> invoke(FunctionSpec spec, Invocation invocation) {
     return pool(spec).invoke(invocation, null);
   }
 
@@ -182,7 +182,7 @@ public final class InstanceSupervisor implements AutoCloseable {
    * @throws NoSuchElementException when there is no such instance
    * @throws IllegalStateException when it has exited
    */
-  public CompletableFuture<InvocationResult> invokeInstance(String instanceId, Invocation invocation) {
+  public CompletableFuture<InstanceOutcome> invokeInstance(String instanceId, Invocation invocation) {
     FunctionInstance instance = instance(instanceId);
     return pools.get(instance.spec.imageId()).invoke(invocation, instance);
   }

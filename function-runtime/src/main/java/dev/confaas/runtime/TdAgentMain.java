@@ -134,7 +134,7 @@ public final class TdAgentMain {
           PeerKeyTrustManager.fingerprint(identity.publicKeyDer()),
           PeerKeyTrustManager.fingerprint(TlsIdentity.readCertificate(hostCert).getPublicKey().getEncoded()));
     } else {
-      PreparedFunctionCatalog catalog = new PreparedFunctionCatalog();
+      PreparedFunctions catalog = new PreparedFunctions();
       for (String p : prepared) {
         catalog.add(parsePrepared(p));
       }

@@ -37,7 +37,7 @@ import java.util.concurrent.CompletionException;
 
 /**
  * The agent's gRPC service (agent.proto) over an {@link InstanceSupervisor} and a {@link
- * FunctionCatalog}. Each request is checked here, because the caller is the untrusted host; every
+ * LoadedFunctions}. Each request is checked here, because the caller is the untrusted host; every
  * refusal is a status whose description names the field or rule.
  *
  * <p>Servers must accept messages of {@link AgentLimits#MAX_MESSAGE_BYTES} (an Invoke carries up to
@@ -63,12 +63,12 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
           + " and identity key)";
 
   private final InstanceSupervisor supervisor;
-  private final FunctionCatalog catalog;
+  private final LoadedFunctions catalog;
   private final ImageLoader loader; // null: AddManifest, AddBlob, Finalize are UNIMPLEMENTED
   private final AttestationReporter reporter; // null: Report is UNIMPLEMENTED
 
   /** An agent that runs only prepared functions and cannot attest. */
-  public TdAgentService(InstanceSupervisor supervisor, FunctionCatalog catalog) {
+  public TdAgentService(InstanceSupervisor supervisor, LoadedFunctions catalog) {
     this(supervisor, catalog, null, null);
   }
 
@@ -84,7 +84,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
 
   private TdAgentService(
       InstanceSupervisor supervisor,
-      FunctionCatalog catalog,
+      LoadedFunctions catalog,
       ImageLoader loader,
       AttestationReporter reporter) {
     this.supervisor = supervisor;
@@ -300,7 +300,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
 
   @Override
   public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> out) {
-    CompletableFuture<InvocationResult> result;
+    CompletableFuture<InstanceOutcome> result;
     try {
       Invocation invocation = invocation(request);
       result =
@@ -509,7 +509,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         r.getCognitoIdentity());
   }
 
-  private static InvokeResponse response(InvocationResult r) {
+  private static InvokeResponse response(InstanceOutcome r) {
     InvokeResponse.Builder b =
         InvokeResponse.newBuilder()
             .setRequestId(r.requestId())

@@ -182,7 +182,7 @@ class AconImageLoaderTest {
       upload(topTar);
       FunctionSpec spec = loader.find(id).orElseThrow();
       assertEquals(FunctionSpec.RootLayout.FULL_ROOTFS, spec.layout());
-      InvocationResult r =
+      InstanceOutcome r =
           supervisor
               .invoke(spec, Invocation.of(new byte[0], Duration.ofSeconds(10)))
               .get(60, TimeUnit.SECONDS);

@@ -62,7 +62,7 @@ class FullRootfsTest {
   }
 
   private static String call(String instanceId, String event) throws Exception {
-    InvocationResult r =
+    InstanceOutcome r =
         supervisor
             .invokeInstance(instanceId, Invocation.of(event.getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(10)))
             .get(60, TimeUnit.SECONDS);

@@ -50,13 +50,13 @@ class InstanceSupervisorTest {
     supervisor.close();
   }
 
-  private static InvocationResult call(FunctionSpec spec, String event, Duration timeout) throws Exception {
+  private static InstanceOutcome call(FunctionSpec spec, String event, Duration timeout) throws Exception {
     return supervisor
         .invoke(spec, Invocation.of(event.getBytes(StandardCharsets.UTF_8), timeout))
         .get(60, TimeUnit.SECONDS);
   }
 
-  private static String text(InvocationResult r) {
+  private static String text(InstanceOutcome r) {
     assertTrue(r.succeeded(), "expected a payload, got " + r.failure());
     return new String(r.payload(), StandardCharsets.UTF_8);
   }
@@ -85,12 +85,12 @@ class InstanceSupervisorTest {
   @Test
   void aHungFunctionIsKilledAtItsDeadlineAndReplaced() throws Exception {
     FunctionSpec spec = moody("hang");
-    InvocationResult hung = call(spec, "hang", Duration.ofMillis(500));
+    InstanceOutcome hung = call(spec, "hang", Duration.ofMillis(500));
     assertEquals(FunctionFailure.Kind.TIMED_OUT, hung.failure().kind(), String.valueOf(hung.failure()));
     assertEquals("Sandbox.Timedout", hung.failure().type());
     assertEquals(137, hung.failure().exitStatus(), "killed with SIGKILL: " + hung.failure());
 
-    InvocationResult next = call(spec, "still alive", Duration.ofSeconds(10));
+    InstanceOutcome next = call(spec, "still alive", Duration.ofSeconds(10));
     assertEquals("STILL ALIVE", text(next));
     assertNotEquals(hung.instanceId(), next.instanceId(), "the killed instance must have been replaced");
   }
@@ -98,7 +98,7 @@ class InstanceSupervisorTest {
   @Test
   void aCrashIsAFunctionErrorWithTheExitStatus() throws Exception {
     FunctionSpec spec = moody("crash");
-    InvocationResult crashed = call(spec, "crash", Duration.ofSeconds(10));
+    InstanceOutcome crashed = call(spec, "crash", Duration.ofSeconds(10));
     assertEquals(FunctionFailure.Kind.CRASHED, crashed.failure().kind(), String.valueOf(crashed.failure()));
     assertEquals(1, crashed.failure().exitStatus());
     assertEquals("Runtime.ExitError", crashed.failure().type());
@@ -108,11 +108,11 @@ class InstanceSupervisorTest {
   @Test
   void aHandledErrorKeepsTheInstanceWarm() throws Exception {
     FunctionSpec spec = moody("handled");
-    InvocationResult failed = call(spec, "fail", Duration.ofSeconds(10));
+    InstanceOutcome failed = call(spec, "fail", Duration.ofSeconds(10));
     assertEquals(FunctionFailure.Kind.HANDLED, failed.failure().kind(), String.valueOf(failed.failure()));
     assertEquals("Handled.BadInput", failed.failure().type());
     assertEquals("cannot handle fail", failed.failure().message());
-    InvocationResult ok = call(spec, "fine", Duration.ofSeconds(10));
+    InstanceOutcome ok = call(spec, "fine", Duration.ofSeconds(10));
     assertEquals("FINE", text(ok));
     assertEquals(failed.instanceId(), ok.instanceId(), "a handled error must not cost the instance");
   }
@@ -124,7 +124,7 @@ class InstanceSupervisorTest {
         FunctionSpec.builder("sleeper", dir, List.of("/var/task/bootstrap"))
             .initTimeout(Duration.ofMillis(500))
             .build();
-    InvocationResult r = call(spec, "x", Duration.ofSeconds(10));
+    InstanceOutcome r = call(spec, "x", Duration.ofSeconds(10));
     assertEquals(FunctionFailure.Kind.INIT_FAILED, r.failure().kind(), String.valueOf(r.failure()));
     assertEquals("Runtime.InitTimeout", r.failure().type());
   }
@@ -141,7 +141,7 @@ class InstanceSupervisorTest {
                 + "\"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\"\n"
                 + "exec sleep 1000\n");
     FunctionSpec spec = FunctionSpec.builder("noinit", dir, List.of("/var/task/bootstrap")).build();
-    InvocationResult r = call(spec, "x", Duration.ofSeconds(10));
+    InstanceOutcome r = call(spec, "x", Duration.ofSeconds(10));
     assertEquals(FunctionFailure.Kind.INIT_FAILED, r.failure().kind(), String.valueOf(r.failure()));
     assertEquals("Runtime.HandlerNotFound", r.failure().type());
     assertEquals("handler not found", r.failure().message());
@@ -241,7 +241,7 @@ class InstanceSupervisorTest {
             .maxInstances(3)
             .writableFs(true)
             .build();
-    List<CompletableFuture<InvocationResult>> calls =
+    List<CompletableFuture<InstanceOutcome>> calls =
         List.of("a", "b", "c").stream()
             .map(e -> supervisor.invoke(spec, Invocation.of(e.getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(30))))
             .toList();
@@ -285,7 +285,7 @@ class InstanceSupervisorTest {
   void aMissingEntrypointIsAnInitFailureThatSaysSo() throws Exception {
     Path dir = ShellRuntime.writeExecutable(tmp, "missing", "#!/bin/sh\nexit 0\n");
     FunctionSpec spec = FunctionSpec.builder("missing", dir, List.of("/var/task/no-such-bootstrap")).build();
-    InvocationResult r = call(spec, "x", Duration.ofSeconds(10));
+    InstanceOutcome r = call(spec, "x", Duration.ofSeconds(10));
     assertEquals(FunctionFailure.Kind.INIT_FAILED, r.failure().kind(), String.valueOf(r.failure()));
     if (supervisor.isolation().namespaces()) {
       assertEquals(127, r.failure().exitStatus(), String.valueOf(r.failure()));
@@ -319,7 +319,7 @@ class InstanceSupervisorTest {
     assertEquals(InstanceStatus.State.IDLE, state(id), "the instance did not come up");
     supervisor.signal(id, -15);
     try {
-      InvocationResult r =
+      InstanceOutcome r =
           supervisor.invokeInstance(id, Invocation.of(new byte[0], Duration.ofSeconds(10))).get(60, TimeUnit.SECONDS);
       assertEquals(42, r.failure().exitStatus(), "the TERM trap must have run: " + r.failure());
     } catch (IllegalStateException alreadyGone) {

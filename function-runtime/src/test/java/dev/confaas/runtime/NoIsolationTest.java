@@ -58,22 +58,22 @@ class NoIsolationTest {
                 "  esac"));
     // Without a chroot the entrypoint is found under the task directory itself.
     FunctionSpec spec = FunctionSpec.builder("plain", dir, List.of("/var/task/bootstrap")).build();
-    InvocationResult ok = call(spec, "abc");
+    InstanceOutcome ok = call(spec, "abc");
     assertEquals("ABC|" + dir + "|" + dir, new String(ok.payload(), StandardCharsets.UTF_8));
 
-    InvocationResult hung =
+    InstanceOutcome hung =
         supervisor
             .invoke(spec, Invocation.of("hang".getBytes(StandardCharsets.UTF_8), Duration.ofMillis(300)))
             .get(60, TimeUnit.SECONDS);
     assertEquals(FunctionFailure.Kind.TIMED_OUT, hung.failure().kind(), String.valueOf(hung.failure()));
 
-    InvocationResult crashed = call(spec, "crash");
+    InstanceOutcome crashed = call(spec, "crash");
     assertEquals(FunctionFailure.Kind.CRASHED, crashed.failure().kind(), String.valueOf(crashed.failure()));
     assertEquals(4, crashed.failure().exitStatus());
     assertNotEquals(hung.instanceId(), crashed.instanceId(), "the timed-out instance was replaced");
   }
 
-  private static InvocationResult call(FunctionSpec spec, String event) throws Exception {
+  private static InstanceOutcome call(FunctionSpec spec, String event) throws Exception {
     return supervisor
         .invoke(spec, Invocation.of(event.getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(10)))
         .get(60, TimeUnit.SECONDS);

@@ -49,8 +49,8 @@ class TdAgentServiceTest {
   @BeforeAll
   static void start() throws Exception {
     supervisor = InstanceSupervisor.start(InstanceSupervisor.Config.defaults(tmp.resolve("state")));
-    PreparedFunctionCatalog catalog =
-        new PreparedFunctionCatalog()
+    PreparedFunctions catalog =
+        new PreparedFunctions()
             .add(
                 FunctionSpec.builder(
                         "upper",

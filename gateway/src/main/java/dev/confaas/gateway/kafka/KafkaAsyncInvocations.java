@@ -136,7 +136,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     String id = UUID.randomUUID().toString();
     Instant now = clock.instant();
     Status queued = new Status(id, s.function(), State.QUEUED, now, null, null, null, null, null);
-    ObjectNode inv = Json.MAPPER.createObjectNode();
+    ObjectNode inv = TriggerJson.MAPPER.createObjectNode();
     inv.put("id", id);
     inv.put("function", s.function());
     inv.put("version", s.version());
@@ -261,7 +261,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   private CompletableFuture<Void> run(ConsumerRecord<String, byte[]> r) {
     JsonNode inv;
     try {
-      inv = Json.MAPPER.readTree(r.value());
+      inv = TriggerJson.MAPPER.readTree(r.value());
     } catch (IOException | RuntimeException e) {
       LOG.error("skipping unreadable async invocation at {}/{}", r.partition(), r.offset());
       return CompletableFuture.completedFuture(null);
@@ -314,7 +314,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     Instant now = clock.instant();
     if (err != null) {
       Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-      ObjectNode e = Json.MAPPER.createObjectNode();
+      ObjectNode e = TriggerJson.MAPPER.createObjectNode();
       e.put("reason", cause instanceof InvocationRejectedException r ? r.reason().name() : "INTERNAL");
       e.put("message", String.valueOf(cause.getMessage()));
       return new Status(id, function, State.REJECTED, accepted, now, null, e.toString(), null, null);
@@ -391,7 +391,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   }
 
   private static byte[] statusJson(Status s) {
-    ObjectNode n = Json.MAPPER.createObjectNode();
+    ObjectNode n = TriggerJson.MAPPER.createObjectNode();
     n.put("id", s.id());
     n.put("function", s.function());
     n.put("state", s.state().name());
@@ -405,7 +405,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   }
 
   private static Status parseStatus(byte[] json) throws IOException {
-    JsonNode n = Json.MAPPER.readTree(json);
+    JsonNode n = TriggerJson.MAPPER.readTree(json);
     return new Status(
         n.path("id").asText(),
         n.path("function").asText(),
@@ -420,7 +420,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
 
   private static byte[] bytes(JsonNode n) {
     try {
-      return Json.MAPPER.writeValueAsBytes(n);
+      return TriggerJson.MAPPER.writeValueAsBytes(n);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }

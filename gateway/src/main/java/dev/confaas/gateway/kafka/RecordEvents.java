@@ -12,18 +12,18 @@ final class RecordEvents {
   private RecordEvents() {}
 
   static ObjectNode event(ConsumerRecord<byte[], byte[]> r) {
-    ObjectNode n = Json.MAPPER.createObjectNode();
+    ObjectNode n = TriggerJson.MAPPER.createObjectNode();
     n.put("topic", r.topic());
     n.put("partition", r.partition());
     n.put("offset", r.offset());
     n.put("timestamp", r.timestamp());
-    Json.putBytes(n, "key", r.key());
-    Json.putBytes(n, "value", r.value());
+    TriggerJson.putBytes(n, "key", r.key());
+    TriggerJson.putBytes(n, "value", r.value());
     ArrayNode headers = n.putArray("headers");
     for (Header h : r.headers()) {
       ObjectNode hn = headers.addObject();
       hn.put("key", h.key());
-      Json.putBytes(hn, "value", h.value());
+      TriggerJson.putBytes(hn, "value", h.value());
     }
     return n;
   }
@@ -32,12 +32,12 @@ final class RecordEvents {
   static byte[] payload(List<ConsumerRecord<byte[], byte[]>> records) {
     try {
       if (records.size() == 1) {
-        return Json.MAPPER.writeValueAsBytes(event(records.get(0)));
+        return TriggerJson.MAPPER.writeValueAsBytes(event(records.get(0)));
       }
-      ObjectNode batch = Json.MAPPER.createObjectNode();
+      ObjectNode batch = TriggerJson.MAPPER.createObjectNode();
       ArrayNode array = batch.putArray("records");
       records.forEach(r -> array.add(event(r)));
-      return Json.MAPPER.writeValueAsBytes(batch);
+      return TriggerJson.MAPPER.writeValueAsBytes(batch);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("could not write a record event as JSON", e);
     }

@@ -45,9 +45,9 @@ public final class TriggerApi {
     r.route().handler(BodyHandler.create().setBodyLimit(64 * 1024));
     r.post("/").handler(ctx -> create(vertx, manager, functionExists, ctx));
     r.get("/").handler(ctx -> blocking(vertx, ctx, () -> {
-      ObjectNode out = Json.MAPPER.createObjectNode();
+      ObjectNode out = TriggerJson.MAPPER.createObjectNode();
       ArrayNode list = out.putArray("triggers");
-      manager.list().forEach(s -> list.add(Json.spec(s)));
+      manager.list().forEach(s -> list.add(TriggerJson.spec(s)));
       return new Reply(200, out);
     }));
     r.get("/:id").handler(ctx -> blocking(vertx, ctx, () -> {
@@ -58,7 +58,7 @@ public final class TriggerApi {
             "no trigger '" + id + "'; list them with GET /v1/triggers");
       }
       TriggerManager.Status s = st.get();
-      ObjectNode out = Json.spec(s.spec());
+      ObjectNode out = TriggerJson.spec(s.spec());
       out.put("running", s.running());
       out.put("inFlight", s.inFlight());
       out.put("pausedPartitions", s.pausedPartitions());
@@ -79,8 +79,8 @@ public final class TriggerApi {
     JsonNode body;
     TriggerSpec spec;
     try {
-      body = Json.MAPPER.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
-      spec = Json.spec(body);
+      body = TriggerJson.MAPPER.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
+      spec = TriggerJson.spec(body);
     } catch (IOException e) {
       send(ctx, Reply.problem(Problem.Reason.INVALID_JSON,
           "the body must be a JSON trigger: " + e.getMessage()));
@@ -95,7 +95,7 @@ public final class TriggerApi {
             "no function '" + spec.function() + "'; deploy it before adding a trigger");
       }
       try {
-        return new Reply(201, Json.spec(manager.add(spec)), null);
+        return new Reply(201, TriggerJson.spec(manager.add(spec)), null);
       } catch (TriggerManager.ConflictException e) {
         return Reply.problem(Problem.Reason.TRIGGER_CONFLICT, e.getMessage());
       } catch (IllegalArgumentException e) {

@@ -29,14 +29,14 @@ public final class TriggerStore {
     this.file = dataDir.resolve(FILE);
     if (Files.exists(file)) {
       try {
-        JsonNode root = Json.MAPPER.readTree(file.toFile());
+        JsonNode root = TriggerJson.MAPPER.readTree(file.toFile());
         if (!root.isArray()) {
           throw new IllegalStateException(file + " must hold a JSON array of triggers");
         }
         int i = 0;
         for (JsonNode n : root) {
           try {
-            TriggerSpec s = Json.spec(n);
+            TriggerSpec s = TriggerJson.spec(n);
             triggers.put(s.id(), s);
           } catch (IllegalArgumentException e) {
             throw new IllegalStateException(file + ": trigger [" + i + "] is invalid: " + e.getMessage(), e);
@@ -81,12 +81,12 @@ public final class TriggerStore {
   }
 
   private void write(Map<String, TriggerSpec> all) {
-    ArrayNode array = Json.MAPPER.createArrayNode();
-    new ArrayList<>(all.values()).forEach(s -> array.add(Json.spec(s)));
+    ArrayNode array = TriggerJson.MAPPER.createArrayNode();
+    new ArrayList<>(all.values()).forEach(s -> array.add(TriggerJson.spec(s)));
     try {
       Files.createDirectories(file.getParent());
       Path tmp = file.resolveSibling(FILE + ".tmp");
-      Files.write(tmp, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(array));
+      Files.write(tmp, TriggerJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(array));
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       throw new UncheckedIOException("could not write triggers to " + file, e);

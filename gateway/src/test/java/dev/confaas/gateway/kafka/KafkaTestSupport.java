@@ -154,7 +154,7 @@ final class KafkaTestSupport {
 
   static JsonNode json(byte[] b) {
     try {
-      return Json.MAPPER.readTree(b);
+      return TriggerJson.MAPPER.readTree(b);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

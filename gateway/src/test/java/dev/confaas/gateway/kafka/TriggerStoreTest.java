@@ -61,7 +61,7 @@ class TriggerStoreTest {
     assertTrue(batch.getMessage().startsWith("batchSize"), batch.getMessage());
     IllegalArgumentException wrongType =
         assertThrows(IllegalArgumentException.class,
-            () -> Json.spec(Json.MAPPER.createObjectNode().put("function", "f").put("topic", "t").put("concurrency", "many")));
+            () -> TriggerJson.spec(TriggerJson.MAPPER.createObjectNode().put("function", "f").put("topic", "t").put("concurrency", "many")));
     assertTrue(wrongType.getMessage().contains("concurrency must be an integer"), wrongType.getMessage());
   }
 }

@@ -10,10 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /** JSON shapes of this package: trigger specs and bytes as text-or-base64. */
-final class Json {
+final class TriggerJson {
   static final ObjectMapper MAPPER = new ObjectMapper();
 
-  private Json() {}
+  private TriggerJson() {}
 
   static ObjectNode spec(TriggerSpec s) {
     ObjectNode n = MAPPER.createObjectNode();

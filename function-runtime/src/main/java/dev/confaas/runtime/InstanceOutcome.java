@@ -13,9 +13,9 @@ import java.util.Optional;
  * @param failure why there is no payload, else null
  * @param duration from handing the event to the instance until the outcome (agent clock)
  */
-public record InvocationResult(
+public record InstanceOutcome(
     String requestId, String instanceId, byte[] payload, FunctionFailure failure, Duration duration) {
-  public InvocationResult {
+  public InstanceOutcome {
     Objects.requireNonNull(requestId, "requestId");
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(duration, "duration");

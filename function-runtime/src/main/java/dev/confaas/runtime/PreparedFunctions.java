@@ -11,7 +11,7 @@ import java.util.Optional;
  * tests, and until the image loader lands. Not reachable through the gRPC API, so the untrusted
  * host cannot add to it.
  */
-public final class PreparedFunctionCatalog implements FunctionCatalog {
+public final class PreparedFunctions implements LoadedFunctions {
   private final Map<String, FunctionSpec> specs = new LinkedHashMap<>();
 
   /**
@@ -19,7 +19,7 @@ public final class PreparedFunctionCatalog implements FunctionCatalog {
    *
    * @throws IllegalArgumentException when that ID is already taken
    */
-  public synchronized PreparedFunctionCatalog add(FunctionSpec spec) {
+  public synchronized PreparedFunctions add(FunctionSpec spec) {
     if (specs.putIfAbsent(spec.imageId(), spec) != null) {
       throw new IllegalArgumentException("a function with image ID " + spec.imageId() + " is already prepared");
     }

@@ -6,9 +6,9 @@ import java.util.Optional;
 /**
  * The functions this agent can start, by image ID. The image loader (AddManifest/AddBlob: verify,
  * resolve aliases, check policy, measure, merge layers) will be one implementation; {@link
- * PreparedFunctionCatalog} serves functions prepared as directories until then.
+ * PreparedFunctions} serves functions prepared as directories until then.
  */
-public interface FunctionCatalog {
+public interface LoadedFunctions {
   /** The function with this image ID, if loaded and complete (all layers present). */
   Optional<FunctionSpec> find(String imageId);
 
