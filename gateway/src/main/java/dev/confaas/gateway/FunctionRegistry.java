@@ -2,6 +2,9 @@ package dev.confaas.gateway;
 
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageId;
+import dev.confaas.image.ImageLimits;
+import dev.confaas.image.HashAlgorithm;
+import dev.confaas.image.LayerException;
 import dev.confaas.image.ImageRepository;
 import dev.confaas.image.ImageVerificationException;
 import dev.confaas.image.LayerDigests;
@@ -19,6 +22,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -98,8 +102,18 @@ public final class FunctionRegistry implements FunctionCatalog {
    * @throws IOException if a function file is unreadable; the message names it
    */
   public static FunctionRegistry open(Path dataDir, Clock clock) throws IOException {
+    return open(dataDir, clock, ImageLimits.defaults());
+  }
+
+  /**
+   * As {@link #open(Path, Clock)}, with the limits every deployed image must keep ({@link
+   * ImageLimits}: layer and image bytes, entries, paths, manifest size), checked while uploads
+   * stream.
+   */
+  public static FunctionRegistry open(Path dataDir, Clock clock, ImageLimits limits)
+      throws IOException {
     Path dir = dataDir.toAbsolutePath().normalize();
-    VendorLayerRegistry vendor = VendorLayerRegistry.open(dir.resolve("images"));
+    VendorLayerRegistry vendor = VendorLayerRegistry.open(dir.resolve("images"), limits);
     FunctionRegistry r = new FunctionRegistry(dir, vendor.repository(), vendor, clock);
     Files.createDirectories(r.functionsDir);
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(r.functionsDir, "*.json")) {
@@ -206,7 +220,8 @@ public final class FunctionRegistry implements FunctionCatalog {
     FunctionConfig.checkName(config.name());
     SignedManifest signed;
     try {
-      signed = SignedManifest.parse(request.manifest(), request.signature(), request.certificate());
+      signed = SignedManifest.parse(
+          request.manifest(), request.signature(), request.certificate(), images.limits());
     } catch (ManifestException e) {
       throw new DeployException(Problem.Reason.INVALID_MANIFEST,
           "the manifest is not a valid ACON manifest: "
@@ -225,6 +240,13 @@ public final class FunctionRegistry implements FunctionCatalog {
     } catch (InvalidPolicyException e) {
       throw new DeployException(Problem.Reason.INVALID_POLICY,
           "the launch policy is invalid: " + e.getMessage());
+    }
+
+    // The agent would accept this image and then have nothing to start.
+    if (signed.manifest().entrypoint().isEmpty()) {
+      throw new DeployException(Problem.Reason.INVALID_MANIFEST,
+          "the manifest has no entrypoint, so the function could never start; set \"entrypoint\""
+          + " (the CLI's builders do) or deploy the image as a vendor layer instead");
     }
 
     // Every layers entry resolves (aliases through the vendor registry's signed manifests).
@@ -251,10 +273,22 @@ public final class FunctionRegistry implements FunctionCatalog {
 
     // Uploaded layers hash to their claimed digests and are needed; every needed blob is here.
     Map<Digest, Path> uploaded = new LinkedHashMap<>();
+    Map<Digest, Long> uploadedBytes = new LinkedHashMap<>();
     for (UploadedLayer u : request.layers()) {
+      if (!needed.contains(u.claimed())) {
+        throw new DeployException(Problem.Reason.INVALID_LAYER,
+            "uploaded layer " + u.claimed() + " is not one the"
+            + " manifest's layers resolve to; upload only the manifest's layers");
+      }
       Digest actual;
       try (InputStream in = Files.newInputStream(u.file())) {
-        actual = LayerDigests.sha384(in);
+        // Hashed within the image limits: a gzip bomb stops at the layer limit, not after inflating.
+        CountingSink sink = new CountingSink();
+        actual = LayerDigests.copyUncompressed(in, sink, HashAlgorithm.SHA384, images.limits());
+        uploadedBytes.put(u.claimed(), sink.bytes);
+      } catch (LayerException e) {
+        throw new DeployException(Problem.Reason.IMAGE_LIMIT, "uploaded layer " + u.claimed()
+            + " refused: " + e.getMessage());
       } catch (IOException e) {
         throw new DeployException(Problem.Reason.INVALID_LAYER, "uploaded layer " + u.claimed()
             + " is not a readable tar (plain or gzip): " + e.getMessage());
@@ -291,6 +325,18 @@ public final class FunctionRegistry implements FunctionCatalog {
         throw new DeployException(Problem.Reason.DIGEST_MISMATCH, "stored layer " + stored.get()
             + " does not hash to " + d + " (the store was altered); upload the layer again");
       }
+    }
+
+    // The whole image (each layer once, as the agent loads it) within the image limit.
+    long imageBytes = 0;
+    for (Digest d : needed) {
+      imageBytes += uploadedBytes.containsKey(d) ? uploadedBytes.get(d) : Files.size(layer(d).orElseThrow());
+    }
+    if (imageBytes > images.limits().maxImageBytes()) {
+      throw new DeployException(Problem.Reason.IMAGE_LIMIT, "the image's " + needed.size()
+          + " layers expand to " + imageBytes + " bytes together, more than the limit of "
+          + images.limits().maxImageBytes() + " (" + ImageLimits.MAX_IMAGE_BYTES
+          + "); make the function's layers smaller");
     }
 
     writes.lock();
@@ -522,6 +568,21 @@ public final class FunctionRegistry implements FunctionCatalog {
       return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** Counts the bytes written to it and keeps none. */
+  private static final class CountingSink extends OutputStream {
+    long bytes;
+
+    @Override
+    public void write(int b) {
+      bytes++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      bytes += len;
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.confaas.gateway;
 
+import dev.confaas.image.ImageRepository;
 import dev.confaas.scheduler.FunctionInvoker;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +46,7 @@ import java.util.function.BooleanSupplier;
  * threads; invocations never block a thread (the {@link FunctionInvoker} returns a future).
  */
 public final class Gateway implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Gateway.class);
   /** The routing-context key of the body limit in force, so a 413 can name it. */
   static final String BODY_LIMIT = "confaas.bodyLimit";
 
@@ -179,6 +182,21 @@ public final class Gateway implements AutoCloseable {
 
   // --- routing -----------------------------------------------------------------------------------
 
+  /**
+   * Deletes deploy uploads a previous run left when it was killed mid-upload (Vert.x deletes them
+   * only when a request ends). Runs once, while the router is built, before the server listens.
+   */
+  private static void sweepStaleUploads(Path uploads) {
+    try {
+      int n = ImageRepository.deleteStaleFiles(uploads, ImageRepository.STALE_TEMP_AGE, Clock.systemUTC());
+      if (n > 0) {
+        log.info("deleted {} stale deploy upload(s) under {}", n, uploads);
+      }
+    } catch (IOException e) {
+      log.warn("could not sweep stale deploy uploads under {}: {}", uploads, e.toString());
+    }
+  }
+
   private Router router() {
     Router r = Router.router(vertx);
     r.route().handler(this::httpMetrics);
@@ -201,8 +219,9 @@ public final class Gateway implements AutoCloseable {
     Handler<RoutingContext> admin = auth::requireAdmin;
     EventBody eventBody = new EventBody(config.maxBodyBytes());
     BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
-    BodyHandler bundleBody = BodyHandler.create(
-            config.dataDir().resolve("tmp").resolve("uploads").toString())
+    Path uploads = config.dataDir().resolve("tmp").resolve("uploads");
+    sweepStaleUploads(uploads);
+    BodyHandler bundleBody = BodyHandler.create(uploads.toString())
         .setBodyLimit(config.maxDeployBytes())
         .setDeleteUploadedFilesOnEnd(true)
         .setMergeFormAttributes(false);

@@ -8,6 +8,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.FileUpload;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
+import java.io.IOException;
+import dev.confaas.image.ManifestException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,7 +54,7 @@ final class ManagementRoutes {
         Path file = Path.of(u.uploadedFileName());
         switch (u.name()) {
           case "config" -> configJson = Files.readString(file, StandardCharsets.UTF_8);
-          case "manifest" -> manifest = Files.readAllBytes(file);
+          case "manifest" -> manifest = readManifest(file);
           case "signature" -> signature = Files.readAllBytes(file);
           case "certificate" -> certificate = Files.readAllBytes(file);
           case "layer" ->
@@ -88,6 +91,15 @@ final class ManagementRoutes {
       ctx.response().putHeader("Location", "/v1/functions/" + fn.name());
       Gateway.json(ctx, 201, o);
     });
+  }
+
+  /** The manifest part, refused past the image limits' manifest size before it is read whole. */
+  private byte[] readManifest(Path file) throws IOException, DeployException {
+    try (InputStream in = Files.newInputStream(file)) {
+      return registry.images().limits().readManifest(in);
+    } catch (ManifestException e) {
+      throw new DeployException(Problem.Reason.IMAGE_LIMIT, e.getMessage());
+    }
   }
 
   /**

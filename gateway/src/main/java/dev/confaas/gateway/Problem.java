@@ -44,6 +44,7 @@ public final class Problem {
     BAD_SIGNATURE(400, "Signature does not verify"),
     INVALID_POLICY(400, "Invalid launch policy"),
     INVALID_LAYER(400, "Invalid layer"),
+    IMAGE_LIMIT(413, "Image over a limit"),
     INVALID_ALIAS(400, "Invalid alias"),
     INVALID_TRIGGER(400, "Invalid trigger"),
     UNAUTHORIZED(401, "Unauthorized"),

@@ -6,6 +6,7 @@ import dev.confaas.scheduler.InvocationResult;
 import io.vertx.core.json.DecodeException;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
+import dev.confaas.image.LayerException;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -53,6 +54,10 @@ final class Problems {
     Throwable cause = unwrap(failure);
     if (cause instanceof DeployException e) {
       return Problem.of(e.reason(), e.getMessage());
+    }
+    if (cause instanceof LayerException e) {
+      // Raised by the image module's limited readers (ImageLimits), naming the layer and limit.
+      return Problem.of(Problem.Reason.IMAGE_LIMIT, e.getMessage());
     }
     if (cause instanceof IOException) {
       return Problem.of(Problem.Reason.STORAGE, "the gateway could not read or write its data"

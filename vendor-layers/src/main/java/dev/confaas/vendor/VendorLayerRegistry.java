@@ -3,6 +3,7 @@ package dev.confaas.vendor;
 import dev.confaas.image.AliasRef;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageId;
+import dev.confaas.image.ImageLimits;
 import dev.confaas.image.ImageRepository;
 import dev.confaas.image.ImageVerificationException;
 import dev.confaas.image.LayerDigests;
@@ -64,10 +65,15 @@ public final class VendorLayerRegistry {
     this.publications = repository.root().resolve("publications");
   }
 
-  /** Opens the registry under {@code dir}, creating it if needed. */
+  /** Opens the registry under {@code dir}, creating it if needed, with the default image limits. */
   public static VendorLayerRegistry open(Path dir) throws IOException {
+    return open(dir, ImageLimits.defaults());
+  }
+
+  /** Opens the registry under {@code dir}, creating it if needed; its repository keeps {@code limits}. */
+  public static VendorLayerRegistry open(Path dir, ImageLimits limits) throws IOException {
     VendorLayerRegistry r =
-        new VendorLayerRegistry(ImageRepository.open(dir.toAbsolutePath().normalize()));
+        new VendorLayerRegistry(ImageRepository.open(dir.toAbsolutePath().normalize(), limits));
     Files.createDirectories(r.publications);
     return r;
   }
