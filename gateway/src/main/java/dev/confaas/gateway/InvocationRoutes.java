@@ -106,10 +106,17 @@ final class InvocationRoutes {
       HttpErrors.send(resp, 400, "timeout", e.getMessage());
       return;
     }
+    String clientContext;
+    try {
+      clientContext = ClientContextHeader.decode(ctx.request().getHeader(ClientContextHeader.NAME));
+    } catch (IllegalArgumentException e) {
+      HttpErrors.send(resp, 400, "client_context", e.getMessage());
+      return;
+    }
     String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
         .orElse(ctx.request().getHeader("X-Amzn-Trace-Id"));
     InvocationRequest req = new InvocationRequest(name, version, EventBody.of(ctx),
-        config.clock().instant().plus(timeout), requestId, trace);
+        config.clock().instant().plus(timeout), requestId, trace, clientContext, "");
     long start = System.nanoTime();
     inFlight.begin();
     Future<InvocationResult> f;
