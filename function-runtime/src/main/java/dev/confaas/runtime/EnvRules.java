@@ -19,15 +19,25 @@ import java.util.Set;
  * setting no rule allows is refused rather than dropped.
  */
 public final class EnvRules {
-  /** Names the agent sets itself for the Lambda Runtime API; callers and manifests may not set them. */
+  /**
+   * Names the agent sets itself, as Lambda reserves them; callers and manifests may not set them.
+   * ({@code AWS_EXECUTION_ENV}, reserved in Lambda, is left to the image: only it knows its runtime.)
+   */
   static final Set<String> RESERVED =
       Set.of(
           "AWS_LAMBDA_RUNTIME_API",
           "_HANDLER",
           "LAMBDA_TASK_ROOT",
+          "LAMBDA_RUNTIME_DIR",
           "AWS_LAMBDA_FUNCTION_NAME",
           "AWS_LAMBDA_FUNCTION_VERSION",
-          "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+          "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+          "AWS_LAMBDA_LOG_GROUP_NAME",
+          "AWS_LAMBDA_LOG_STREAM_NAME",
+          "AWS_LAMBDA_INITIALIZATION_TYPE",
+          "AWS_REGION",
+          "AWS_DEFAULT_REGION",
+          "TZ");
 
   private static final int MAX_ENTRIES = 256;
   private static final int MAX_ENTRY_CHARS = 32 * 1024;

@@ -37,12 +37,12 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     void becameIdle(FunctionInstance instance);
 
     /**
-     * The process ended.
+     * The process ended; the instance is gone for good (the agent never restarts one: the host
+     * owns instance lifecycle). Called before the invocation it was running is answered.
      *
-     * @param replace whether a replacement should be started (it had served and died unexpectedly)
      * @param initFailure set when it ended before asking for its first event
      */
-    void exited(FunctionInstance instance, boolean replace, FunctionFailure initFailure);
+    void exited(FunctionInstance instance, FunctionFailure initFailure);
   }
 
   private enum Cause { NONE, TIMEOUT, INIT_TIMEOUT, STOPPED }
@@ -53,9 +53,16 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
       Instant started,
       ScheduledFuture<?> deadline) {}
 
+  /** {@code AWS_REGION} and {@code AWS_DEFAULT_REGION}: one fixed name for a ConFaaS node. */
+  static final String REGION = "confaas-local";
+  /** {@code LAMBDA_RUNTIME_DIR}, as in Lambda; nothing is mounted there by the agent. */
+  static final String RUNTIME_DIR = "/var/runtime";
+  private static final java.time.format.DateTimeFormatter STREAM_DATE =
+      java.time.format.DateTimeFormatter.ofPattern("yyyy/MM/dd").withZone(java.time.ZoneOffset.UTC);
+
   final String id;
   final FunctionSpec spec;
-  final List<String> callerEnv;
+  final InstanceSettings settings;
   private final Map<String, String> resolvedEnv;
   private final SupervisorContext ctx;
   private final Owner owner;
@@ -75,10 +82,15 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
 
   FunctionInstance(
-      String id, FunctionSpec spec, List<String> callerEnv, SupervisorContext ctx, Owner owner) {
+      String id,
+      FunctionSpec spec,
+      InstanceSettings settings,
+      List<String> callerEnv,
+      SupervisorContext ctx,
+      Owner owner) {
     this.id = id;
     this.spec = spec;
-    this.callerEnv = List.copyOf(callerEnv);
+    this.settings = settings;
     this.resolvedEnv = spec.envRules().resolve(callerEnv); // refuses a bad env before any process
     this.ctx = ctx;
     this.owner = owner;
@@ -99,7 +111,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
         throw new IOException("the function's root " + spec.root() + " is not a directory");
       }
       dir = Files.createDirectories(ctx.stateDir().resolve(id));
-      cgroup = ctx.launcher().createCgroup(spec, id);
+      cgroup = ctx.launcher().createCgroup(settings.memoryMb(), id);
       boolean ownNetwork = ctx.netns().isPresent() && ctx.isolation().namespaces() && !spec.network();
       LambdaRuntimeApi endpoint;
       Process p;
@@ -160,7 +172,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   }
 
   private LambdaRuntimeApi bindEndpoint(int port) throws IOException {
-    String arn = "arn:aws:lambda:td:000000000000:function:" + spec.name();
+    String arn = "arn:aws:lambda:" + REGION + ":000000000000:function:" + settings.name();
     return LambdaRuntimeApi.bind(
         new InetSocketAddress(InetAddress.getLoopbackAddress(), port),
         ctx.runtimeApiLoop(),
@@ -175,13 +187,35 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     env.put("LANG", "C.UTF-8");
     env.putAll(resolvedEnv);
+    env.putAll(lambdaEnvironment(apiPort));
+    return ctx.launcher().command(spec, id, dir, env, cgroup).start();
+  }
+
+  /**
+   * The variables Lambda reserves for itself, as Lambda sets them
+   * (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+   * {@code AWS_EXECUTION_ENV} is not among them: it names the language runtime, which only the
+   * image knows, so it comes from the manifest's env (Lambda leaves it unset for OS-only runtimes).
+   */
+  Map<String, String> lambdaEnvironment(int apiPort) {
+    Map<String, String> env = new LinkedHashMap<>();
     env.put("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + apiPort);
     env.put("_HANDLER", spec.handler());
     env.put("LAMBDA_TASK_ROOT", ctx.launcher().taskRoot(spec));
-    env.put("AWS_LAMBDA_FUNCTION_NAME", spec.name());
-    env.put("AWS_LAMBDA_FUNCTION_VERSION", spec.version());
-    env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(spec.memoryMb()));
-    return ctx.launcher().command(spec, id, dir, env, cgroup).start();
+    env.put("LAMBDA_RUNTIME_DIR", RUNTIME_DIR);
+    env.put("AWS_LAMBDA_FUNCTION_NAME", settings.name());
+    env.put("AWS_LAMBDA_FUNCTION_VERSION", settings.version());
+    env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(settings.memoryMb()));
+    env.put("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + settings.name());
+    // Lambda: DATE/[VERSION]ENVIRONMENT-ID; the instance ID is what the agent's logs carry.
+    env.put(
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        STREAM_DATE.format(ctx.clock().instant()) + "/[" + settings.version() + "]" + id);
+    env.put("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    env.put("AWS_REGION", REGION);
+    env.put("AWS_DEFAULT_REGION", REGION);
+    env.put("TZ", ":UTC");
+    return env;
   }
 
   /** Hands an invocation to this instance if it is idle; false if it is not. */
@@ -436,8 +470,9 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     killTree(); // stragglers when there was no PID namespace
     cleanUp();
     log.info("instance {} of {} exited with status {}", id, spec.imageId(), status);
+    FunctionFailure inFlightFailure = null;
     if (inFlight != null) {
-      FunctionFailure failure =
+      inFlightFailure =
           why == Cause.TIMEOUT
               ? new FunctionFailure(
                   FunctionFailure.Kind.TIMED_OUT,
@@ -452,7 +487,6 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                   "RequestId: " + inFlight.invocation().requestId()
                       + " Error: Runtime exited with error: " + describeStatus(status),
                   status);
-      inFlight.result().complete(result(inFlight, null, failure));
     }
     FunctionFailure initFailure = null;
     if (wasStarting) {
@@ -477,10 +511,14 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                 status);
       }
     }
-    boolean replace = !wasStarting && why != Cause.STOPPED && !spec.noRestart();
     try {
-      owner.exited(this, replace, initFailure);
+      // Leave the pool before the outcome is answered: the host may Start another instance as
+      // soon as it hears, and this one's place under maxInstances must be free by then.
+      owner.exited(this, initFailure);
     } finally {
+      if (inFlight != null) {
+        inFlight.result().complete(result(inFlight, null, inFlightFailure));
+      }
       ended.complete(null);
     }
   }

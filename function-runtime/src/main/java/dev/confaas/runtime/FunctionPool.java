@@ -13,10 +13,11 @@ import java.util.function.Supplier;
  * The instances of one function (image) and the invocations waiting for one of them.
  *
  * <p>An invocation goes to an idle instance; if none is idle it waits in a bounded queue, and a new
- * instance is started when the image's {@code maxInstances} allows. An instance that dies after
- * serving (crash, timeout) is replaced with the same environment unless the manifest says {@code
- * noRestart}; one that dies before asking for its first event is not (that would crash-loop), and
- * the invocation that was waiting for it gets the init failure.
+ * instance is started when the image's {@code maxInstances} allows. An instance that dies (crash,
+ * timeout, init failure) is never restarted or replaced by the agent: the host owns the lifecycle
+ * of what it started, and must see exactly the instances it knows of (README, "Instance
+ * lifecycle"). Its place is free again before its invocation is answered. Only invocations that
+ * name the image rather than an instance still waiting here make the pool start one on demand.
  */
 final class FunctionPool implements FunctionInstance.Owner {
   private record Queued(
@@ -53,18 +54,19 @@ final class FunctionPool implements FunctionInstance.Owner {
    * @throws IllegalArgumentException when the env rules refuse {@code env}
    * @throws CapacityExceededException when maxInstances instances already run
    */
-  synchronized FunctionInstance start(List<String> env) {
+  synchronized FunctionInstance start(List<String> env, InstanceSettings settings) {
     spec.envRules().resolve(env); // a refused env is the caller's error, whatever the capacity
     if (!hasRoom()) {
       throw new CapacityExceededException(
           "image " + spec.imageId() + " already runs " + live.size()
               + " instance(s), its manifest's maxInstances; kill one or wait");
     }
-    return startLocked(env);
+    return startLocked(env, settings);
   }
 
-  private FunctionInstance startLocked(List<String> env) {
-    FunctionInstance instance = new FunctionInstance(newInstanceId.get(), spec, env, ctx, this);
+  private FunctionInstance startLocked(List<String> env, InstanceSettings settings) {
+    FunctionInstance instance =
+        new FunctionInstance(newInstanceId.get(), spec, settings, env, ctx, this);
     live.add(instance);
     started.accept(instance);
     ctx.workers().execute(instance::launch);
@@ -98,7 +100,7 @@ final class FunctionPool implements FunctionInstance.Owner {
       long starting = live.stream().filter(FunctionInstance::isStarting).count();
       long waiting = queue.stream().filter(q -> q.target() == null).count();
       if (waiting > starting && hasRoom()) {
-        startLocked(List.of());
+        startLocked(List.of(), InstanceSettings.defaults(spec));
       }
     }
     return result;
@@ -138,7 +140,7 @@ final class FunctionPool implements FunctionInstance.Owner {
   }
 
   @Override
-  public void exited(FunctionInstance instance, boolean replace, FunctionFailure initFailure) {
+  public void exited(FunctionInstance instance, FunctionFailure initFailure) {
     List<Runnable> completions = new ArrayList<>();
     synchronized (this) {
       live.remove(instance);
@@ -167,14 +169,10 @@ final class FunctionPool implements FunctionInstance.Owner {
           completions.add(() -> head.result().complete(failed(head, instance, initFailure)));
         }
       }
-      if (replace && hasRoom()) {
-        startLocked(instance.callerEnv);
-      } else if (initFailure != null || !replace) {
-        long starting = live.stream().filter(FunctionInstance::isStarting).count();
-        long waiting = queue.stream().filter(q -> q.target() == null).count();
-        if (waiting > starting && hasRoom()) {
-          startLocked(List.of());
-        }
+      long starting = live.stream().filter(FunctionInstance::isStarting).count();
+      long waiting = queue.stream().filter(q -> q.target() == null).count();
+      if (waiting > starting && hasRoom()) {
+        startLocked(List.of(), InstanceSettings.defaults(spec));
       }
     }
     completions.forEach(Runnable::run);

@@ -22,17 +22,18 @@ import java.util.Set;
  * @param entrypoint program and arguments, as seen inside the instance
  * @param workingDir directory the entrypoint starts in, as seen inside the instance
  * @param envRules the manifest's {@code env} rules
- * @param name {@code AWS_LAMBDA_FUNCTION_NAME}
- * @param version {@code AWS_LAMBDA_FUNCTION_VERSION}
+ * @param name {@code AWS_LAMBDA_FUNCTION_NAME} unless a Start names another ({@link InstanceSettings})
+ * @param version {@code AWS_LAMBDA_FUNCTION_VERSION}, likewise
  * @param handler {@code _HANDLER}
- * @param memoryMb {@code AWS_LAMBDA_FUNCTION_MEMORY_SIZE}, and the memory limit where cgroups allow
+ * @param memoryMb {@code AWS_LAMBDA_FUNCTION_MEMORY_SIZE} and memory limit, likewise
  * @param maxInstances most instances at once; 0 = no limit (ACON semantics)
  * @param network whether instances get the TD's network; otherwise only loopback to the agent
  * @param logFds descriptors (1 = stdout, 2 = stderr) whose output may leave the TD
  * @param writableFs whether the instance may write to its own tree (never to the shared image)
  * @param initTimeout how long a new instance has to call {@code invocation/next} for the first time
  * @param signals signals the host may send with Kill (ACON semantics; negative = process group)
- * @param noRestart whether an instance that died may be replaced
+ * @param noRestart ACON's "forbid a restart"; the agent never restarts an instance anyway (the
+ *     host owns instance lifecycle), so it has nothing further to forbid here
  * @param layers for a {@link RootLayout#FULL_ROOTFS} merged from image layers: the unpacked layer
  *     directories, bottom first as the manifest lists them (the last is on top, as ACON stacks
  *     them); empty when {@code root} alone is the root filesystem. Each is shared read-only by
@@ -137,16 +138,6 @@ public record FunctionSpec(
   public FunctionSpec withMaxInstances(int n) {
     return new FunctionSpec(imageId, root, layout, entrypoint, workingDir, envRules, name, version,
         handler, memoryMb, n, network, logFds, writableFs, initTimeout, signals, noRestart, layers);
-  }
-
-  /**
-   * Returns a copy with the Lambda settings the host chose for this deployment: {@code
-   * AWS_LAMBDA_FUNCTION_NAME}, {@code _VERSION} and {@code _MEMORY_SIZE}.
-   */
-  public FunctionSpec withLambdaSettings(String name, String version, int memoryMb) {
-    return new FunctionSpec(imageId, root, layout, entrypoint, workingDir, envRules, name, version,
-        handler, memoryMb, maxInstances, network, logFds, writableFs, initTimeout, signals, noRestart,
-        layers);
   }
 
   /** Builder with the defaults of a fresh Lambda function and an ACON manifest. */

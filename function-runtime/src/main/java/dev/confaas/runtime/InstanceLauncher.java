@@ -165,21 +165,21 @@ final class InstanceLauncher {
   }
 
   /** Creates the instance's cgroup with limits derived from its memory size, if cgroups are usable. */
-  Optional<Path> createCgroup(FunctionSpec spec, String instanceId) {
+  Optional<Path> createCgroup(int memoryMb, String instanceId) {
     if (isolation.cgroup().isEmpty()) {
       return Optional.empty();
     }
     Path dir = isolation.cgroup().get().resolve(instanceId);
     try {
       Files.createDirectories(dir);
-      Files.writeString(dir.resolve("memory.max"), Long.toString(spec.memoryMb() * 1024L * 1024L));
+      Files.writeString(dir.resolve("memory.max"), Long.toString(memoryMb * 1024L * 1024L));
       try {
         Files.writeString(dir.resolve("memory.swap.max"), "0");
       } catch (IOException noSwapAccounting) {
         // Hosts without swap accounting have no memory.swap.max; memory.max still holds.
       }
       // Lambda gives one vCPU per 1769 MB; never less than a tenth of one.
-      long quota = Math.max(10_000L, spec.memoryMb() * 100_000L / 1769);
+      long quota = Math.max(10_000L, memoryMb * 100_000L / 1769);
       Files.writeString(dir.resolve("cpu.max"), quota + " 100000");
       return Optional.of(dir);
     } catch (IOException e) {

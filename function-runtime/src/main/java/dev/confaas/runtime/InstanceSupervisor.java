@@ -164,7 +164,20 @@ public final class InstanceSupervisor implements AutoCloseable {
    * @throws CapacityExceededException when the image already runs maxInstances instances
    */
   public String startInstance(FunctionSpec spec, List<String> env) {
-    return pool(spec).start(env).id;
+    return startInstance(spec, env, InstanceSettings.defaults(spec));
+  }
+
+  /**
+   * Starts an instance that serves one deployment ({@code settings}); otherwise as {@link
+   * #startInstance(FunctionSpec, List)}.
+   */
+  public String startInstance(FunctionSpec spec, List<String> env, InstanceSettings settings) {
+    return pool(spec).start(env, settings).id;
+  }
+
+  /** The deployment an instance serves. */
+  public InstanceSettings settingsOf(String instanceId) {
+    return instance(instanceId).settings;
   }
 
   /**

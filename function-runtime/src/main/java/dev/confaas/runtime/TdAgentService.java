@@ -9,6 +9,7 @@ import dev.confaas.agent.v1.AddManifestResponse;
 import dev.confaas.agent.v1.FinalizeRequest;
 import dev.confaas.agent.v1.FinalizeResponse;
 import dev.confaas.agent.v1.FunctionError;
+import dev.confaas.agent.v1.FunctionSettings;
 import dev.confaas.agent.v1.ImageInfo;
 import dev.confaas.agent.v1.InspectRequest;
 import dev.confaas.agent.v1.InspectResponse;
@@ -289,8 +290,8 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     try {
       FunctionSpec spec = spec(request.getImageId(), "image_id");
       List<String> env = new java.util.ArrayList<>();
-      spec = lambdaSettings(spec, request.getEnvList(), env);
-      String id = supervisor.startInstance(spec, env);
+      InstanceSettings settings = settings(spec, request.getSettings(), request.getEnvList(), env);
+      String id = supervisor.startInstance(spec, env, settings);
       out.onNext(StartResponse.newBuilder().setInstanceId(id).build());
       out.onCompleted();
     } catch (RuntimeException e) {
@@ -302,7 +303,12 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> out) {
     CompletableFuture<InstanceOutcome> result;
     try {
-      Invocation invocation = invocation(request);
+      Duration defaultTimeout =
+          request.getTargetCase() == InvokeRequest.TargetCase.INSTANCE_ID
+                  && !request.getInstanceId().isEmpty()
+              ? supervisor.settingsOf(request.getInstanceId()).timeout()
+              : Invocation.DEFAULT_TIMEOUT;
+      Invocation invocation = invocation(request, defaultTimeout);
       result =
           switch (request.getTargetCase()) {
             case INSTANCE_ID -> supervisor.invokeInstance(request.getInstanceId(), invocation);
@@ -427,55 +433,47 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         });
   }
 
-  private static final java.util.regex.Pattern FUNCTION_NAME =
-      java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,140}");
-  private static final java.util.regex.Pattern FUNCTION_VERSION =
-      java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
-
   /**
-   * Takes the host's Lambda settings (name, version, memory size) out of a Start's env, checked,
-   * and applies them to the spec; the rest goes to {@code rest} for the manifest's env rules.
+   * The deployment a Start names: its {@code settings}, where a field is empty the older host's env
+   * entry {@code AWS_LAMBDA_FUNCTION_NAME}, {@code _VERSION} or {@code _MEMORY_SIZE}, else the
+   * image's default. The rest of {@code env} goes to {@code rest} for the manifest's env rules.
+   *
+   * @throws IllegalArgumentException naming the setting that is out of its limits
    */
-  static FunctionSpec lambdaSettings(FunctionSpec spec, List<String> env, List<String> rest) {
-    String name = spec.name();
-    String version = spec.version();
-    int memory = spec.memoryMb();
+  static InstanceSettings settings(
+      FunctionSpec spec, FunctionSettings given, List<String> env, List<String> rest) {
+    InstanceSettings image = InstanceSettings.defaults(spec);
+    String name = given.getName();
+    String version = given.getVersion();
+    String memory = given.getMemoryMb() == 0 ? "" : Integer.toString(given.getMemoryMb());
     for (String entry : env) {
       int eq = entry.indexOf('=');
       String key = eq < 0 ? entry : entry.substring(0, eq);
       String value = eq < 0 ? "" : entry.substring(eq + 1);
       switch (key) {
-        case "AWS_LAMBDA_FUNCTION_NAME" -> {
-          if (!FUNCTION_NAME.matcher(value).matches()) {
-            throw new IllegalArgumentException(
-                "env AWS_LAMBDA_FUNCTION_NAME \"" + value + "\" must be 1 to 140 letters, digits, '-' or '_'");
-          }
-          name = value;
-        }
-        case "AWS_LAMBDA_FUNCTION_VERSION" -> {
-          if (!FUNCTION_VERSION.matcher(value).matches()) {
-            throw new IllegalArgumentException(
-                "env AWS_LAMBDA_FUNCTION_VERSION \"" + value + "\" must be 1 to 64 printable ASCII characters");
-          }
-          version = value;
-        }
-        case "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" -> {
-          int mb;
-          try {
-            mb = Integer.parseInt(value);
-          } catch (NumberFormatException e) {
-            mb = -1;
-          }
-          if (mb < 128 || mb > 10240) {
-            throw new IllegalArgumentException(
-                "env AWS_LAMBDA_FUNCTION_MEMORY_SIZE \"" + value + "\" must be 128 to 10240 (MB)");
-          }
-          memory = mb;
-        }
+        case "AWS_LAMBDA_FUNCTION_NAME" -> name = name.isEmpty() ? value : name;
+        case "AWS_LAMBDA_FUNCTION_VERSION" -> version = version.isEmpty() ? value : version;
+        case "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" -> memory = memory.isEmpty() ? value : memory;
         default -> rest.add(entry);
       }
     }
-    return spec.withLambdaSettings(name, version, memory);
+    int mb;
+    try {
+      mb = memory.isEmpty() ? image.memoryMb() : Integer.parseInt(memory);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "env AWS_LAMBDA_FUNCTION_MEMORY_SIZE \"" + memory + "\" must be a whole number of MB");
+    }
+    if (given.getTimeoutMs() > Invocation.MAX_TIMEOUT.toMillis()) {
+      throw new IllegalArgumentException(
+          "settings.timeout_ms " + given.getTimeoutMs() + " is over the maximum of "
+              + Invocation.MAX_TIMEOUT.toMillis());
+    }
+    return new InstanceSettings(
+        name.isEmpty() ? image.name() : name,
+        version.isEmpty() ? image.version() : version,
+        mb,
+        given.getTimeoutMs() == 0 ? image.timeout() : Duration.ofMillis(given.getTimeoutMs()));
   }
 
   private FunctionSpec spec(String imageId, String field) {
@@ -487,7 +485,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         .orElseThrow(() -> new NoSuchElementException("no image " + imageId + " is loaded in this TD"));
   }
 
-  private static Invocation invocation(InvokeRequest r) {
+  private static Invocation invocation(InvokeRequest r, Duration defaultTimeout) {
     if (r.getPayload().size() > AgentLimits.MAX_PAYLOAD_BYTES) {
       throw new IllegalArgumentException(
           "payload is " + r.getPayload().size() + " bytes; at most " + AgentLimits.MAX_PAYLOAD_BYTES + " are allowed");
@@ -497,7 +495,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
       throw new IllegalArgumentException(
           "timeout_ms " + timeoutMs + " is over the maximum of " + Invocation.MAX_TIMEOUT.toMillis());
     }
-    Duration timeout = timeoutMs == 0 ? Invocation.DEFAULT_TIMEOUT : Duration.ofMillis(timeoutMs);
+    Duration timeout = timeoutMs == 0 ? defaultTimeout : Duration.ofMillis(timeoutMs);
     String requestId = r.getRequestId().isEmpty() ? UUID.randomUUID().toString() : r.getRequestId();
     return new Invocation(
         r.getPayload().toByteArray(),

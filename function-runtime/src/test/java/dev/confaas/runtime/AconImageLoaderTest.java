@@ -194,27 +194,36 @@ class AconImageLoaderTest {
   }
 
   @Test
-  void startEnvCarriesTheHostsLambdaSettings() {
+  void startSettingsWinOverTheOlderEnvEntriesWhichWinOverTheImagesDefaults() {
     FunctionSpec spec = FunctionSpec.builder("img", tmp, List.of("/bin/true")).build();
     List<String> rest = new java.util.ArrayList<>();
-    FunctionSpec set =
-        TdAgentService.lambdaSettings(
+    InstanceSettings set =
+        TdAgentService.settings(
             spec,
+            dev.confaas.agent.v1.FunctionSettings.newBuilder().setName("orders").setTimeoutMs(9000).build(),
             List.of(
-                "AWS_LAMBDA_FUNCTION_NAME=orders",
+                "AWS_LAMBDA_FUNCTION_NAME=ignored",
                 "AWS_LAMBDA_FUNCTION_VERSION=7",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
                 "GREETING=hi"),
             rest);
-    assertEquals(List.of("orders", "7", 512), List.of(set.name(), set.version(), set.memoryMb()));
+    assertEquals(
+        new InstanceSettings("orders", "7", 512, java.time.Duration.ofSeconds(9)), set);
     assertEquals(List.of("GREETING=hi"), rest);
+    assertEquals(
+        InstanceSettings.defaults(spec),
+        TdAgentService.settings(
+            spec, dev.confaas.agent.v1.FunctionSettings.getDefaultInstance(), List.of(), rest));
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
             () ->
-                TdAgentService.lambdaSettings(
-                    spec, List.of("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=64"), rest));
-    assertTrue(e.getMessage().contains("128 to 10240"), e.getMessage());
+                TdAgentService.settings(
+                    spec,
+                    dev.confaas.agent.v1.FunctionSettings.newBuilder().setMemoryMb(8).build(),
+                    List.of(),
+                    rest));
+    assertTrue(e.getMessage().contains("16 to 65536"), e.getMessage());
   }
 
   /** Inside one TD the first definition of an alias stays, as acond's symlinks do. */

@@ -70,6 +70,25 @@ class TdAgentServiceTest {
                     .logFds(Set.of(1))
                     .signals(List.of(-15))
                     .envRules(EnvRules.parse(List.of("MODE=fast", "MODE=slow")))
+                    .build())
+            .add(
+                FunctionSpec.builder(
+                        "single",
+                        ShellRuntime.write(
+                            tmp,
+                            "single",
+                            String.join(
+                                "\n",
+                                "  case \"$EVENT\" in",
+                                "    env) OUT=$(env) ;;",
+                                "    headers) OUT=$(cat \"$T/headers\") ;;",
+                                "    crash) exit 1 ;;",
+                                "    *) OUT=\"ok:$EVENT\" ;;",
+                                "  esac")),
+                        List.of("/var/task/bootstrap"))
+                    .maxInstances(1)
+                    .handler("function.handler")
+                    .envRules(EnvRules.parse(List.of("AWS_EXECUTION_ENV=AWS_Lambda_provided")))
                     .build());
     server =
         NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
@@ -132,6 +151,125 @@ class TdAgentServiceTest {
     assertEquals(InstanceInfo.State.EXITED, inspected.getInstances(0).getState());
     assertEquals(3, inspected.getInstances(0).getExitStatus());
     assertEquals("upper", inspected.getImages(0).getImageId());
+  }
+
+  private static InvokeResponse invokeInstance(String id, String event) {
+    return agent
+        .withDeadlineAfter(60, TimeUnit.SECONDS)
+        .invoke(
+            InvokeRequest.newBuilder()
+                .setInstanceId(id)
+                .setPayload(ByteString.copyFromUtf8(event))
+                .setTimeoutMs(20_000)
+                .build());
+  }
+
+  /** Stops an instance and waits until its place is free for the next test. */
+  private static void kill(String id) {
+    supervisor.stop(id);
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (supervisor.instancesOf("single").stream().anyMatch(i -> i.instanceId().equals(id))) {
+      assertTrue(System.nanoTime() < end, "instance " + id + " did not stop within 20 s");
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** Issue 13: the host owns instance lifecycle, so after a crash its Start is never refused. */
+  @Test
+  void aCrashedInstanceIsGoneAtOnceSoTheHostsNextStartFitsUnderMaxInstancesOne() {
+    String first = agent.start(StartRequest.newBuilder().setImageId("single").build()).getInstanceId();
+    assertEquals("ok:warm", invokeInstance(first, "warm").getPayload().toStringUtf8());
+    InvokeResponse crashed = invokeInstance(first, "crash");
+    assertEquals(FunctionError.Kind.CRASHED, crashed.getError().getKind(), crashed.toString());
+
+    // Right after the reply: no RESOURCE_EXHAUSTED, because the agent did not restart the
+    // instance behind the host's back and has already freed its place.
+    String second = agent.start(StartRequest.newBuilder().setImageId("single").build()).getInstanceId();
+    assertEquals("ok:again", invokeInstance(second, "again").getPayload().toStringUtf8());
+    List<InstanceInfo> live =
+        agent.inspect(InspectRequest.getDefaultInstance()).getInstancesList().stream()
+            .filter(i -> i.getImageId().equals("single") && i.getState() != InstanceInfo.State.EXITED)
+            .toList();
+    assertEquals(
+        List.of(second), live.stream().map(InstanceInfo::getInstanceId).toList(),
+        "the agent must run exactly the instances the host started: " + live);
+    kill(second);
+  }
+
+  /** Issue 13: the function sees its deployment, and every variable Lambda sets, as Lambda does. */
+  @Test
+  void anInstanceSeesItsDeploymentInTheVariablesLambdaSets() {
+    String id =
+        agent
+            .start(
+                StartRequest.newBuilder()
+                    .setImageId("single")
+                    .setSettings(
+                        dev.confaas.agent.v1.FunctionSettings.newBuilder()
+                            .setName("orders")
+                            .setVersion("3")
+                            .setMemoryMb(512)
+                            .setTimeoutMs(20_000))
+                    .build())
+            .getInstanceId();
+    try {
+      InvokeResponse r = invokeInstance(id, "env");
+      java.util.Map<String, String> env = new java.util.TreeMap<>();
+      for (String line : r.getPayload().toStringUtf8().split("\n")) {
+        int eq = line.indexOf('=');
+        if (eq > 0) {
+          env.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+      }
+      String date =
+          java.time.format.DateTimeFormatter.ofPattern("yyyy/MM/dd")
+              .withZone(java.time.ZoneOffset.UTC)
+              .format(java.time.Instant.now());
+      java.util.Map<String, String> expected = new java.util.TreeMap<>();
+      expected.put("AWS_LAMBDA_FUNCTION_NAME", "orders");
+      expected.put("AWS_LAMBDA_FUNCTION_VERSION", "3");
+      expected.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512");
+      expected.put("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders");
+      expected.put("AWS_LAMBDA_LOG_STREAM_NAME", date + "/[3]" + id);
+      expected.put("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+      expected.put("AWS_REGION", "confaas-local");
+      expected.put("AWS_DEFAULT_REGION", "confaas-local");
+      expected.put("AWS_EXECUTION_ENV", "AWS_Lambda_provided");
+      expected.put("LAMBDA_RUNTIME_DIR", "/var/runtime");
+      expected.put("LAMBDA_TASK_ROOT", supervisor.isolation().namespaces() ? "/var/task" : env.get("LAMBDA_TASK_ROOT"));
+      expected.put("TZ", ":UTC");
+      expected.put("_HANDLER", "function.handler");
+      java.util.Map<String, String> seen = new java.util.TreeMap<>(env);
+      seen.keySet().retainAll(expected.keySet());
+      assertEquals(expected, seen, "the function's environment: " + env);
+      assertTrue(env.getOrDefault("AWS_LAMBDA_RUNTIME_API", "").matches("127\\.0\\.0\\.1:\\d+"), env.toString());
+
+      InvokeResponse h =
+          agent
+              .withDeadlineAfter(60, TimeUnit.SECONDS)
+              .invoke(
+                  InvokeRequest.newBuilder()
+                      .setInstanceId(id)
+                      .setPayload(ByteString.copyFromUtf8("headers"))
+                      .setClientContext("{\"custom\":{\"tenant\":\"t1\"}}")
+                      .setCognitoIdentity("{\"cognitoIdentityId\":\"id-1\"}")
+                      .build());
+      String headers = h.getPayload().toStringUtf8();
+      assertTrue(
+          headers.contains("Lambda-Runtime-Client-Context: {\"custom\":{\"tenant\":\"t1\"}}"), headers);
+      assertTrue(
+          headers.contains("Lambda-Runtime-Cognito-Identity: {\"cognitoIdentityId\":\"id-1\"}"), headers);
+      assertTrue(
+          headers.contains("Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:confaas-local:000000000000:function:orders"),
+          headers);
+    } finally {
+      kill(id);
+    }
   }
 
   @Test

@@ -104,10 +104,17 @@ final class InvocationRoutes {
       Problem.of(Problem.Reason.INVALID_TIMEOUT, e.getMessage()).send(ctx);
       return;
     }
+    String clientContext;
+    try {
+      clientContext = ClientContextHeader.decode(ctx.request().getHeader(ClientContextHeader.NAME));
+    } catch (IllegalArgumentException e) {
+      Problem.of(Problem.Reason.INVALID_CLIENT_CONTEXT, e.getMessage()).send(ctx);
+      return;
+    }
     String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
         .orElse(ctx.request().getHeader("X-Amzn-Trace-Id"));
     InvocationRequest req = new InvocationRequest(name, version, EventBody.of(ctx),
-        config.clock().instant().plus(timeout), requestId, trace);
+        config.clock().instant().plus(timeout), requestId, trace, clientContext, "");
     long start = System.nanoTime();
     inFlight.begin();
     Future<InvocationResult> f;

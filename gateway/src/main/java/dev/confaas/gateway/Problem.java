@@ -36,6 +36,7 @@ public final class Problem {
     BAD_REQUEST(400, "Bad request"),
     INVALID_JSON(400, "Body is not valid JSON"),
     INVALID_TIMEOUT(400, "Invalid invocation timeout"),
+    INVALID_CLIENT_CONTEXT(400, "Invalid X-Amz-Client-Context"),
     INVALID_BUNDLE(400, "Invalid deploy bundle"),
     INVALID_CONFIG(400, "Invalid function configuration"),
     INVALID_NAME(400, "Invalid function name"),

@@ -122,6 +122,32 @@ class GatewayInvokeTest {
     assertTrue(p.getString("detail").contains("X-Confaas-Timeout-Ms"), bad.body());
   }
 
+  /** Lambda's Invoke API header reaches the function as its client context, on one line. */
+  @Test
+  void xAmzClientContextIsDecodedForTheFunctionAndRefusedWhenMalformed() {
+    String json = "{\n  \"custom\": {\"tenant\": \"t1\"},\n  \"env\": {\"locale\": \"en\"}\n}";
+    HttpResponse<String> r = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
+        .header("X-Amz-Client-Context",
+            java.util.Base64.getEncoder().encodeToString(json.getBytes(StandardCharsets.UTF_8)))
+        .POST(HttpRequest.BodyPublishers.ofString("x")).build());
+    assertEquals(200, r.statusCode(), r.body());
+    dev.confaas.scheduler.InvocationRequest seen = invoker.seen.get(invoker.seen.size() - 1);
+    assertEquals("{\"custom\":{\"tenant\":\"t1\"},\"env\":{\"locale\":\"en\"}}", seen.clientContext());
+
+    HttpResponse<String> none = anonymous.post("/v1/functions/echo/invoke", "y");
+    assertEquals(200, none.statusCode());
+    assertEquals("", invoker.seen.get(invoker.seen.size() - 1).clientContext());
+
+    for (String bad : java.util.List.of("not base64!",
+        java.util.Base64.getEncoder().encodeToString("[1,2]".getBytes(StandardCharsets.UTF_8)),
+        "A".repeat(3584))) {
+      HttpResponse<String> refused = anonymous.send(anonymous.request("/v1/functions/echo/invoke")
+          .header("X-Amz-Client-Context", bad).POST(HttpRequest.BodyPublishers.ofString("z")).build());
+      assertEquals(400, refused.statusCode(), refused.body());
+      assertTrue(refused.body().contains("X-Amz-Client-Context"), refused.body());
+    }
+  }
+
   @Test
   void functionErrorsAre502AndTimeoutsAre504() {
     HttpResponse<String> r = anonymous.post("/v1/functions/fail-HANDLED/invoke", "{}");

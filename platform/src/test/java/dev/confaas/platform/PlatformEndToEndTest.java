@@ -74,6 +74,38 @@ class PlatformEndToEndTest {
     assertEquals(RtmrLog.INIT_LINE, log.get(0), "log: " + log);
   }
 
+  /** Issue 13: a function sees the name, version and memory it was deployed with. */
+  @Test
+  void aFunctionSeesItsDeployedNameVersionAndMemoryAsLambdaVariables() throws Exception {
+    SigningKeys dave = SigningKeys.generate("dave", Clock.systemUTC());
+    String config = new JsonObject().put("name", "envprobe").put("memoryMb", 512).encode();
+    platform.deployShell(work, "envprobe", dave, "cat >/dev/null\nenv", m -> {}, config);
+    // A second deploy makes version 2: what the function sees is the version that runs.
+    platform.deployShell(work, "envprobe", dave, "cat >/dev/null\nenv | sort", m -> {}, config);
+
+    HttpResponse<String> r = platform.invokeOk("envprobe", "{}");
+    java.util.Map<String, String> env = new java.util.TreeMap<>();
+    for (String line : r.body().split("\n")) {
+      int eq = line.indexOf('=');
+      if (eq > 0) {
+        env.put(line.substring(0, eq), line.substring(eq + 1));
+      }
+    }
+    java.util.Map<String, String> expected = new java.util.TreeMap<>(java.util.Map.of(
+        "AWS_LAMBDA_FUNCTION_NAME", "envprobe",
+        "AWS_LAMBDA_FUNCTION_VERSION", "2",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512",
+        "AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/envprobe",
+        "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand",
+        "AWS_REGION", "confaas-local",
+        "TZ", ":UTC"));
+    java.util.Map<String, String> seen = new java.util.TreeMap<>(env);
+    seen.keySet().retainAll(expected.keySet());
+    assertEquals(expected, seen, "the function's environment: " + r.body());
+    assertTrue(env.getOrDefault("AWS_LAMBDA_LOG_STREAM_NAME", "").matches("\\d{4}/\\d{2}/\\d{2}/\\[2\\]i-\\d+"),
+        "AWS_LAMBDA_LOG_STREAM_NAME: " + env.get("AWS_LAMBDA_LOG_STREAM_NAME"));
+  }
+
   @Test
   void functionsWhosePoliciesRefuseEachOtherNeverShareATdWhileOneSignersFunctionsDo()
       throws Exception {

@@ -6,6 +6,7 @@ import dev.confaas.agent.AgentClient;
 import dev.confaas.agent.v1.AddBlobResponse;
 import dev.confaas.agent.v1.AddManifestRequest;
 import dev.confaas.agent.v1.AddManifestResponse;
+import dev.confaas.agent.v1.FunctionSettings;
 import dev.confaas.agent.v1.StartRequest;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageRepository;
@@ -25,6 +26,8 @@ import java.util.concurrent.ExecutionException;
  * for each layer the agent reports missing, streamed from the repository with flow control.
  */
 final class AgentLoader {
+  /** agent.proto: a function's timeout is at most 15 minutes, as Lambda's. */
+  private static final long MAX_TIMEOUT_MS = 900_000;
   private final ImageRepository repository;
   private final Duration timeout;
 
@@ -60,12 +63,23 @@ final class AgentLoader {
     return !r.getAlreadyLoaded();
   }
 
-  /** Starts an instance of a loaded image; returns its instance ID. */
-  String start(AgentClient td, String imageId) throws IOException, TdAgent.Refused {
+  /** Starts an instance of a loaded image for one deployment; returns its instance ID. */
+  String start(AgentClient td, String imageId, DeployedFunction d) throws IOException, TdAgent.Refused {
     return await(
-            limited(td).start(StartRequest.newBuilder().setImageId(imageId).build()),
-            "Start of " + imageId)
+            limited(td).start(
+                StartRequest.newBuilder().setImageId(imageId).setSettings(settings(d)).build()),
+            "Start of " + imageId + " for \"" + d.name() + "\" version " + d.version())
         .getInstanceId();
+  }
+
+  /** What the function is told of its deployment (agent.proto {@code FunctionSettings}). */
+  static FunctionSettings settings(DeployedFunction d) {
+    return FunctionSettings.newBuilder()
+        .setName(d.name())
+        .setVersion(Integer.toString(d.version()))
+        .setMemoryMb(d.memoryMb())
+        .setTimeoutMs((int) Math.min(MAX_TIMEOUT_MS, Math.max(1, d.timeout().toMillis())))
+        .build();
   }
 
   private void upload(AgentClient agent, Digest digest) throws IOException, TdAgent.Refused {

@@ -289,8 +289,8 @@ final class Dispatcher implements InstanceStarter.Host {
       } else {
         result = new InvocationResult(r.requestId(), r.payload(), r.error(), td.id(), fn.d.imageId(),
             r.instanceId(), r.duration());
-        if (r.error() != null && r.error().kind() != FunctionError.Kind.HANDLED) {
-          remove(inst); // the agent killed or lost it; it is not warm any more
+        if (r.error() != null && endsInstance(r.error().kind())) {
+          remove(inst); // the agent's instance is gone (agent.proto: never restarted behind our back)
         } else {
           idle(inst, now);
         }
@@ -303,6 +303,14 @@ final class Dispatcher implements InstanceStarter.Host {
     }
     runAll(later);
     p.result().complete(result);
+  }
+
+  /**
+   * Whether the agent's instance is gone after this outcome (agent.proto {@code FunctionError.Kind}):
+   * the scheduler drops exactly the instances the agent dropped, so its Starts always fit.
+   */
+  private static boolean endsInstance(FunctionError.Kind kind) {
+    return kind != FunctionError.Kind.HANDLED && kind != FunctionError.Kind.RESPONSE_TOO_LARGE;
   }
 
   // --- starting: what the instance starter asks ---------------------------------------------------

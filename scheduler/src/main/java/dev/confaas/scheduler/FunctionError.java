@@ -26,13 +26,13 @@ public record FunctionError(
   public enum Kind {
     /** The function reported an error through the Runtime API; its instance stays warm. */
     HANDLED,
-    /** The instance exited during the invocation. */
+    /** The instance exited during the invocation and is gone (the agent never restarts it). */
     CRASHED,
-    /** The function's timeout passed; the instance was killed and is replaced. */
+    /** The function's timeout passed; the instance was killed and is gone. */
     TIMED_OUT,
     /** The instance failed to initialise. */
     INIT_FAILED,
-    /** The response exceeded the size limit. */
+    /** The response exceeded the size limit; the instance stays warm. */
     RESPONSE_TOO_LARGE,
     /** The TD running the invocation died or stopped answering mid-invocation. */
     TD_LOST

@@ -175,7 +175,7 @@ final class InstanceStarter {
       Instance s, Host host, TdSource.LeasedTd td, List<ImageFacts> chain, boolean fresh) {
     try {
       coldLoads.increment(td.agent().loadChain(chain));
-      String id = td.agent().start(chain.get(chain.size() - 1).imageId());
+      String id = td.agent().start(chain.get(chain.size() - 1).imageId(), s.fn.d);
       if (host.started(s, id)) {
         (fresh ? placementsFresh : placementsExisting).increment();
       }

@@ -19,8 +19,11 @@ interface TdAgent {
    */
   int loadChain(List<ImageFacts> chain) throws Refused;
 
-  /** Starts an instance of a loaded image; returns its instance ID. Blocking, as above. */
-  String start(String imageId) throws Refused;
+  /**
+   * Starts an instance of a loaded image that serves {@code deployment} (the function sees its
+   * name, version and memory as Lambda's variables); returns its instance ID. Blocking, as above.
+   */
+  String start(String imageId, DeployedFunction deployment) throws Refused;
 
   /**
    * Hands one event to an instance. Completes with the function's outcome, or exceptionally with

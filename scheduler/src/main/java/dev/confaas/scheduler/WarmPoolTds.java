@@ -110,9 +110,9 @@ final class WarmPoolTds implements TdSource {
     }
 
     @Override
-    public String start(String imageId) throws Refused {
+    public String start(String imageId, DeployedFunction deployment) throws Refused {
       try {
-        return loader.start(pooled.agent(), imageId);
+        return loader.start(pooled.agent(), imageId, deployment);
       } catch (IOException e) {
         throw new Refused("Start of " + imageId + " failed: " + e.getMessage(), e);
       }
@@ -127,6 +127,8 @@ final class WarmPoolTds implements TdSource {
               .setTimeoutMs((int) timeout.toMillis())
               .setRequestId(request.requestId())
               .setTraceId(request.traceId())
+              .setClientContext(request.clientContext())
+              .setCognitoIdentity(request.cognitoIdentity())
               .build();
       CompletableFuture<Reply> out = new CompletableFuture<>();
       pooled.agent().invoke(req, timeout.plus(invokeGrace)).whenComplete(

@@ -284,6 +284,43 @@ class DispatcherTest {
     assertEquals(2, tds.starts, "the next call starts a new instance");
   }
 
+  /** Issue 13: the function must see its deployed name, version and memory, not the image's. */
+  @Test
+  void eachStartCarriesTheDeploymentItServesAndTheCallItsClientContext() {
+    DeployedFunction orders = new DeployedFunction("orders", 7, ALICE_A.imageId(),
+        List.of(FRAMEWORK.imageId()), 1, Duration.ofSeconds(30), 512);
+    catalog.put("orders", orders);
+    CompletableFuture<InvocationResult> call = scheduler().invoke(new InvocationRequest("orders", null,
+        "x".getBytes(StandardCharsets.UTF_8), clock.instant().plusSeconds(60), "req-x", "",
+        "{\"custom\":{\"k\":\"v\"}}", ""));
+    Call c = tds.nextCall();
+    assertEquals(List.of(orders), tds.td("td-1").started);
+    assertEquals("{\"custom\":{\"k\":\"v\"}}", c.request().clientContext());
+    c.answer();
+    ok(call);
+
+    dev.confaas.agent.v1.FunctionSettings wire = AgentLoader.settings(orders);
+    assertEquals(List.of("orders", "7", 512, 30_000),
+        List.of(wire.getName(), wire.getVersion(), wire.getMemoryMb(), wire.getTimeoutMs()));
+  }
+
+  @Test
+  void aResponseTooLargeKeepsTheInstanceWarmAsTheAgentDoes() {
+    CompletableFuture<InvocationResult> big = send("a", "1");
+    Call c = tds.nextCall();
+    c.reply().complete(new TdAgent.Reply("req-1", null,
+        new FunctionError(FunctionError.Kind.RESPONSE_TOO_LARGE, "Function.ResponseSizeTooLarge", "7 MiB", -1),
+        c.instanceId(), Duration.ofMillis(1)));
+    assertEquals(FunctionError.Kind.RESPONSE_TOO_LARGE, big.join().error().kind());
+    assertEquals(List.of("a/" + c.instanceId()), warm(), "the agent keeps that instance; so must we");
+    CompletableFuture<InvocationResult> next = send("a", "2");
+    Call c2 = tds.nextCall();
+    assertEquals(c.instanceId(), c2.instanceId());
+    c2.answer();
+    ok(next);
+    assertEquals(1, tds.starts);
+  }
+
   @Test
   void keepAliveStopsAnIdleInstanceAndGivesItsTdBack() {
     CompletableFuture<InvocationResult> call = send("a", "x");

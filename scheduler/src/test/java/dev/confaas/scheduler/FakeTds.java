@@ -104,6 +104,8 @@ final class FakeTds implements TdSource {
     final List<String> held = new ArrayList<>();
     final List<String> loads = new ArrayList<>();
     final List<String> kills = new ArrayList<>();
+    /** The deployment each Start named, in order. */
+    final List<DeployedFunction> started = new ArrayList<>();
     boolean alive = true;
     boolean acceptsWork = true;
     private int instances;
@@ -156,11 +158,12 @@ final class FakeTds implements TdSource {
     }
 
     @Override
-    public String start(String imageId) throws Refused {
+    public String start(String imageId, DeployedFunction deployment) throws Refused {
       if (refuseStart != null) {
         throw new Refused("Start of " + imageId + " refused: " + refuseStart, null);
       }
       starts++;
+      started.add(deployment);
       return id + "-i" + (++instances);
     }
 

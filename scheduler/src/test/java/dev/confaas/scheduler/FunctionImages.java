@@ -52,24 +52,31 @@ final class FunctionImages {
   /**
    * Signs and stores a function image by {@code author} whose launch policy accepts only the
    * author's and the vendor's images ({@code rejectUnaccepted}). Its handler answers {@code
-   * NAME:EVENT-IN-UPPER-CASE}, or sleeps N seconds for the event {@code sleep N}.
+   * NAME:EVENT-IN-UPPER-CASE}, sleeps N seconds for the event {@code sleep N}, exits 1 (the
+   * instance crashes) for {@code crash}, and answers its environment for {@code env}.
    */
   String function(SigningKeys author, String name) throws Exception {
+    return function(author, name, 4);
+  }
+
+  /** As {@link #function(SigningKeys, String)}, with the manifest's {@code maxInstances}. */
+  String function(SigningKeys author, String name, int maxInstances) throws Exception {
     String handler =
         String.join(
             "\n",
             "  case \"$EVENT\" in",
             "    sleep*) sleep \"${EVENT#sleep }\"; OUT=slept ;;",
+            "    crash) exit 1 ;;",
             "    *) OUT=\"" + name + ":$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')\" ;;",
             "  esac");
-    Digest layer = putLayer(functionLayer(work.resolve("fn-" + name), handler));
+    Digest layer = putLayer(functionLayer(work.resolve("fn-" + name + "-" + maxInstances), handler));
     Manifest m =
         Manifest.builder()
             .addLayer(AliasRef.of(vendor.signerId(), SHELL_RUNTIME))
             .addLayer(layer)
             .entrypoint("/bin/sh", "/app/bootstrap")
             .workingDir("/app")
-            .maxInstances(4)
+            .maxInstances(maxInstances)
             .addSignal(15)
             .accept("sha384/" + author.signerId().hex() + "/*")
             .accept("sha384/" + vendor.signerId().hex() + "/*")

@@ -78,6 +78,7 @@ class SchedulerOnProcessTdsTest {
     deploy("bob-upper", bobUpper, deps, 4);
     deploy("victim", aliceUpper, deps, 1);
     deploy("scaled", aliceEcho, deps, 2);
+    deploy("singleton", images.function(alice, "alice-single", 1), deps, 1);
 
     timer = Executors.newScheduledThreadPool(1, daemon("timer"));
     workers = Executors.newCachedThreadPool(daemon("worker"));
@@ -215,6 +216,28 @@ class SchedulerOnProcessTdsTest {
     InvocationResult again = await(send("victim", "again"));
     assertEquals("alice-upper:AGAIN", ok(again));
     assertNotEquals(tdId, again.tdId(), "the function must move to a replacement TD");
+  }
+
+  /**
+   * Issue 13: with maxInstances 1, a crash used to leave the agent running a replacement the
+   * scheduler did not know of, and every later Start was refused (RESOURCE_EXHAUSTED) for as long
+   * as the TD lived. The agent and the scheduler must agree on instances at all times.
+   */
+  @Test
+  void afterACrashOfTheOnlyInstanceAllowedTheNextCallSucceedsWithinSeconds() throws Exception {
+    assertEquals("alice-single:WARM", ok(await(send("singleton", "warm"))));
+    InvocationResult crashed = await(send("singleton", "crash"));
+    assertNotNull(crashed.error(), "the crash must fail its own call");
+    assertEquals(FunctionError.Kind.CRASHED, crashed.error().kind(), crashed.error().toString());
+
+    long started = System.nanoTime();
+    InvocationResult next = send("singleton", "after").get(180, TimeUnit.SECONDS);
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    assertEquals("alice-single:AFTER", ok(next));
+    assertTrue(took.compareTo(Duration.ofSeconds(10)) < 0, "the call after a crash took " + took);
+    assertEquals(crashed.tdId(), next.tdId(), "the TD is healthy; the function stays on it");
+    assertEquals(1, scheduler.instancesByTd().get(next.tdId()).stream()
+        .filter(i -> i.startsWith("singleton/")).count(), "instances: " + scheduler.instancesByTd());
   }
 
   @Test
