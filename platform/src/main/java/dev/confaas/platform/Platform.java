@@ -51,6 +51,10 @@ import java.util.function.Consumer;
  * <p>Every tunable value comes from {@link Settings} ({@code confaas.yaml} in the data directory,
  * {@code CONFAAS_<SECTION>_<KEY>} variables, flags), read once before anything starts.
  *
+ * <p>One platform per data directory: {@code confaas.lock} there is locked while it runs (and names
+ * its PID and ports), so a second start on the same directory is refused before it touches
+ * anything.
+ *
  * <p>State under the data directory (kept across restarts): {@code confaas.yaml}, {@code images/},
  * {@code functions/}, {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code
  * triggers.json}, {@code pool/} (the simulated TDX PKI and per-TD work directories), {@code cache/}
@@ -68,6 +72,7 @@ public final class Platform implements AutoCloseable {
   private Gateway gateway;
   private String kafkaBootstrap;
   private WarmPool pool;
+  private DataDirLock lock;
 
   private Platform(Settings settings, Consumer<String> progress) {
     this.settings = settings;
@@ -93,6 +98,10 @@ public final class Platform implements AutoCloseable {
   private void startAll() throws IOException {
     Path data = settings.dataDir();
     Files.createDirectories(data);
+    // Before anything else touches the directory: a second platform on it would corrupt the
+    // first's Kafka log and TDs.
+    lock = DataDirLock.acquire(data, clock.instant());
+    closeInReverse.push(lock);
     if (Settings.writeCommentedDefaults(data)) {
       progress.accept(
           "wrote " + settings.file() + ": every setting with its default, commented out");
@@ -141,8 +150,10 @@ public final class Platform implements AutoCloseable {
           settings.intValue(Settings.KAFKA_PORT));
       closeInReverse.push(kafka);
       kafkaBootstrap = kafka.bootstrapServers();
+      lock.record("kafkaPort", "port " + kafkaBootstrap.substring(kafkaBootstrap.lastIndexOf(':') + 1));
     } else {
       kafkaBootstrap = settings.kafkaBootstrapServers();
+      lock.record("kafkaPort", "external " + kafkaBootstrap);
     }
 
     progress.accept("booting and attesting " + poolConfig.target()
@@ -203,6 +214,7 @@ public final class Platform implements AutoCloseable {
         scheduler, registry, async, () -> tdsJson(pool.tds()), meters, pool::isReady);
     closeInReverse.push(gateway);
     gateway.start();
+    lock.record("gatewayPort", Integer.toString(gateway.port()));
   }
 
   /** Deploys the sample: a shell handler that greets whatever it is sent. */
@@ -253,6 +265,15 @@ public final class Platform implements AutoCloseable {
           .put("reason", td.reason()));
     }
     return a;
+  }
+
+  /**
+   * Why no platform can start on {@code dataDir} right now, when another one runs there: a message
+   * naming its PID, gateway port and Kafka port. Empty when the directory is free. {@link #start}
+   * refuses a directory in use anyway; this lets a caller say so before doing anything else.
+   */
+  public static java.util.Optional<String> runningOn(Path dataDir) {
+    return DataDirLock.holderOf(dataDir.toAbsolutePath().normalize());
   }
 
   public URI gatewayUrl() {
