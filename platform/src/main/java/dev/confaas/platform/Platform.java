@@ -73,6 +73,7 @@ public final class Platform implements AutoCloseable {
   private String kafkaBootstrap;
   private WarmPool pool;
   private DataDirLock lock;
+  private final List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private Platform(Settings settings, Consumer<String> progress) {
     this.settings = settings;
@@ -122,6 +123,10 @@ public final class Platform implements AutoCloseable {
     closeInReverse.push(boots::shutdownNow);
 
     FunctionRegistry registry = FunctionRegistry.open(data, clock);
+    for (String q : registry.quarantined()) {
+      warnings.add(q);
+      progress.accept("WARNING: " + q);
+    }
 
     progress.accept("publishing the vendor framework layers (the first start builds a Java runtime"
         + " with jlink; later starts reuse it)");
@@ -292,6 +297,14 @@ public final class Platform implements AutoCloseable {
   /** {@code bootstrap.servers} for producers to trigger topics and readers of reply topics. */
   public String kafkaBootstrap() {
     return kafkaBootstrap;
+  }
+
+  /**
+   * What the start found wrong but could start without (a function file that could not be read
+   * and was moved aside), one message each saying what to do; empty when all was well.
+   */
+  public List<String> warnings() {
+    return List.copyOf(warnings);
   }
 
   /** True once the warm pool holds an attested TD. */
