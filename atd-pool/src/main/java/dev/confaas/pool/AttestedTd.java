@@ -31,6 +31,14 @@ public interface AttestedTd extends AutoCloseable {
   /** False once the TD has exited. */
   boolean isAlive();
 
+  /**
+   * True while the channel to the agent is failing (gRPC TRANSIENT_FAILURE or SHUTDOWN): it cannot
+   * connect. A channel that is merely slow is not failing.
+   */
+  default boolean channelFailing() {
+    return false;
+  }
+
   /** Stops the TD; idempotent. */
   @Override
   void close();

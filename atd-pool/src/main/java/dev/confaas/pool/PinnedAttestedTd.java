@@ -81,6 +81,13 @@ final class PinnedAttestedTd implements AttestedTd {
   }
 
   @Override
+  public boolean channelFailing() {
+    io.grpc.ConnectivityState state = channel.getState(false);
+    return state == io.grpc.ConnectivityState.TRANSIENT_FAILURE
+        || state == io.grpc.ConnectivityState.SHUTDOWN;
+  }
+
+  @Override
   public void close() {
     channel.shutdownNow();
     try {

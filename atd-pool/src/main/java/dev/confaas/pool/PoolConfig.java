@@ -11,11 +11,14 @@ import java.util.Objects;
  * @param max TDs alive at once, whatever their state (booting, idle, in use, draining)
  * @param maxBootsInFlight TDs booting or attesting at once
  * @param healthInterval how often each TD is checked (process alive, agent answers Inspect, quote
- *     re-verified)
+ *     re-verified); a late answer is load, not a failure ({@link TdHealth})
  * @param maxAge a TD older than this is drained and replaced
  * @param maxImagesPerTd a TD that has loaded this many images is drained and replaced once its work
  *     is done (RTMR3 only grows)
  * @param drainTimeout how long a draining TD's in-flight work may take before the TD is stopped anyway
+ * @param livenessLimit how long a TD whose process runs may leave every check unanswered, or keep
+ *     its channel failing, before it counts as lost; generous, as an overloaded agent is slow, not
+ *     dead
  */
 public record PoolConfig(
     int target,
@@ -25,7 +28,25 @@ public record PoolConfig(
     Duration healthInterval,
     Duration maxAge,
     int maxImagesPerTd,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    Duration livenessLimit) {
+
+  /** The default of {@link #livenessLimit}. */
+  public static final Duration DEFAULT_LIVENESS_LIMIT = Duration.ofMinutes(3);
+
+  /** With the default {@link #livenessLimit}. */
+  public PoolConfig(
+      int target,
+      int min,
+      int max,
+      int maxBootsInFlight,
+      Duration healthInterval,
+      Duration maxAge,
+      int maxImagesPerTd,
+      Duration drainTimeout) {
+    this(target, min, max, maxBootsInFlight, healthInterval, maxAge, maxImagesPerTd, drainTimeout,
+        DEFAULT_LIVENESS_LIMIT);
+  }
 
   public PoolConfig {
     Objects.requireNonNull(healthInterval, "healthInterval");
@@ -53,9 +74,19 @@ public record PoolConfig(
     if (maxAge.isNegative() || maxAge.isZero()) {
       throw new IllegalArgumentException("maxAge must be positive, was " + maxAge);
     }
+    Objects.requireNonNull(livenessLimit, "livenessLimit");
+    if (livenessLimit.isNegative() || livenessLimit.isZero()) {
+      throw new IllegalArgumentException("livenessLimit must be positive, was " + livenessLimit);
+    }
     if (drainTimeout.isNegative()) {
       throw new IllegalArgumentException("drainTimeout must not be negative, was " + drainTimeout);
     }
+  }
+
+  /** With {@link #livenessLimit} {@code v}. */
+  public PoolConfig withLivenessLimit(Duration v) {
+    return new PoolConfig(
+        target, min, max, maxBootsInFlight, healthInterval, maxAge, maxImagesPerTd, drainTimeout, v);
   }
 
   /** A small pool for one machine: 2 idle TDs, up to 8, 2 booting at once, 1 h lifetime. */

@@ -34,14 +34,30 @@ import java.util.regex.Pattern;
  *
  * <p>Boot handshake: the agent writes its port to {@code TD_DIR/agent.port} once it serves (mutual
  * TLS); {@link #launch} waits for that file. Stopping: SIGTERM (the agent stops its instances),
- * then after {@link Config#stopGrace} SIGKILL of the agent and whatever it left. A launcher's JVM
- * dying takes its TDs along: a shutdown hook stops them, and each agent watches its stdin — a pipe
- * from this JVM — and exits when it closes, so even a killed launcher leaves no agent behind.
+ * then after {@link Config#stopGrace} SIGKILL of the agent and whatever it left.
+ *
+ * <p>Who stops TDs, and when: {@link #close()}, called by the owner in its ordered shutdown (after
+ * the gateway drained its in-flight calls, never in parallel with that). The launcher registers no
+ * shutdown hook of its own, which would race the owner's drain and kill TDs mid-call. Its safety
+ * net for a JVM that exits without {@code close()} (killed, or an owner that forgot) comes after
+ * everything else by construction: each agent watches its stdin, a pipe from this JVM, and exits
+ * when the JVM is gone. Agents run in a session of their own ({@code setsid}, where present), so a
+ * Ctrl-C at the terminal, which signals the whole foreground process group, reaches only the owner,
+ * which then drains and stops them in order.
+ *
+ * <p>At construction, directories of TDs of earlier runs beyond the newest {@value #KEPT_TD_DIRS}
+ * are deleted (their logs are for debugging recent trouble, not an archive); a directory whose
+ * agent still runs ({@code agent.pid}) is never touched.
  *
  * <p>Attest what it boots with {@link #attestor()}.
  */
 public final class ProcessTdLauncher implements TdLauncher {
+  /** The default of {@link Config#bootTimeout}. */
+  public static final Duration DEFAULT_BOOT_TIMEOUT = Duration.ofSeconds(120);
   private static final Pattern TD_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  /** Directories of stopped TDs (with their {@code agent.log}) kept across restarts. */
+  static final int KEPT_TD_DIRS = 16;
+  private static final Path SETSID = Path.of("/usr/bin/setsid");
 
   /**
    * How TDs are launched.
@@ -74,7 +90,10 @@ public final class ProcessTdLauncher implements TdLauncher {
       }
     }
 
-    /** This JVM's class path, a small heap and quick start-up, 30 s to boot, 5 s to stop. */
+    /**
+     * This JVM's class path, a small heap and quick start-up, 120 s to boot (a JVM starting on a
+     * loaded machine is slow, not broken), 5 s to stop.
+     */
     public static Config defaults(Path poolDir) {
       return new Config(
           poolDir,
@@ -86,7 +105,7 @@ public final class ProcessTdLauncher implements TdLauncher {
               "-XX:+UseSerialGC",
               "-XX:TieredStopAtLevel=1",
               "-XX:-UsePerfData"),
-          Duration.ofSeconds(30),
+          DEFAULT_BOOT_TIMEOUT,
           Duration.ofSeconds(5),
           Clock.systemUTC());
     }
@@ -109,7 +128,6 @@ public final class ProcessTdLauncher implements TdLauncher {
   private final TlsIdentity host;
   private final byte[] mrTd;
   private final Set<ProcessTd> running = ConcurrentHashMap.newKeySet();
-  private final Thread shutdownHook;
   /** Why no TD can boot from the configured class path; null when the agent is on it. */
   private final String agentMissing;
   private volatile boolean closed;
@@ -126,8 +144,7 @@ public final class ProcessTdLauncher implements TdLauncher {
     }
     // The reference value, computed as the agent's simulator will: over the artifacts we launch.
     this.mrTd = new SimulatedTdxModule(pki, AgentArtifacts.digests(config.classPath())).mrTd();
-    this.shutdownHook = new Thread(this::stopAll, "confaas-process-tds-shutdown");
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
+    TdDirectories.pruneEarlierRuns(config.poolDir(), KEPT_TD_DIRS);
   }
 
   /**
@@ -236,6 +253,9 @@ public final class ProcessTdLauncher implements TdLauncher {
     Path portFile = dir.resolve("agent.port");
     Path logFile = dir.resolve("agent.log");
     List<String> cmd = new ArrayList<>();
+    if (Files.isExecutable(SETSID)) {
+      cmd.add(SETSID.toString()); // not the caller's process group: see the class comment
+    }
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(config.jvmOptions());
     cmd.add("-cp");
@@ -266,8 +286,10 @@ public final class ProcessTdLauncher implements TdLauncher {
               .start();
     } catch (IOException e) {
       throw new TdLaunchException(
-          "cannot start the agent JVM (" + cmd.get(0) + "): " + e.getMessage(), e);
+          "cannot start the agent JVM (" + String.join(" ", cmd.subList(0, 2)) + "): "
+              + e.getMessage(), e);
     }
+    TdDirectories.recordPid(dir, process.pid());
     ProcessTd td = new ProcessTd(tdId, process, dir, config.stopGrace(), running::remove);
     running.add(td);
     // Elapsed time of a real child process, not domain time: a pinned test clock must not stop it.
@@ -330,14 +352,10 @@ public final class ProcessTdLauncher implements TdLauncher {
     }
   }
 
+  /** Stops every TD still running; idempotent, and later launches fail. */
   @Override
   public void close() {
     closed = true;
     stopAll();
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException alreadyShuttingDown) {
-      // The hook is running or ran.
-    }
   }
 }

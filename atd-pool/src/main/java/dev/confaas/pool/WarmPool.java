@@ -37,10 +37,12 @@ import org.slf4j.LoggerFactory;
  *   <li>Launch and attestation run on {@code bootExecutor} (they block), never on the caller's or an
  *       event-loop thread. A TD enters the pool only after {@link TdAttestor#attest} succeeded; the
  *       attestor uses a fresh nonce per boot.
- *   <li>Every {@code healthInterval}: a TD whose process died, whose agent does not answer Inspect
- *       within a short deadline, or that fails re-attestation ({@link TdAttestor#reattest}) is stopped
- *       and replaced; a TD past {@code maxAge} or {@code maxImagesPerTd} is recycled (drained first
- *       when in use); a draining TD past {@code drainTimeout} is stopped.
+ *   <li>Every {@code healthInterval}: each TD's agent is asked Inspect and its quote re-verified
+ *       ({@link TdAttestor#reattest}). A TD that fails re-attestation is stopped and replaced; so is
+ *       one that is no longer alive by {@link TdHealth}'s rule (process exited, channel failing or
+ *       agent silent for {@code livenessLimit}, unreachable several checks in a row). A late answer
+ *       is load, never a reason to kill a TD. A TD past {@code maxAge} or {@code maxImagesPerTd} is
+ *       recycled (drained first when in use); a draining TD past {@code drainTimeout} is stopped.
  *   <li>After each image load ({@link PooledTd#recordLoaded}) the TD is re-attested too, so the RTMR3
  *       log {@link #tds()} shows is current and the one a verified quote replays.
  *   <li>Vendor layer updates: {@link #drainTdsHolding} drains the TDs holding images whose aliases
@@ -336,8 +338,16 @@ public final class WarmPool implements AutoCloseable {
 
   private void checkOne(Entry e) {
     AttestedTd td = e.attested();
-    if (!td.isAlive()) {
-      lost(e, "its process exited");
+    boolean ask;
+    synchronized (this) {
+      // One Inspect at a time per TD: a slow agent must not collect a pile of them.
+      ask = !e.checkInFlight && td.isAlive();
+      if (ask) {
+        e.checkInFlight = true;
+      }
+    }
+    if (!ask) {
+      observe(e, TdHealth.Outcome.PENDING, "");
       return;
     }
     Duration deadline =
@@ -345,21 +355,84 @@ public final class WarmPool implements AutoCloseable {
             ? INSPECT_DEADLINE
             : config.healthInterval();
     // Inspect is retried on UNAVAILABLE within this deadline, so one dropped connection does not
-    // count as a lost TD.
+    // count as unreachable.
     td.agent()
         .withConfig(td.agent().config().withInspect(deadline))
         .inspect(InspectRequest.getDefaultInstance())
         .whenComplete(
             (ok, err) -> {
+              synchronized (this) {
+                e.checkInFlight = false;
+              }
               if (err != null) {
-                lost(
-                    e,
-                    "its agent did not answer Inspect: "
-                        + AgentCallException.from(err).describe());
-              } else if (!reattestUnsupported) {
-                bootExecutor.execute(() -> reattest(e));
+                AgentCallException failed = AgentCallException.from(err);
+                observe(e, outcomeOf(failed), "Inspect: " + failed.describe());
+              } else if (observe(e, TdHealth.Outcome.ANSWERED, "") && !reattestUnsupported) {
+                executeQuietly(() -> reattest(e));
               }
             });
+  }
+
+  /** What a failed agent call says about the agent's liveness. */
+  static TdHealth.Outcome outcomeOf(AgentCallException failed) {
+    if (failed.kind() != AgentCallException.Kind.TRANSPORT_LOST) {
+      return TdHealth.Outcome.ANSWERED; // it said no, or failed on its own: it is there
+    }
+    return failed.code() == io.grpc.Status.Code.DEADLINE_EXCEEDED
+        ? TdHealth.Outcome.LATE
+        : TdHealth.Outcome.UNREACHABLE;
+  }
+
+  /**
+   * Applies {@link TdHealth#judge} to one check's outcome; stops the TD when it is lost.
+   *
+   * @return true while the TD is kept
+   */
+  private boolean observe(Entry e, TdHealth.Outcome outcome, String detail) {
+    AttestedTd td = e.attested();
+    boolean alive = td.isAlive();
+    boolean failing = td.channelFailing();
+    TdHealth.Verdict v;
+    synchronized (this) {
+      if (e.state == TdState.STOPPED || e.health == null) {
+        return false;
+      }
+      v = TdHealth.judge(config.livenessLimit(), e.health, alive, failing, outcome, clock.instant());
+      e.health = v.next();
+    }
+    if (v.lost() == null) {
+      if (outcome == TdHealth.Outcome.LATE || outcome == TdHealth.Outcome.UNREACHABLE) {
+        log.info("TD {} kept though slow or unreachable ({} in a row): {}", e.id,
+            v.next().unreachableInARow(), detail);
+      }
+      return true;
+    }
+    lost(e, v.lost() + (detail.isEmpty() ? "" : "; last check: " + detail));
+    return false;
+  }
+
+  /**
+   * The liveness outcome of a re-attestation that failed for want of an answer (the Report's
+   * transport), or null when it failed on its merits (a quote or log that does not verify).
+   */
+  private static TdHealth.Outcome transportOutcome(Throwable failed) {
+    for (Throwable t = failed; t != null; t = t.getCause()) {
+      if (t instanceof AgentCallException a && a.kind() == AgentCallException.Kind.TRANSPORT_LOST) {
+        return outcomeOf(a);
+      }
+      if (t instanceof java.util.concurrent.TimeoutException) {
+        return TdHealth.Outcome.LATE;
+      }
+    }
+    return null;
+  }
+
+  private void executeQuietly(Runnable r) {
+    try {
+      bootExecutor.execute(r);
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      // the pool is closing; nothing left to check
+    }
   }
 
   private void reattest(Entry e) {
@@ -381,8 +454,23 @@ public final class WarmPool implements AutoCloseable {
         }
       }
     } catch (TdAttestationException | RuntimeException failed) {
-      attestationFailures.increment();
-      lost(e, "re-attestation failed: " + failed.getMessage());
+      TdHealth.Outcome transport = transportOutcome(failed);
+      if (transport == null) {
+        // A quote or log that does not verify is no symptom of load: the TD goes.
+        attestationFailures.increment();
+        lost(e, "re-attestation failed: " + failed.getMessage());
+        return;
+      }
+      // The Report did not come back: judged like any unanswered check, but a TD must not stay in
+      // service unattested for longer than the liveness limit however well it answers Inspect.
+      Duration since = Duration.between(current.attestedAt(), clock.instant());
+      if (since.compareTo(config.livenessLimit()) >= 0) {
+        attestationFailures.increment();
+        lost(e, "not re-attested for " + since + " (pool.livenessLimit " + config.livenessLimit()
+            + "): " + failed.getMessage());
+      } else {
+        observe(e, transport, "re-attestation: " + failed.getMessage());
+      }
     }
   }
 
@@ -467,6 +555,7 @@ public final class WarmPool implements AutoCloseable {
         closeLater(e);
         return;
       }
+      e.health = TdHealth.State.attestedAt(clock.instant());
       consecutiveBootFailures = 0;
       nextBootAllowedAt = Instant.MIN;
       bootToReady.record(Duration.between(e.bootedAt, clock.instant()));
@@ -629,11 +718,7 @@ public final class WarmPool implements AutoCloseable {
     }
     // RTMR3 just grew: re-attest now, so the log /v1/tds shows is current and backed by a quote
     // that matches it (a log without such a quote would be the agent's word only).
-    try {
-      bootExecutor.execute(() -> reattest(e));
-    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-      // the pool is closing; the TD will not be shown again
-    }
+    executeQuietly(() -> reattest(e));
   }
 
   synchronized boolean acceptsWork(Entry e) {
@@ -653,6 +738,8 @@ public final class WarmPool implements AutoCloseable {
     LaunchedTd launched;
     volatile AttestedTd attested;
     PooledTd handle;
+    TdHealth.State health;
+    boolean checkInFlight;
 
     Entry(String id, String backend, Instant bootedAt) {
       this.id = id;

@@ -128,6 +128,62 @@ class WarmPoolOnProcessTdsTest {
     assertTrue(replacement.isAlive());
   }
 
+  /**
+   * Issue 11, defect 7: an agent that cannot answer in time (here: stopped with SIGSTOP, as an
+   * overloaded host's would be descheduled) is slow, not lost; only past the liveness limit is it
+   * replaced. A killed one is replaced at once.
+   */
+  @Test
+  void aStoppedAgentIsKeptPastTheInspectDeadlineAndLostOnlyPastTheLivenessLimit() throws Exception {
+    WarmPool pool = pool(launcher("pool"), null, 0, 3);
+    PooledTd slow = take(pool);
+    PooledTd killed = take(pool);
+    ProcessHandle agent = agentOf(tmp.resolve("pool").resolve(slow.id()));
+    signal("STOP", agent);
+    try {
+      pool.healthCheck(); // Inspect's deadline is 5 s
+      Thread.sleep(7_000);
+      pool.healthCheck(); // the first check's DEADLINE_EXCEEDED came back: LATE
+      Thread.sleep(1_000);
+      assertEquals(TdState.ACTIVE, info(pool, slow.id()).state(),
+          "a TD whose agent answered late was removed: " + info(pool, slow.id()).reason());
+      assertTrue(slow.acceptsWork());
+    } finally {
+      signal("CONT", agent);
+    }
+    pool.healthCheck();
+    Thread.sleep(1_000);
+    assertEquals(TdState.ACTIVE, info(pool, slow.id()).state(), info(pool, slow.id()).reason());
+
+    ProcessHandle killedAgent = agentOf(tmp.resolve("pool").resolve(killed.id()));
+    killedAgent.destroyForcibly();
+    killedAgent.onExit().get(30, TimeUnit.SECONDS);
+    pool.healthCheck();
+    TdInfo dead = info(pool, killed.id());
+    assertEquals(TdState.STOPPED, dead.state());
+    assertTrue(dead.reason().contains("process exited"), dead.reason());
+
+    // Stopped for good: once the liveness limit has passed without an answer, it is replaced.
+    signal("STOP", agent);
+    try {
+      clock.advance(PoolConfig.DEFAULT_LIVENESS_LIMIT);
+      pool.healthCheck();
+      Thread.sleep(7_000);
+      pool.healthCheck();
+      TdInfo wedged = info(pool, slow.id());
+      assertEquals(TdState.STOPPED, wedged.state(), wedged.reason());
+      assertTrue(wedged.reason().contains("has not answered for"), wedged.reason());
+    } finally {
+      // Stopping the TD killed it (SIGKILL reaches a stopped process), unless an assertion failed.
+      new ProcessBuilder("kill", "-CONT", Long.toString(agent.pid())).start().waitFor();
+    }
+  }
+
+  private static void signal(String sig, ProcessHandle p) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).inheritIO().start();
+    assertEquals(0, kill.waitFor(), "kill -" + sig + " " + p.pid());
+  }
+
   @Test
   void oldTdsAreRecycledIdleOnesAtOnceActiveOnesAfterDraining() throws Exception {
     WarmPool pool = pool(launcher("pool"), null, 1, 3);

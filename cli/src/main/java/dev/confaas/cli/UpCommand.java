@@ -124,6 +124,11 @@ final class UpCommand implements Runnable {
     }
     Path data = dataDir != null ? dataDir : GatewayEndpoint.dataDir(System.getenv());
     Settings settings = Settings.load(data, System.getenv(), flags());
+    // Checked first: a second platform on the same directory is the likelier cause of a taken port,
+    // and its PID is the more useful message. Platform.start takes the lock itself.
+    Platform.runningOn(settings.dataDir()).ifPresent(inUse -> {
+      throw new Main.CliException("could not start: " + inUse);
+    });
     failFastIfPortTaken(settings.gatewayHost(), settings.gatewayPort());
     Platform platform;
     try {

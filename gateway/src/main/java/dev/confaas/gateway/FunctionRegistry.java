@@ -85,6 +85,7 @@ public final class FunctionRegistry implements FunctionCatalog {
   private final Clock clock;
   private final ReentrantLock writes = new ReentrantLock();
   private final Map<String, Stored> functions = new ConcurrentHashMap<>();
+  private final List<String> quarantined = new ArrayList<>();
   private final SecureRandom random = new SecureRandom();
 
   private FunctionRegistry(Path dataDir, ImageRepository images, VendorLayerRegistry vendor,
@@ -99,7 +100,11 @@ public final class FunctionRegistry implements FunctionCatalog {
    * Opens (creating if needed) the registry under {@code dataDir} ({@code functions/}, {@code
    * images/}) and loads every deployed function.
    *
-   * @throws IOException if a function file is unreadable; the message names it
+   * <p>A function file that cannot be read does not stop the platform: it is renamed to {@code
+   * NAME.json.corrupt-<UTC time>} (so it is kept, and not read again), its function is not
+   * deployed, and {@link #quarantined()} says so.
+   *
+   * @throws IOException if the directories cannot be created or listed
    */
   public static FunctionRegistry open(Path dataDir, Clock clock) throws IOException {
     return open(dataDir, clock, ImageLimits.defaults());
@@ -116,18 +121,50 @@ public final class FunctionRegistry implements FunctionCatalog {
     VendorLayerRegistry vendor = VendorLayerRegistry.open(dir.resolve("images"), limits);
     FunctionRegistry r = new FunctionRegistry(dir, vendor.repository(), vendor, clock);
     Files.createDirectories(r.functionsDir);
+    List<Path> files = new ArrayList<>();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(r.functionsDir, "*.json")) {
-      for (Path p : ds) {
-        try {
-          Stored s = Stored.fromJson(new JsonObject(Files.readString(p, StandardCharsets.UTF_8)));
-          r.functions.put(s.info.name(), s);
-        } catch (RuntimeException e) {
-          throw new IOException("function file " + p + " is unreadable (" + e.getMessage()
-              + "); restore it from a backup or delete it and deploy the function again", e);
-        }
+      ds.forEach(files::add);
+    }
+    for (Path p : files) {
+      try {
+        Stored s = Stored.fromJson(new JsonObject(Files.readString(p, StandardCharsets.UTF_8)));
+        r.functions.put(s.info.name(), s);
+      } catch (IOException | RuntimeException e) {
+        r.quarantined.add(r.quarantine(p, e));
       }
     }
     return r;
+  }
+
+  /**
+   * The function files {@link #open} could not read and moved aside, one message each naming the
+   * file, why, where it went and what to do. Empty when every function loaded.
+   */
+  public List<String> quarantined() {
+    return List.copyOf(quarantined);
+  }
+
+  private String quarantine(Path file, Exception why) {
+    String name = file.getFileName().toString();
+    String stamp = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+        .withZone(java.time.ZoneOffset.UTC).format(clock.instant());
+    Path aside = file.resolveSibling(name + ".corrupt-" + stamp);
+    for (int n = 2; Files.exists(aside); n++) {
+      aside = file.resolveSibling(name + ".corrupt-" + stamp + "-" + n);
+    }
+    String reason = why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage();
+    String function = name.substring(0, name.length() - ".json".length());
+    try {
+      Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      return "function file " + file + " is unreadable (" + reason + ") and could not be moved"
+          + " aside (" + e.getMessage() + "); function '" + function + "' is not deployed: restore"
+          + " the file from a backup, or delete it and deploy the function again";
+    }
+    return "function file " + file + " was unreadable (" + reason + "); moved it to "
+        + aside.getFileName() + " and started without function '" + function + "': restore the"
+        + " file from a backup (rename it back to " + name + " and restart), or deploy the"
+        + " function again";
   }
 
   /** The platform's image repository: function and vendor images and their layers. */

@@ -51,6 +51,10 @@ import java.util.function.Consumer;
  * <p>Every tunable value comes from {@link Settings} ({@code confaas.yaml} in the data directory,
  * {@code CONFAAS_<SECTION>_<KEY>} variables, flags), read once before anything starts.
  *
+ * <p>One platform per data directory: {@code confaas.lock} there is locked while it runs (and names
+ * its PID and ports), so a second start on the same directory is refused before it touches
+ * anything.
+ *
  * <p>State under the data directory (kept across restarts): {@code confaas.yaml}, {@code images/},
  * {@code functions/}, {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code
  * triggers.json}, {@code pool/} (the simulated TDX PKI and per-TD work directories), {@code cache/}
@@ -68,6 +72,8 @@ public final class Platform implements AutoCloseable {
   private Gateway gateway;
   private String kafkaBootstrap;
   private WarmPool pool;
+  private DataDirLock lock;
+  private final List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private Platform(Settings settings, Consumer<String> progress) {
     this.settings = settings;
@@ -93,6 +99,10 @@ public final class Platform implements AutoCloseable {
   private void startAll() throws IOException {
     Path data = settings.dataDir();
     Files.createDirectories(data);
+    // Before anything else touches the directory: a second platform on it would corrupt the
+    // first's Kafka log and TDs.
+    lock = DataDirLock.acquire(data, clock.instant());
+    closeInReverse.push(lock);
     if (Settings.writeCommentedDefaults(data)) {
       progress.accept(
           "wrote " + settings.file() + ": every setting with its default, commented out");
@@ -113,6 +123,10 @@ public final class Platform implements AutoCloseable {
     closeInReverse.push(boots::shutdownNow);
 
     FunctionRegistry registry = FunctionRegistry.open(data, clock);
+    for (String q : registry.quarantined()) {
+      warnings.add(q);
+      progress.accept("WARNING: " + q);
+    }
 
     progress.accept("publishing the vendor framework layers (the first start builds a Java runtime"
         + " with jlink; later starts reuse it)");
@@ -141,8 +155,10 @@ public final class Platform implements AutoCloseable {
           settings.intValue(Settings.KAFKA_PORT));
       closeInReverse.push(kafka);
       kafkaBootstrap = kafka.bootstrapServers();
+      lock.record("kafkaPort", "port " + kafkaBootstrap.substring(kafkaBootstrap.lastIndexOf(':') + 1));
     } else {
       kafkaBootstrap = settings.kafkaBootstrapServers();
+      lock.record("kafkaPort", "external " + kafkaBootstrap);
     }
 
     progress.accept("booting and attesting " + poolConfig.target()
@@ -203,6 +219,7 @@ public final class Platform implements AutoCloseable {
         scheduler, registry, async, () -> tdsJson(pool.tds()), meters, pool::isReady);
     closeInReverse.push(gateway);
     gateway.start();
+    lock.record("gatewayPort", Integer.toString(gateway.port()));
   }
 
   /** Deploys the sample: a shell handler that greets whatever it is sent. */
@@ -255,6 +272,15 @@ public final class Platform implements AutoCloseable {
     return a;
   }
 
+  /**
+   * Why no platform can start on {@code dataDir} right now, when another one runs there: a message
+   * naming its PID, gateway port and Kafka port. Empty when the directory is free. {@link #start}
+   * refuses a directory in use anyway; this lets a caller say so before doing anything else.
+   */
+  public static java.util.Optional<String> runningOn(Path dataDir) {
+    return DataDirLock.holderOf(dataDir.toAbsolutePath().normalize());
+  }
+
   public URI gatewayUrl() {
     return gateway.url();
   }
@@ -271,6 +297,14 @@ public final class Platform implements AutoCloseable {
   /** {@code bootstrap.servers} for producers to trigger topics and readers of reply topics. */
   public String kafkaBootstrap() {
     return kafkaBootstrap;
+  }
+
+  /**
+   * What the start found wrong but could start without (a function file that could not be read
+   * and was moved aside), one message each saying what to do; empty when all was well.
+   */
+  public List<String> warnings() {
+    return List.copyOf(warnings);
   }
 
   /** True once the warm pool holds an attested TD. */

@@ -88,7 +88,10 @@ public final class Settings {
   static final Setting POOL_DRAIN_TIMEOUT =
       Setting.ofDuration("pool.drainTimeout", POOL_DEFAULTS.drainTimeout(), ZERO);
   static final Setting POOL_BOOT_TIMEOUT =
-      Setting.ofDuration("pool.bootTimeout", Duration.ofSeconds(30), Duration.ofSeconds(1));
+      Setting.ofDuration("pool.bootTimeout", dev.confaas.pool.ProcessTdLauncher.DEFAULT_BOOT_TIMEOUT,
+          Duration.ofSeconds(1));
+  static final Setting POOL_LIVENESS_LIMIT =
+      Setting.ofDuration("pool.livenessLimit", POOL_DEFAULTS.livenessLimit(), Duration.ofSeconds(1));
   static final Setting POOL_STOP_GRACE =
       Setting.ofDuration("pool.stopGrace", Duration.ofSeconds(5), ZERO);
 
@@ -127,7 +130,7 @@ public final class Settings {
       GATEWAY_IDLE_TIMEOUT, GATEWAY_SHUTDOWN_GRACE, GATEWAY_QUEUE_ALLOWANCE,
       KAFKA_BOOTSTRAP_SERVERS, KAFKA_PORT, KAFKA_DATA_DIR,
       POOL_SIZE, POOL_MIN, POOL_MAX, POOL_BOOTS_IN_FLIGHT, POOL_HEALTH_INTERVAL, POOL_MAX_AGE,
-      POOL_MAX_IMAGES_PER_TD, POOL_DRAIN_TIMEOUT, POOL_BOOT_TIMEOUT, POOL_STOP_GRACE,
+      POOL_MAX_IMAGES_PER_TD, POOL_DRAIN_TIMEOUT, POOL_BOOT_TIMEOUT, POOL_LIVENESS_LIMIT, POOL_STOP_GRACE,
       SCHEDULER_QUEUE_CAPACITY, SCHEDULER_KEEP_ALIVE, SCHEDULER_MAX_INSTANCES_PER_TD,
       SCHEDULER_MAX_COLD_STARTS, SCHEDULER_LOAD_TIMEOUT, SCHEDULER_INVOKE_GRACE, SCHEDULER_TICK,
       SCHEDULER_WORKER_THREADS, SCHEDULER_TIMER_THREADS,
@@ -416,7 +419,8 @@ public final class Settings {
   public PoolConfig pool() {
     return new PoolConfig(intValue(POOL_SIZE), intValue(POOL_MIN), poolMax(),
         intValue(POOL_BOOTS_IN_FLIGHT), duration(POOL_HEALTH_INTERVAL), duration(POOL_MAX_AGE),
-        intValue(POOL_MAX_IMAGES_PER_TD), duration(POOL_DRAIN_TIMEOUT));
+        intValue(POOL_MAX_IMAGES_PER_TD), duration(POOL_DRAIN_TIMEOUT),
+        duration(POOL_LIVENESS_LIMIT));
   }
 
   /** How the scheduler queues, places and scales. */
