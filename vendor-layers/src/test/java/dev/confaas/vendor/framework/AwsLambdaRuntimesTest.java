@@ -159,6 +159,8 @@ class AwsLambdaRuntimesTest {
       assertEquals("error", p.kind(), p.text());
       JsonNode doc = JSON.readTree(p.body());
       assertEquals("java.lang.IllegalStateException", doc.path("errorType").asText(), p.text());
+      // AWS's client puts its own category in the header and the exception's class in the body.
+      assertEquals("Runtime.UserException", p.errorTypeHeader());
       assertEquals("no stock for order o-17", doc.path("errorMessage").asText(), p.text());
       JsonNode trace = doc.path("stackTrace");
       assertTrue(trace.isArray() && trace.size() > 0, "no stack trace: " + p.text());
