@@ -391,7 +391,7 @@ public final class FrameworkLayers {
     } finally {
       Files.deleteIfExists(jni);
     }
-    libs.addAll(hostLibraries(libs, JNI_HOST_LIBRARIES));
+    libs.addAll(hostLibraries(libs, JNI_HOST_LIBRARIES, stage, own));
     for (Path lib : libs) {
       includeHostPath(lib, stage);
     }
@@ -434,8 +434,8 @@ public final class FrameworkLayers {
    * The host paths of {@code names}, looked up in the directory the C library came from (the
    * host's multiarch directory), with what they link in turn.
    */
-  private static List<Path> hostLibraries(Set<Path> linked, List<String> names)
-      throws IOException {
+  private static List<Path> hostLibraries(Set<Path> linked, List<String> names, Path stage,
+      Set<String> own) throws IOException {
     Path libc = linked.stream().filter(p -> p.getFileName().toString().equals("libc.so.6"))
         .findFirst().orElseThrow(() -> new IOException("no libc.so.6 among the libraries the"
             + " layer's binaries link; ldd found " + linked));
@@ -447,7 +447,7 @@ public final class FrameworkLayers {
             + " (libc6, libgcc-s1, libstdc++6 or zlib1g)");
       }
       out.add(p);
-      out.addAll(sharedLibraries(p, Path.of("/nonexistent-stage"), Set.of()));
+      out.addAll(sharedLibraries(p, stage, own));
     }
     return out;
   }

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -85,13 +86,15 @@ class AwsLambdaRuntimesTest {
     assertTrue(jars.stream().anyMatch(j -> j.startsWith("aws-lambda-java-core-")), jars.toString());
     assertTrue(jars.stream().anyMatch(j -> j.startsWith("aws-lambda-java-serialization-")),
         jars.toString());
+    List<String> files;
+    try (var s = Files.walk(root)) {
+      files = s.map(p -> p.getFileName().toString()).toList();
+    }
     for (String lib : FrameworkLayers.JNI_HOST_LIBRARIES) {
-      assertTrue(Files.exists(root.resolve("lib/x86_64-linux-gnu").resolve(lib))
-          || Files.exists(root.resolve("usr/lib/x86_64-linux-gnu").resolve(lib)),
-          lib + " is missing from the Java layer");
+      assertTrue(files.contains(lib), lib + " is missing from the Java layer");
     }
     assertTrue(Files.isExecutable(root.resolve("var/runtime/bootstrap")));
-    assertTrue(Files.exists(root.resolve("bin/sh"), java.nio.file.LinkOption.NOFOLLOW_LINKS),
+    assertTrue(Files.exists(root.resolve("bin/sh"), LinkOption.NOFOLLOW_LINKS),
         "the java-aws bootstrap needs /bin/sh");
     String release = Files.readString(root.resolve("opt/java/release"));
     for (String module : List.of("jdk.unsupported", "java.sql", "java.xml", "java.desktop",
