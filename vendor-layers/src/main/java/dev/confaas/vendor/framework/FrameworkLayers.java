@@ -12,6 +12,7 @@ import dev.confaas.image.NameSvn;
 import dev.confaas.image.SignedManifest;
 import dev.confaas.lambda.Bootstrap;
 import dev.confaas.vendor.VendorLayerRegistry;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -30,9 +31,11 @@ import java.security.MessageDigest;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -50,50 +53,105 @@ import java.util.stream.Stream;
  * bytes, same {@code sha384/...} digest) and publishes them into a {@link VendorLayerRegistry}.
  *
  * <p>Inputs, found on this machine: busybox from the Debian package {@code busybox-static} ({@code
- * /bin/busybox}); the JDK 17 that jlinks the JRE ({@code java.home}, which must have {@code
- * jmods/}); the shared libraries its binaries link, from the host's Debian packages (found with
- * {@code ldd}); the shell bootstrap ({@code vendor-layers/frameworks/shell/bootstrap}, a resource)
- * and the {@code confaas-java-runtime} classes (a dependency, repacked into a reproducible jar).
- * The jlinked JRE is cached in {@code cacheDir} by the digest of what jlink reads, since linking
- * takes seconds.
+ * /bin/busybox}); bash and curl from the Debian packages {@code bash} and {@code curl}; the JDK 17
+ * that jlinks the JRE ({@code java.home}, which must have {@code jmods/}); the shared libraries
+ * their binaries link, from the host's Debian packages (found with {@code ldd}); the bootstraps
+ * ({@code vendor-layers/frameworks/{shell,java-aws,provided}/bootstrap}, resources); the {@code
+ * confaas-java-runtime} classes (a dependency, repacked into a reproducible jar); and AWS's Lambda
+ * Java runtime interface client with its dependencies (jars from Maven Central, resources under
+ * {@code aws-lambda-java/}). The jlinked JRE is cached in {@code cacheDir} by the digest of what
+ * jlink reads, since linking takes a minute on a busy machine.
  *
  * <p>Every layer is a complete root file system for its processes: the agent chroots a function
  * instance into the merged layers (this one below, the function's above).
  */
 public final class FrameworkLayers {
-  /** Modules in the Java layer's JRE: the runtime client needs only java.base. */
+  /**
+   * Modules in the Java layer's JRE: what ordinary Java libraries expect of a Lambda Java runtime
+   * (AWS's is a full JDK). All of Java SE ({@code java.se}: java.sql, java.xml, java.desktop for
+   * java.beans and ImageIO, java.management, java.naming, java.instrument, java.scripting,
+   * java.security.jgss, ...), {@code jdk.unsupported} (sun.misc.Unsafe: AWS's client, Netty, Gson),
+   * the security providers a JDK registers ({@code jdk.crypto.ec}, {@code jdk.crypto.cryptoki}),
+   * locale data and extra charsets (without them, formatting for a non-English locale silently
+   * falls back to English), and the small JDK APIs libraries reach for: zip file systems,
+   * com.sun.management, socket options, JNDI DNS, JAAS/Kerberos, JFR, the built-in HTTP server,
+   * the random generators {@code RandomGenerator.getDefault()} needs, dynalink and the DOM
+   * extensions. Left out: tools (compiler, jshell, jlink), debugging and attach agents, GUI.
+   */
   public static final List<String> JAVA_MODULES =
-      List.of("java.base", "java.logging", "java.net.http", "jdk.crypto.ec");
+      List.of("java.se", "jdk.unsupported", "jdk.crypto.ec", "jdk.crypto.cryptoki",
+          "jdk.localedata", "jdk.charsets", "jdk.zipfs", "jdk.management", "jdk.net",
+          "jdk.naming.dns", "jdk.security.auth", "jdk.security.jgss", "jdk.jfr",
+          "jdk.management.jfr", "jdk.httpserver", "jdk.random", "jdk.dynalink", "jdk.xml.dom");
 
   /**
    * jlink options. No {@code --generate-cds-archive}: JDK 17 writes a different CDS archive on
-   * every run, which would break reproducibility.
+   * every run, which would break reproducibility. java.desktop stays headless (a function has no
+   * display): its X11, splash screen, sound and font-rendering libraries would pull X11, ALSA,
+   * freetype and harfbuzz into the layer. AWS's Java runtimes lack freetype too.
    */
   static final List<String> JLINK_OPTIONS =
-      List.of("--strip-debug", "--no-header-files", "--no-man-pages", "--compress=2");
+      List.of("--strip-debug", "--no-header-files", "--no-man-pages", "--compress=2",
+          "--exclude-files=regex:.*/lib(awt_xawt|jawt|splashscreen|jsound|fontmanager)\\.so");
+
+  /**
+   * Libraries the Java layer carries beyond what its ELF files link, for JNI libraries that
+   * functions bring (as AWS's client extracts its own to /tmp): the rest of the C and C++
+   * run-time family of the host's glibc, libgcc, libstdc++ and zlib.
+   */
+  static final List<String> JNI_HOST_LIBRARIES =
+      List.of("libc.so.6", "libm.so.6", "librt.so.1", "libpthread.so.0", "libdl.so.2",
+          "libgcc_s.so.1", "libstdc++.so.6", "libz.so.1");
+
+  /** Where the java-aws runtime's jars (AWS's runtime interface client) live in the Java layer. */
+  public static final String AWS_RUNTIME_LIB = "/var/runtime/lib";
 
   /** Where the runtime client jar lives in the Java layer. */
   public static final String JAVA_RUNTIME_JAR = "/opt/confaas/java-runtime.jar";
 
-  /** A framework runtime: the alias name of its layer and the entrypoint a function uses with it. */
+  /**
+   * A framework runtime: the alias name of its layer and the entrypoint a function uses with it.
+   * Two runtimes may share a layer ({@link #JAVA} and {@link #JAVA_AWS} both run on {@code
+   * confaas-java17}), so a TD holding functions of both loads one JRE.
+   */
   public enum Runtime {
-    SHELL("confaas-shell", List.of("/var/runtime/bootstrap")),
+    /** busybox sh; the handler is an executable reading the event on stdin. */
+    SHELL("confaas-shell", "shell", List.of("/var/runtime/bootstrap")),
+    /** The {@code dev.confaas.lambda} runtime client; the handler is a {@code Handler} class. */
     JAVA(
         "confaas-java17",
+        "java",
         List.of(
             "/opt/java/bin/java",
             "-XX:+UseSerialGC",
             "-Xshare:auto",
             "-cp",
             JAVA_RUNTIME_JAR,
-            "dev.confaas.lambda.Bootstrap"));
+            "dev.confaas.lambda.Bootstrap")),
+    /**
+     * AWS's Lambda Java runtime interface client on the same JRE; the handler is an AWS one ({@code
+     * pkg.Class::method}, {@code RequestHandler}, {@code RequestStreamHandler}).
+     */
+    JAVA_AWS("confaas-java17", "java-aws", List.of("/var/runtime/bootstrap")),
+    /**
+     * As AWS's {@code provided.al2023}: bash, curl and the usual tools; the function brings its
+     * own runtime as an executable {@code bootstrap} in its task root.
+     */
+    PROVIDED("confaas-provided", "provided", List.of("/var/runtime/bootstrap"));
 
     private final String aliasName;
+    private final String catalogName;
     private final List<String> entrypoint;
 
-    Runtime(String aliasName, List<String> entrypoint) {
+    Runtime(String aliasName, String catalogName, List<String> entrypoint) {
       this.aliasName = aliasName;
+      this.catalogName = catalogName;
       this.entrypoint = entrypoint;
+    }
+
+    /** The name {@code confaas deploy --runtime} takes: shell, java, java-aws or provided. */
+    public String catalogName() {
+      return catalogName;
     }
 
     /** The NAME of the layer's {@code NAME:SVN} alias, e.g. {@code confaas-shell}. */
@@ -111,15 +169,15 @@ public final class FrameworkLayers {
       return aliasName + ".tar";
     }
 
-    /** {@code shell} or {@code java}, as {@code confaas deploy --runtime} takes it. */
+    /** A {@link #catalogName()} (or the constant's name), as {@code confaas deploy --runtime} takes it. */
     public static Runtime parse(String s) {
       for (Runtime r : values()) {
-        if (r.name().equalsIgnoreCase(s.trim())) {
+        if (r.catalogName.equalsIgnoreCase(s.trim()) || r.name().equalsIgnoreCase(s.trim())) {
           return r;
         }
       }
       throw new IllegalArgumentException(
-          "unknown runtime \"" + s + "\"; use one of shell, java");
+          "unknown runtime \"" + s + "\"; use one of shell, java, java-aws, provided");
     }
   }
 
@@ -132,6 +190,8 @@ public final class FrameworkLayers {
   private final Path busybox;
   private final Path javaHome;
   private final Path cacheDir;
+  private final Path bash = Path.of("/bin/bash");
+  private final Path curl = Path.of("/usr/bin/curl");
 
   private FrameworkLayers(Path busybox, Path javaHome, Path cacheDir) {
     this.busybox = busybox;
@@ -160,7 +220,8 @@ public final class FrameworkLayers {
     try {
       switch (runtime) {
         case SHELL -> stageShell(stage);
-        case JAVA -> stageJava(stage);
+        case JAVA, JAVA_AWS -> stageJava(stage, targetDir);
+        case PROVIDED -> stageProvided(stage);
         default -> throw new AssertionError(runtime);
       }
       Path tar = targetDir.resolve(runtime.fileName());
@@ -174,16 +235,22 @@ public final class FrameworkLayers {
   }
 
   /**
-   * Builds every runtime's layer into {@code workDir}, then {@linkplain #publish(VendorLayerRegistry,
-   * ImageSigner, int, List) publishes} them. Returns the alias references functions put in their
-   * manifests' {@code layers}, one per {@link Runtime}.
+   * Builds every runtime's layer into {@code workDir} (a layer two runtimes share, once), then
+   * {@linkplain #publish(VendorLayerRegistry, ImageSigner, int, List) publishes} them. Returns the
+   * alias references functions put in their manifests' {@code layers}, one per {@link Runtime}.
    */
   public List<PublishedLayer> publish(
       VendorLayerRegistry registry, ImageSigner vendor, int svn, Path workDir)
       throws IOException, ImageVerificationException {
     List<BuiltLayer> built = new ArrayList<>();
+    Map<String, BuiltLayer> byAlias = new HashMap<>();
     for (Runtime r : Runtime.values()) {
-      built.add(build(r, workDir));
+      BuiltLayer shared = byAlias.get(r.aliasName());
+      BuiltLayer b = shared != null
+          ? new BuiltLayer(r, shared.tar(), shared.digest(), shared.sizeBytes())
+          : build(r, workDir);
+      byAlias.putIfAbsent(r.aliasName(), b);
+      built.add(b);
     }
     return publish(registry, vendor, svn, built);
   }
@@ -197,7 +264,19 @@ public final class FrameworkLayers {
       VendorLayerRegistry registry, ImageSigner vendor, int svn, List<BuiltLayer> layers)
       throws IOException, ImageVerificationException {
     List<PublishedLayer> out = new ArrayList<>();
+    Map<String, PublishedLayer> byAlias = new HashMap<>();
     for (BuiltLayer built : layers) {
+      PublishedLayer shared = byAlias.get(built.runtime().aliasName());
+      if (shared != null) { // a layer two runtimes share is published once
+        if (!shared.digest().equals(built.digest())) {
+          throw new IOException(built.runtime() + " and " + shared.runtime() + " share the layer "
+              + built.runtime().aliasName() + " but were built as " + built.digest() + " and "
+              + shared.digest() + "; build them from the same inputs");
+        }
+        out.add(new PublishedLayer(
+            built.runtime(), shared.digest(), shared.vendorImage(), shared.alias()));
+        continue;
+      }
       Digest digest = registry.addLayer(built.tar());
       if (!digest.equals(built.digest())) {
         throw new IOException("registry stored " + built.tar() + " as " + digest
@@ -208,8 +287,10 @@ public final class FrameworkLayers {
       SignedManifest signed =
           vendor.signed(Manifest.builder().addLayer(digest).contentAlias(digest, alias).build());
       VendorLayerRegistry.Publication p = registry.publish(signed);
-      out.add(new PublishedLayer(
-          built.runtime(), digest, p.imageId(), AliasRef.of(vendor.signerId(), alias)));
+      PublishedLayer published = new PublishedLayer(
+          built.runtime(), digest, p.imageId(), AliasRef.of(vendor.signerId(), alias));
+      byAlias.put(built.runtime().aliasName(), published);
+      out.add(published);
     }
     return out;
   }
@@ -217,6 +298,14 @@ public final class FrameworkLayers {
   // --- shell layer -----------------------------------------------------------------------------
 
   private void stageShell(Path stage) throws IOException {
+    stageBusybox(stage);
+    writeResource("shell/bootstrap", dir(stage, "var/runtime").resolve("bootstrap"), 0755);
+    dir(stage, "var/task");
+    baseFiles(stage);
+  }
+
+  /** /bin/busybox and a link per applet, except where {@code stage} already has that path. */
+  private void stageBusybox(Path stage) throws IOException {
     if (!Files.isRegularFile(busybox) || !Files.isExecutable(busybox)) {
       throw new IOException("busybox " + busybox + " is missing or not executable; install the"
           + " Debian package busybox-static (apt-get install -y busybox-static)");
@@ -232,12 +321,6 @@ public final class FrameworkLayers {
       Path target = link.getParent().relativize(bin.resolve("busybox"));
       Files.createSymbolicLink(link, target);
     }
-    Path runtime = dir(stage, "var/runtime");
-    try (InputStream in = resource("shell/bootstrap")) {
-      writeFile(runtime.resolve("bootstrap"), in.readAllBytes(), 0755);
-    }
-    dir(stage, "var/task");
-    baseFiles(stage);
   }
 
   /** Applet paths relative to the root ({@code bin/sh}, {@code usr/bin/wget}, ...). */
@@ -259,12 +342,32 @@ public final class FrameworkLayers {
 
   // --- java layer ------------------------------------------------------------------------------
 
-  private void stageJava(Path stage) throws IOException {
+  private void stageJava(Path stage, Path targetDir) throws IOException {
     Path jre = jlinked();
     Path java = dir(stage, "opt/java");
     copyTree(jre, java);
     Path confaas = dir(stage, "opt/confaas");
     writeFile(confaas.resolve("java-runtime.jar"), runtimeJar(), 0644);
+    // java-aws: AWS's client, its bootstrap, and a shell to run that (AWS's Java runtimes have one).
+    writeResource("java-aws/bootstrap", dir(stage, "var/runtime").resolve("bootstrap"), 0755);
+    Path awsLib = dir(stage, AWS_RUNTIME_LIB.substring(1));
+    byte[] ric = null;
+    for (String jar : awsLambdaJars()) {
+      byte[] bytes;
+      try (InputStream in = resource(jar)) {
+        bytes = in.readAllBytes();
+      }
+      String name = jar.substring(jar.lastIndexOf('/') + 1);
+      writeFile(awsLib.resolve(name), bytes, 0644);
+      if (name.startsWith("aws-lambda-java-runtime-interface-client-")) {
+        ric = bytes;
+      }
+    }
+    if (ric == null) {
+      throw new IOException("aws-lambda-java/classpath.txt names no"
+          + " aws-lambda-java-runtime-interface-client jar; rebuild confaas-vendor-layers");
+    }
+    stageBusybox(stage);
     // Shared libraries of every ELF file in the JRE, from the host, at the paths the loader uses.
     List<Path> elves = new ArrayList<>();
     Set<String> own = new TreeSet<>(); // loaded by the JVM from its own directories
@@ -280,10 +383,108 @@ public final class FrameworkLayers {
     for (Path f : elves) {
       libs.addAll(sharedLibraries(f, stage, own));
     }
+    // AWS's client extracts its JNI library to /tmp and loads it: what it links must be here.
+    Path jni = Files.createTempFile(targetDir, ".aws-lambda-jni-", ".so");
+    try {
+      Files.write(jni, jniLibrary(ric));
+      libs.addAll(sharedLibraries(jni, stage, own));
+    } finally {
+      Files.deleteIfExists(jni);
+    }
+    libs.addAll(hostLibraries(libs, JNI_HOST_LIBRARIES, stage, own));
     for (Path lib : libs) {
       includeHostPath(lib, stage);
     }
     dir(stage, "var/task");
+    baseFiles(stage);
+  }
+
+  /** Resource names of the java-aws jars ({@code aws-lambda-java/NAME.jar}), in class path order. */
+  private static List<String> awsLambdaJars() throws IOException {
+    String list;
+    try (InputStream in = resource("aws-lambda-java/classpath.txt")) {
+      list = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+    }
+    List<String> jars = new ArrayList<>();
+    for (String entry : list.split(":")) {
+      if (!entry.isEmpty()) {
+        jars.add(entry);
+      }
+    }
+    return jars;
+  }
+
+  /** The JNI library for this machine's architecture from AWS's client jar. */
+  private static byte[] jniLibrary(byte[] ricJar) throws IOException {
+    String arch = System.getProperty("os.arch");
+    String name = "jni/libaws-lambda-jni.linux-"
+        + (arch.equals("amd64") || arch.equals("x86_64") ? "x86_64" : "aarch_64") + ".so";
+    try (JarInputStream in = new JarInputStream(new ByteArrayInputStream(ricJar))) {
+      for (JarEntry e; (e = in.getNextJarEntry()) != null; ) {
+        if (e.getName().equals(name)) {
+          return in.readAllBytes();
+        }
+      }
+    }
+    throw new IOException("AWS's runtime interface client jar has no " + name + " for os.arch "
+        + arch + "; the java-aws runtime is built for x86_64 and aarch64 Linux only");
+  }
+
+  /**
+   * The host paths of {@code names}, looked up in the directory the C library came from (the
+   * host's multiarch directory), with what they link in turn.
+   */
+  private static List<Path> hostLibraries(Set<Path> linked, List<String> names, Path stage,
+      Set<String> own) throws IOException {
+    Path libc = linked.stream().filter(p -> p.getFileName().toString().equals("libc.so.6"))
+        .findFirst().orElseThrow(() -> new IOException("no libc.so.6 among the libraries the"
+            + " layer's binaries link; ldd found " + linked));
+    List<Path> out = new ArrayList<>();
+    for (String name : names) {
+      Path p = libc.resolveSibling(name);
+      if (!Files.exists(p)) {
+        throw new IOException(p + " is missing; install the Debian package that provides " + name
+            + " (libc6, libgcc-s1, libstdc++6 or zlib1g)");
+      }
+      out.add(p);
+      out.addAll(sharedLibraries(p, stage, own));
+    }
+    return out;
+  }
+
+  // --- provided layer --------------------------------------------------------------------------
+
+  /**
+   * bash (also as /bin/sh, as on Amazon Linux), curl and busybox for the other tools, with their
+   * libraries and the CA certificates curl uses for https, plus the bootstrap that starts the
+   * function's own.
+   */
+  private void stageProvided(Path stage) throws IOException {
+    for (Path tool : List.of(bash, curl)) {
+      if (!Files.isRegularFile(tool) || !Files.isExecutable(tool)) {
+        throw new IOException(tool + " is missing or not executable; install the Debian packages"
+            + " bash and curl (bin/ensure-debian-packages does)");
+      }
+    }
+    Path bin = dir(stage, "bin");
+    copyFile(bash.toRealPath(), bin.resolve("bash"), 0755);
+    Files.createSymbolicLink(bin.resolve("sh"), Path.of("bash"));
+    copyFile(curl.toRealPath(), dir(stage, "usr/bin").resolve("curl"), 0755);
+    stageBusybox(stage); // every other applet; bin/sh and the rest already there stay
+    TreeSet<Path> libs = new TreeSet<>();
+    for (Path tool : List.of(bash, curl)) {
+      libs.addAll(sharedLibraries(tool.toRealPath(), stage, Set.of()));
+    }
+    for (Path lib : libs) {
+      includeHostPath(lib, stage);
+    }
+    Path caBundle = Path.of("/etc/ssl/certs/ca-certificates.crt");
+    if (Files.isRegularFile(caBundle)) { // Debian ca-certificates, where installed
+      includeHostPath(caBundle, stage);
+    }
+    writeResource("provided/bootstrap", dir(stage, "var/runtime").resolve("bootstrap"), 0755);
+    dir(stage, "var/task");
+    dir(stage, "opt");
     baseFiles(stage);
   }
 
@@ -570,6 +771,12 @@ public final class FrameworkLayers {
       b.append((mode & (1 << (8 - i))) != 0 ? rwx.charAt(i) : '-');
     }
     return PosixFilePermissions.fromString(b.toString());
+  }
+
+  private static void writeResource(String name, Path to, int mode) throws IOException {
+    try (InputStream in = resource(name)) {
+      writeFile(to, in.readAllBytes(), mode);
+    }
   }
 
   private static InputStream resource(String name) throws IOException {

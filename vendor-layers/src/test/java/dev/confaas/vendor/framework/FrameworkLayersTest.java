@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.confaas.image.Digest;
-import dev.confaas.image.LayerTar;
-import dev.confaas.image.LayerUnpacker;
 import dev.confaas.image.SigningKeys;
 import dev.confaas.lambda.Context;
 import dev.confaas.lambda.StringHandler;
@@ -28,16 +26,14 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Builds both framework layers, merges each with a function layer the way the agent does (the
+ * Builds the framework layers, merges each with a function layer the way the agent does (the
  * framework layer below, the function's above), and runs the result chrooted as uid 65534 in its
  * own mount and PID namespaces against a Runtime API on 127.0.0.1.
  */
@@ -50,20 +46,26 @@ class FrameworkLayersTest {
   private static FrameworkLayers layers;
   private static BuiltLayer shellLayer;
   private static BuiltLayer javaLayer;
+  private static BuiltLayer providedLayer;
 
   private final List<Process> started = new ArrayList<>();
 
   @BeforeAll
   static void buildLayersOnce() throws IOException {
-    layers = FrameworkLayers.onThisHost(shared.resolve("cache"));
+    // Shared with AwsLambdaRuntimesTest: one jlink per JDK and module list, not one per class.
+    layers = FrameworkLayers.onThisHost(Path.of("target", "framework-cache"));
     long t0 = System.nanoTime();
     shellLayer = layers.build(Runtime.SHELL, shared.resolve("out"));
     long t1 = System.nanoTime();
     javaLayer = layers.build(Runtime.JAVA, shared.resolve("out"));
     long t2 = System.nanoTime();
-    System.out.printf("built %s in %d ms%nbuilt %s in %d ms (jlink included)%n",
+    providedLayer = layers.build(Runtime.PROVIDED, shared.resolve("out"));
+    long t3 = System.nanoTime();
+    System.out.printf("built %s in %d ms%nbuilt %s in %d ms (jlink included unless cached)%n"
+        + "built %s in %d ms%n",
         FrameworkLayers.describe(shellLayer), (t1 - t0) / 1_000_000,
-        FrameworkLayers.describe(javaLayer), (t2 - t1) / 1_000_000);
+        FrameworkLayers.describe(javaLayer), (t2 - t1) / 1_000_000,
+        FrameworkLayers.describe(providedLayer), (t3 - t2) / 1_000_000);
   }
 
   @AfterEach
@@ -87,6 +89,11 @@ class FrameworkLayersTest {
         .build(Runtime.JAVA, dir.resolve("again"));
     assertEquals(javaLayer.digest(), javaAgain.digest(), 
         "java layer is not reproducible across jlinks");
+    BuiltLayer providedAgain = layers.build(Runtime.PROVIDED, dir.resolve("again"));
+    assertEquals(providedLayer.digest(), providedAgain.digest(),
+        "provided layer is not reproducible");
+    assertEquals(javaLayer.digest(), layers.build(Runtime.JAVA_AWS, dir.resolve("aws")).digest(),
+        "java and java-aws must share one layer");
   }
 
   @Test
@@ -94,12 +101,22 @@ class FrameworkLayersTest {
     Clock clock = Clock.fixed(Instant.parse("2026-11-22T07:00:00Z"), ZoneOffset.UTC);
     SigningKeys vendor = SigningKeys.generate("confaas-vendor", clock);
     VendorLayerRegistry registry = VendorLayerRegistry.open(dir.resolve("registry"));
-    List<PublishedLayer> published =
-        FrameworkLayers.publish(registry, vendor.signer(), 1, List.of(shellLayer, javaLayer));
+    BuiltLayer javaAws = new BuiltLayer(
+        Runtime.JAVA_AWS, javaLayer.tar(), javaLayer.digest(), javaLayer.sizeBytes());
+    List<PublishedLayer> published = FrameworkLayers.publish(registry, vendor.signer(), 1,
+        List.of(shellLayer, javaLayer, javaAws, providedLayer));
 
-    assertEquals(2, published.size());
+    assertEquals(4, published.size());
+    assertEquals(published.get(1).vendorImage(), published.get(2).vendorImage(),
+        "java and java-aws share one layer, published once");
+    assertEquals(3, published.stream().map(PublishedLayer::vendorImage).distinct().count(),
+        "one vendor manifest per layer");
     for (PublishedLayer p : published) {
-      BuiltLayer expected = p.runtime() == Runtime.SHELL ? shellLayer : javaLayer;
+      BuiltLayer expected = switch (p.runtime()) {
+        case SHELL -> shellLayer;
+        case JAVA, JAVA_AWS -> javaLayer;
+        case PROVIDED -> providedLayer;
+      };
       assertEquals(expected.digest(), p.digest(), p.runtime() + " published a different layer");
       assertEquals("signer/" + vendor.signerId() + "/" + p.runtime().aliasName() + ":1",
           p.alias().toString());
@@ -114,10 +131,13 @@ class FrameworkLayersTest {
   void runtimesNameTheirEntrypoints() {
     assertEquals(List.of("/var/runtime/bootstrap"), Runtime.parse("shell").entrypoint());
     assertEquals("dev.confaas.lambda.Bootstrap", Runtime.parse("JAVA").entrypoint().get(5));
+    assertEquals(Runtime.JAVA_AWS, Runtime.parse("java-aws"));
+    assertEquals(Runtime.PROVIDED, Runtime.parse("provided"));
+    assertEquals("confaas-java17", Runtime.JAVA_AWS.aliasName());
     IllegalArgumentException e =
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
             () -> Runtime.parse("cobol"));
-    assertTrue(e.getMessage().contains("shell, java"), e.getMessage());
+    assertTrue(e.getMessage().contains("shell, java, java-aws, provided"), e.getMessage());
   }
 
   // --- shell runtime -----------------------------------------------------------------------------
@@ -306,65 +326,12 @@ class FrameworkLayersTest {
   }
 
   private Path merged(BuiltLayer framework, Path functionDir) throws IOException {
-    Path fnTar = dir.resolve("function.tar");
-    LayerTar.write(functionDir, "", fnTar);
-    Path root = dir.resolve("root");
-    Files.createDirectories(root);
-    LayerUnpacker.unpack(framework.tar(), root);
-    LayerUnpacker.unpack(fnTar, root);
-    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    return root;
+    return LayerInstances.merged(dir, framework, functionDir);
   }
 
-  /**
-   * Runs the runtime's entrypoint chrooted into {@code root} as uid/gid 65534, in new mount and PID
-   * namespaces with a minimal /dev, its own /proc and a private /tmp, as the agent does.
-   */
   private void start(Path root, Runtime runtime, String handler, RuntimeApiServer api)
       throws IOException {
-    Assumptions.assumeTrue(canIsolate(), "needs root and unshare(1) to chroot a layer");
-    String setup = String.join("\n",
-        "set -e",
-        "r=\"$1\"; shift",
-        "mount -t tmpfs -o mode=0755 tmpfs \"$r/dev\"",
-        "for d in null zero random urandom; do",
-        "  touch \"$r/dev/$d\"; mount --bind \"/dev/$d\" \"$r/dev/$d\"",
-        "done",
-        "mount -t proc proc \"$r/proc\"",
-        "mount -t tmpfs -o mode=1777 tmpfs \"$r/tmp\"",
-        "exec chroot --userspec=65534:65534 \"$r\" \"$@\"");
-    List<String> cmd = new ArrayList<>(List.of("unshare", "--mount", "--pid", "--fork",
-        "--kill-child", "/bin/sh", "-c", setup, "setup", root.toString()));
-    cmd.addAll(runtime.entrypoint());
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("instance.log").toFile());
-    Map<String, String> env = pb.environment();
-    env.clear();
-    env.putAll(Map.of(
-        "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "LANG", "C.UTF-8",
-        "AWS_LAMBDA_RUNTIME_API", api.hostPort(),
-        "_HANDLER", handler,
-        "LAMBDA_TASK_ROOT", "/var/task",
-        "AWS_LAMBDA_FUNCTION_NAME", "test",
-        "AWS_LAMBDA_FUNCTION_VERSION", "1",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"));
-    started.add(pb.start());
-  }
-
-  private static Boolean isolation;
-
-  private static synchronized boolean canIsolate() {
-    if (isolation == null) {
-      try {
-        Process p = new ProcessBuilder("unshare", "--mount", "--pid", "--fork", "--kill-child",
-            "true").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        isolation = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-      } catch (IOException | InterruptedException e) {
-        isolation = false;
-      }
-    }
-    return isolation;
+    started.add(LayerInstances.start(root, runtime.entrypoint(), handler, api,
+        dir.resolve("instance.log")));
   }
 }

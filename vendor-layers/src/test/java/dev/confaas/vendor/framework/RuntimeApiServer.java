@@ -74,6 +74,8 @@ final class RuntimeApiServer implements AutoCloseable {
           return;
         }
         String id = "req-" + ids.incrementAndGet();
+        // As AWS and the agent send it: AWS's client (its JNI part) crashes on a next without one.
+        x.getResponseHeaders().add("Content-Type", "application/json");
         x.getResponseHeaders().add("Lambda-Runtime-Aws-Request-Id", id);
         x.getResponseHeaders().add("Lambda-Runtime-Deadline-Ms",
             Long.toString(System.currentTimeMillis() + 60_000));
