@@ -66,10 +66,11 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   private final FunctionCatalog catalog;
   private final ImageLoader loader; // null: AddManifest, AddBlob, Finalize are UNIMPLEMENTED
   private final AttestationReporter reporter; // null: Report is UNIMPLEMENTED
+  private final ReceiptSigner receipts; // null: replies carry no receipt (no identity key)
 
   /** An agent that runs only prepared functions and cannot attest. */
   public TdAgentService(InstanceSupervisor supervisor, FunctionCatalog catalog) {
-    this(supervisor, catalog, null, null);
+    this(supervisor, catalog, null, null, null);
   }
 
   /**
@@ -79,18 +80,33 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
    */
   public TdAgentService(
       InstanceSupervisor supervisor, ImageLoader loader, AttestationReporter reporter) {
-    this(supervisor, loader, loader, reporter);
+    this(supervisor, loader, loader, reporter, null);
+  }
+
+  /**
+   * A full agent that signs a receipt for every invocation.
+   *
+   * @param receipts signs with the identity key {@code reporter}'s quotes bind
+   */
+  public TdAgentService(
+      InstanceSupervisor supervisor,
+      ImageLoader loader,
+      AttestationReporter reporter,
+      ReceiptSigner receipts) {
+    this(supervisor, loader, loader, reporter, receipts);
   }
 
   private TdAgentService(
       InstanceSupervisor supervisor,
       FunctionCatalog catalog,
       ImageLoader loader,
-      AttestationReporter reporter) {
+      AttestationReporter reporter,
+      ReceiptSigner receipts) {
     this.supervisor = supervisor;
     this.catalog = catalog;
     this.loader = loader;
     this.reporter = reporter;
+    this.receipts = receipts;
   }
 
   @Override
@@ -166,7 +182,11 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
           ReportResponse.newBuilder()
               .setQuote(ByteString.copyFrom(e.quote()))
               .setIdentityPublicKey(ByteString.copyFrom(e.identityPublicKey()))
+              .setSealingPublicKey(ByteString.copyFrom(e.sealingPublicKey()))
               .setAttestationData(ByteString.copyFrom(e.attestationData()));
+      if (receipts != null) {
+        b.setTdId(receipts.tdId());
+      }
       e.rtmrLogs()
           .forEach(
               (rtmr, lines) ->
@@ -318,7 +338,9 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     if (out instanceof ServerCallStreamObserver<InvokeResponse> call) {
       call.setOnCancelHandler(() -> result.cancel(false));
     }
-    result.whenComplete(
+    // Async: hashing up to 6 MiB twice and signing must not hold up the thread that completed the
+    // invocation (the Lambda Runtime API's event loop).
+    result.whenCompleteAsync(
         (r, e) -> {
           if (e != null) {
             if (!(e instanceof CancellationException)) {
@@ -326,9 +348,35 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             }
             return;
           }
-          out.onNext(response(r));
+          InvokeResponse.Builder reply = response(r);
+          if (receipts != null) {
+            try {
+              reply.setReceipt(receipt(request, r));
+            } catch (RuntimeException failed) {
+              out.onError(
+                  Status.INTERNAL
+                      .withDescription(
+                          "the agent could not sign the receipt for request "
+                              + r.requestId()
+                              + ": "
+                              + failed.getMessage())
+                      .asRuntimeException());
+              return;
+            }
+          }
+          out.onNext(reply.build());
           out.onCompleted();
         });
+  }
+
+  /** The receipt for {@code r}, naming the image and function of the instance that ran it. */
+  private String receipt(InvokeRequest request, InvocationResult r) {
+    FunctionSpec spec = r.instanceId().isEmpty() ? null : supervisor.specOf(r.instanceId()).orElse(null);
+    if (spec == null && request.getTargetCase() == InvokeRequest.TargetCase.IMAGE_ID) {
+      spec = catalog.find(request.getImageId()).orElse(null);
+    }
+    String imageId = spec != null ? spec.imageId() : request.getImageId();
+    return receipts.sign(spec, imageId, request.getPayload().toByteArray(), r);
   }
 
   @Override
@@ -509,7 +557,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         r.getCognitoIdentity());
   }
 
-  private static InvokeResponse response(InvocationResult r) {
+  private static InvokeResponse.Builder response(InvocationResult r) {
     InvokeResponse.Builder b =
         InvokeResponse.newBuilder()
             .setRequestId(r.requestId())
@@ -526,7 +574,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
               .setMessage(f.message())
               .setExitStatus(f.exitStatus()));
     }
-    return b.build();
+    return b;
   }
 
   private static Throwable unwrap(Throwable e) {
