@@ -150,7 +150,13 @@ public final class ReceiptVerifier {
       expected = reference.toBuilder();
       refSource = "the reference values you supplied";
     } else {
-      expected = fromEvidence(evidence.referenceValues());
+      try {
+        expected = fromEvidence(evidence.referenceValues());
+      } catch (IllegalArgumentException e) {
+        lines.add(
+            fail(Check.MEASUREMENTS, "the evidence's reference values are malformed: " + e.getMessage()));
+        expected = ReferenceValues.builder();
+      }
       refSource =
           evidence.referenceValues().isEmpty()
               ? null

@@ -102,11 +102,13 @@ public record TdEvidence(
     suite.put("aead_id", SealingSuite.AEAD_ID);
     if (!referenceValues.isEmpty()) {
       ObjectNode refs = o.putObject("reference_values");
-      referenceValues.forEach(
-          (k, v) -> {
-            ArrayNode a = refs.putArray(k);
-            v.forEach(a::add);
-          });
+      for (String name : REFERENCE_NAMES) {
+        List<String> values = referenceValues.get(name);
+        if (values != null) {
+          ArrayNode a = refs.putArray(name);
+          values.forEach(a::add);
+        }
+      }
     }
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
