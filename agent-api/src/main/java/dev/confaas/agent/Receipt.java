@@ -58,6 +58,14 @@ public final class Receipt {
    * @param images [images] IDs of every image loaded in the TD then (the handler's included), in
    *     load order: what the function was co-resident with
    * @param issuedAt [iat] when the receipt was signed, seconds since the epoch (agent clock)
+   * @param sealed [sealed] true for a sealed invocation ({@link SealedMessages}): then {@code
+   *     event_sha256} and {@code response_sha256} are over the encapsulated request and response
+   *     (the ciphertexts the host relayed), {@code response_sha256} is present even when the
+   *     function failed (its error is sealed too), and the two MACs below are set; absent = false
+   * @param eventPlaintextMac [event_plaintext_mac] for sealed invocations, base64url HMAC-SHA256 of
+   *     the event plaintext under a key only the caller and the TD hold; else null
+   * @param responsePlaintextMac [response_plaintext_mac] likewise of the response (or sealed
+   *     error) plaintext; else null
    */
   public record Claims(
       String requestId,
@@ -71,7 +79,29 @@ public final class Receipt {
       String rtmr3,
       int rtmr3LogLength,
       List<String> images,
-      long issuedAt) {
+      long issuedAt,
+      boolean sealed,
+      String eventPlaintextMac,
+      String responsePlaintextMac) {
+    /** The claims of an invocation that was not sealed. */
+    public Claims(
+        String requestId,
+        String functionName,
+        String functionVersion,
+        String imageId,
+        String tdId,
+        String eventSha256,
+        String responseSha256,
+        String error,
+        String rtmr3,
+        int rtmr3LogLength,
+        List<String> images,
+        long issuedAt) {
+      this(
+          requestId, functionName, functionVersion, imageId, tdId, eventSha256, responseSha256,
+          error, rtmr3, rtmr3LogLength, images, issuedAt, false, null, null);
+    }
+
     public Claims {
       Objects.requireNonNull(requestId, "requestId");
       Objects.requireNonNull(imageId, "imageId");
@@ -79,7 +109,13 @@ public final class Receipt {
       Objects.requireNonNull(eventSha256, "eventSha256");
       Objects.requireNonNull(rtmr3, "rtmr3");
       images = List.copyOf(images);
-      if ((responseSha256 == null) == (error == null)) {
+      if (sealed) {
+        if (responseSha256 == null || eventPlaintextMac == null || responsePlaintextMac == null) {
+          throw new IllegalArgumentException(
+              "a sealed invocation's receipt has response_sha256, event_plaintext_mac and"
+                  + " response_plaintext_mac");
+        }
+      } else if ((responseSha256 == null) == (error == null)) {
         throw new IllegalArgumentException("a receipt has exactly one of response_sha256 and error");
       }
     }
@@ -98,8 +134,14 @@ public final class Receipt {
       o.put("event_sha256", eventSha256);
       if (responseSha256 != null) {
         o.put("response_sha256", responseSha256);
-      } else {
+      }
+      if (error != null) {
         o.put("error", error);
+      }
+      if (sealed) {
+        o.put("sealed", true);
+        o.put("event_plaintext_mac", eventPlaintextMac);
+        o.put("response_plaintext_mac", responsePlaintextMac);
       }
       o.put("rtmr3", rtmr3);
       o.put("rtmr3_log_length", rtmr3LogLength);
@@ -143,7 +185,10 @@ public final class Receipt {
           text(o, "rtmr3", true),
           len.asInt(),
           images,
-          iat.asLong());
+          iat.asLong(),
+          o.path("sealed").asBoolean(false),
+          text(o, "event_plaintext_mac", false),
+          text(o, "response_plaintext_mac", false));
     }
 
     private static String text(JsonNode o, String name, boolean required) {

@@ -45,7 +45,9 @@ public final class ReceiptVerifier {
     RECEIPT_RTMR3,
     IMAGES,
     REQUEST_HASH,
-    RESPONSE_HASH
+    RESPONSE_HASH,
+    /** Sealed invocations only: the plaintexts, which only the caller can check. */
+    PLAINTEXTS
   }
 
   public enum Outcome {
@@ -372,8 +374,17 @@ public final class ReceiptVerifier {
       }
     }
 
-    lines.add(hashLine(Check.REQUEST_HASH, "event", c.eventSha256(), request));
-    if (c.error() != null) {
+    lines.add(hashLine(Check.REQUEST_HASH, c.sealed() ? "sealed request" : "event", c.eventSha256(), request));
+    if (c.sealed()) {
+      lines.add(hashLine(Check.RESPONSE_HASH, "sealed response", c.responseSha256(), response));
+      lines.add(
+          notChecked(
+              Check.PLAINTEXTS,
+              "a sealed invocation"
+                  + (c.error() == null ? "" : " whose function failed (" + c.error() + ")")
+                  + ": the hashes are over the ciphertexts the host relayed; only the caller who"
+                  + " sealed it can check the plaintext MACs (SealedMessages.ClientRequest)"));
+    } else if (c.error() != null) {
       lines.add(
           response == null
               ? notChecked(Check.RESPONSE_HASH, "the function failed (" + c.error() + "); there is no response to hash")

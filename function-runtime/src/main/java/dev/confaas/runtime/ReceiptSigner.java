@@ -43,6 +43,49 @@ public final class ReceiptSigner {
    * @param result what came of it
    */
   String sign(FunctionSpec spec, String imageId, byte[] event, InvocationResult result) {
+    return sign(
+        spec,
+        imageId,
+        result,
+        Receipt.sha256(event),
+        result.succeeded() ? Receipt.sha256(result.payload()) : null,
+        false,
+        null,
+        null);
+  }
+
+  /**
+   * The receipt for a sealed invocation: hashes over the encapsulated request and response (what
+   * the host relayed), and the plaintexts' MACs under the key only the caller shares.
+   */
+  String signSealed(
+      FunctionSpec spec,
+      String imageId,
+      byte[] sealedRequest,
+      byte[] sealedResponse,
+      InvocationResult result,
+      String eventMac,
+      String responseMac) {
+    return sign(
+        spec,
+        imageId,
+        result,
+        Receipt.sha256(sealedRequest),
+        Receipt.sha256(sealedResponse),
+        true,
+        eventMac,
+        responseMac);
+  }
+
+  private String sign(
+      FunctionSpec spec,
+      String imageId,
+      InvocationResult result,
+      String eventSha256,
+      String responseSha256,
+      boolean sealed,
+      String eventMac,
+      String responseMac) {
     RtmrLog log = rtmr3.get();
     List<String> images =
         log.lines().stream()
@@ -56,13 +99,16 @@ public final class ReceiptSigner {
             spec == null ? null : spec.version(),
             imageId,
             tdId,
-            Receipt.sha256(event),
-            result.succeeded() ? Receipt.sha256(result.payload()) : null,
+            eventSha256,
+            responseSha256,
             result.succeeded() ? null : result.failure().kind().name(),
             log.valueHex(),
             log.size(),
             images,
-            clock.instant().getEpochSecond());
+            clock.instant().getEpochSecond(),
+            sealed,
+            eventMac,
+            responseMac);
     return Receipt.sign(claims, identity.publicKey(), identity::signEs384);
   }
 }

@@ -143,7 +143,7 @@ public final class TdAgentMain {
       server =
           startTls(
               address,
-              new TdAgentService(supervisor, loader, reporter, receipts),
+              new TdAgentService(supervisor, loader, reporter, receipts, sealing),
               identity,
               TlsIdentity.readCertificate(hostCert).getPublicKey().getEncoded());
       log.info(

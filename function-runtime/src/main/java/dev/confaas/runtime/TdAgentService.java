@@ -2,6 +2,7 @@ package dev.confaas.runtime;
 
 import com.google.protobuf.ByteString;
 import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.SealedMessages;
 import dev.confaas.agent.v1.AddBlobChunk;
 import dev.confaas.agent.v1.AddBlobResponse;
 import dev.confaas.agent.v1.AddManifestRequest;
@@ -67,10 +68,11 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   private final ImageLoader loader; // null: AddManifest, AddBlob, Finalize are UNIMPLEMENTED
   private final AttestationReporter reporter; // null: Report is UNIMPLEMENTED
   private final ReceiptSigner receipts; // null: replies carry no receipt (no identity key)
+  private final SealingKey sealing; // null (or no receipts, hence no TD ID): sealed requests UNIMPLEMENTED
 
   /** An agent that runs only prepared functions and cannot attest. */
   public TdAgentService(InstanceSupervisor supervisor, FunctionCatalog catalog) {
-    this(supervisor, catalog, null, null, null);
+    this(supervisor, catalog, null, null, null, null);
   }
 
   /**
@@ -80,20 +82,22 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
    */
   public TdAgentService(
       InstanceSupervisor supervisor, ImageLoader loader, AttestationReporter reporter) {
-    this(supervisor, loader, loader, reporter, null);
+    this(supervisor, loader, loader, reporter, null, null);
   }
 
   /**
-   * A full agent that signs a receipt for every invocation.
+   * A full agent that signs a receipt for every invocation and opens sealed requests.
    *
-   * @param receipts signs with the identity key {@code reporter}'s quotes bind
+   * @param receipts signs with the identity key {@code reporter}'s quotes bind, and names the TD
+   * @param sealing the sealing key {@code reporter}'s quotes bind
    */
   public TdAgentService(
       InstanceSupervisor supervisor,
       ImageLoader loader,
       AttestationReporter reporter,
-      ReceiptSigner receipts) {
-    this(supervisor, loader, loader, reporter, receipts);
+      ReceiptSigner receipts,
+      SealingKey sealing) {
+    this(supervisor, loader, loader, reporter, receipts, sealing);
   }
 
   private TdAgentService(
@@ -101,12 +105,14 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
       FunctionCatalog catalog,
       ImageLoader loader,
       AttestationReporter reporter,
-      ReceiptSigner receipts) {
+      ReceiptSigner receipts,
+      SealingKey sealing) {
     this.supervisor = supervisor;
     this.catalog = catalog;
     this.loader = loader;
     this.reporter = reporter;
     this.receipts = receipts;
+    this.sealing = sealing;
   }
 
   @Override
@@ -321,8 +327,11 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   @Override
   public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> out) {
     CompletableFuture<InvocationResult> result;
+    SealedMessages.ServerRequest sealed;
     try {
-      Invocation invocation = invocation(request);
+      sealed = request.getSealedRequest().isEmpty() ? null : openSealed(request);
+      Invocation invocation =
+          invocation(request, sealed == null ? request.getPayload().toByteArray() : sealed.event());
       result =
           switch (request.getTargetCase()) {
             case INSTANCE_ID -> supervisor.invokeInstance(request.getInstanceId(), invocation);
@@ -330,6 +339,12 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             case TARGET_NOT_SET -> throw new IllegalArgumentException(
                 "set instance_id or image_id to say where the invocation runs");
           };
+    } catch (SealedMessages.SealedMessageException e) {
+      out.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    } catch (UnsupportedOperationException e) {
+      out.onError(Status.UNIMPLEMENTED.withDescription(e.getMessage()).asRuntimeException());
+      return;
     } catch (RuntimeException e) {
       out.onError(toStatus(e).asRuntimeException());
       return;
@@ -348,7 +363,25 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             }
             return;
           }
-          InvokeResponse.Builder reply = response(r);
+          InvokeResponse.Builder reply;
+          if (sealed != null) {
+            // Nothing of the function's output leaves the TD in the clear.
+            try {
+              reply = sealedResponse(request, r, sealed);
+            } catch (RuntimeException failed) {
+              out.onError(
+                  Status.INTERNAL
+                      .withDescription(
+                          "the agent could not seal the response to request " + r.requestId() + ": "
+                              + failed.getMessage())
+                      .asRuntimeException());
+              return;
+            }
+            out.onNext(reply.build());
+            out.onCompleted();
+            return;
+          }
+          reply = response(r);
           if (receipts != null) {
             try {
               reply.setReceipt(receipt(request, r));
@@ -371,12 +404,113 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
 
   /** The receipt for {@code r}, naming the image and function of the instance that ran it. */
   private String receipt(InvokeRequest request, InvocationResult r) {
-    FunctionSpec spec = r.instanceId().isEmpty() ? null : supervisor.specOf(r.instanceId()).orElse(null);
+    FunctionSpec spec = specThatRan(request, r);
+    String imageId = spec != null ? spec.imageId() : request.getImageId();
+    return receipts.sign(spec, imageId, request.getPayload().toByteArray(), r);
+  }
+
+  private FunctionSpec specThatRan(InvokeRequest request, InvocationResult r) {
+    FunctionSpec spec =
+        r.instanceId().isEmpty() ? null : supervisor.specOf(r.instanceId()).orElse(null);
     if (spec == null && request.getTargetCase() == InvokeRequest.TargetCase.IMAGE_ID) {
       spec = catalog.find(request.getImageId()).orElse(null);
     }
+    return spec;
+  }
+
+  /**
+   * Opens a sealed request for the image it targets, in this TD.
+   *
+   * @throws UnsupportedOperationException when this agent has no sealing key
+   */
+  private SealedMessages.ServerRequest openSealed(InvokeRequest request)
+      throws SealedMessages.SealedMessageException {
+    if (sealing == null || receipts == null) {
+      throw new UnsupportedOperationException(
+          "sealed requests are not available in this agent: it runs without attestation (no"
+              + " sealing key bound by a quote)");
+    }
+    if (!request.getPayload().isEmpty()) {
+      throw new IllegalArgumentException(
+          "set either payload or sealed_request, not both: a sealed call carries its event only"
+              + " sealed");
+    }
+    int max = AgentLimits.MAX_PAYLOAD_BYTES + SealedMessages.OVERHEAD;
+    if (request.getSealedRequest().size() > max) {
+      throw new IllegalArgumentException(
+          "sealed_request is " + request.getSealedRequest().size() + " bytes; at most " + max
+              + " are allowed");
+    }
+    String imageId =
+        switch (request.getTargetCase()) {
+          case IMAGE_ID -> spec(request.getImageId(), "image_id").imageId();
+          case INSTANCE_ID -> supervisor
+              .specOf(request.getInstanceId())
+              .orElseThrow(
+                  () ->
+                      new NoSuchElementException(
+                          "no instance " + request.getInstanceId() + " in this agent"))
+              .imageId();
+          case TARGET_NOT_SET -> throw new IllegalArgumentException(
+              "set instance_id or image_id to say where the invocation runs");
+        };
+    return SealedMessages.open(
+        sealing.keyPair(), imageId, receipts.tdId(), request.getSealedRequest().toByteArray());
+  }
+
+  /**
+   * The reply to a sealed request: the outcome sealed to the caller (the response, or the
+   * function's error as JSON), the kind of failure in the clear for the host's retry decisions, and
+   * the receipt over the ciphertexts with the plaintexts' MACs.
+   */
+  private InvokeResponse.Builder sealedResponse(
+      InvokeRequest request, InvocationResult r, SealedMessages.ServerRequest sealed) {
+    byte[] plaintext = r.succeeded() ? r.payload() : errorJson(r.failure());
+    byte[] enc = sealed.sealResponse(plaintext);
+    InvokeResponse.Builder b =
+        InvokeResponse.newBuilder()
+            .setRequestId(r.requestId())
+            .setInstanceId(r.instanceId())
+            .setDurationUs(r.duration().toNanos() / 1000)
+            .setSealedResponse(ByteString.copyFrom(enc));
+    if (r.succeeded()) {
+      b.setPayload(ByteString.EMPTY);
+    } else {
+      b.setError(
+          FunctionError.newBuilder()
+              .setKind(FunctionError.Kind.valueOf(r.failure().kind().name()))
+              .setType("Sealed")
+              .setMessage("the function's error is sealed to the caller, in sealed_response")
+              .setExitStatus(r.failure().exitStatus()));
+    }
+    FunctionSpec spec = specThatRan(request, r);
     String imageId = spec != null ? spec.imageId() : request.getImageId();
-    return receipts.sign(spec, imageId, request.getPayload().toByteArray(), r);
+    b.setReceipt(
+        receipts.signSealed(
+            spec,
+            imageId,
+            request.getSealedRequest().toByteArray(),
+            enc,
+            r,
+            sealed.plaintextMac(sealed.event()),
+            sealed.plaintextMac(plaintext)));
+    return b;
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** A failure as the Lambda error shape, {@code {"errorType": ..., "errorMessage": ...}}. */
+  private static byte[] errorJson(FunctionFailure f) {
+    com.fasterxml.jackson.databind.node.ObjectNode o = JSON.createObjectNode();
+    o.put("errorType", f.type());
+    o.put("errorMessage", f.message());
+    o.put("kind", f.kind().name());
+    try {
+      return JSON.writeValueAsBytes(o);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Override
@@ -535,10 +669,10 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         .orElseThrow(() -> new NoSuchElementException("no image " + imageId + " is loaded in this TD"));
   }
 
-  private static Invocation invocation(InvokeRequest r) {
-    if (r.getPayload().size() > AgentLimits.MAX_PAYLOAD_BYTES) {
+  private static Invocation invocation(InvokeRequest r, byte[] payload) {
+    if (payload.length > AgentLimits.MAX_PAYLOAD_BYTES) {
       throw new IllegalArgumentException(
-          "payload is " + r.getPayload().size() + " bytes; at most " + AgentLimits.MAX_PAYLOAD_BYTES + " are allowed");
+          "payload is " + payload.length + " bytes; at most " + AgentLimits.MAX_PAYLOAD_BYTES + " are allowed");
     }
     int timeoutMs = r.getTimeoutMs();
     if (timeoutMs > Invocation.MAX_TIMEOUT.toMillis()) {
@@ -548,7 +682,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     Duration timeout = timeoutMs == 0 ? Invocation.DEFAULT_TIMEOUT : Duration.ofMillis(timeoutMs);
     String requestId = r.getRequestId().isEmpty() ? UUID.randomUUID().toString() : r.getRequestId();
     return new Invocation(
-        r.getPayload().toByteArray(),
+        payload,
         timeout,
         requestId,
         r.getInvokedFunctionArn(),

@@ -14,6 +14,7 @@ import dev.confaas.agent.ReceiptVerifier;
 import dev.confaas.agent.ReceiptVerifier.Check;
 import dev.confaas.agent.ReceiptVerifier.Outcome;
 import dev.confaas.agent.ReportDataBinding;
+import dev.confaas.agent.SealedMessages;
 import dev.confaas.agent.TdEvidence;
 import dev.confaas.agent.TlsIdentity;
 import dev.confaas.agent.v1.AddBlobChunk;
@@ -106,7 +107,8 @@ class ReceiptTest {
                       supervisor,
                       loader,
                       new QuoteReporter(tdx, identity, sealing, loader::rtmr3Log),
-                      new ReceiptSigner(identity, id, loader::rtmr3Log, Clock.systemUTC())))
+                      new ReceiptSigner(identity, id, loader::rtmr3Log, Clock.systemUTC()),
+                      sealing))
               .build()
               .start();
       channel =
@@ -360,8 +362,11 @@ class ReceiptTest {
     ReceiptVerifier.Result result = verifier(tdA).verify(ok.getReceipt(), evidence, request, response);
     assertTrue(result.verified(), result.toString());
     for (Check c : Check.values()) {
-      assertEquals(Outcome.PASS, result.line(c).orElseThrow().outcome(), result.toString());
+      if (c != Check.PLAINTEXTS) {
+        assertEquals(Outcome.PASS, result.line(c).orElseThrow().outcome(), result.toString());
+      }
     }
+    assertTrue(result.line(Check.PLAINTEXTS).isEmpty(), "no plaintext line for an unsealed call");
     assertTrue(
         result.line(Check.QUOTE).orElseThrow().message().contains("simulated TDX"), result.toString());
     Receipt.Claims claims = result.receipt().orElseThrow().claims();
@@ -524,6 +529,117 @@ class ReceiptTest {
             real.tdId(), real.backend(), real.nonce(), real.quote(), log,
             real.identityPublicKey(), real.sealingPublicKey(), Map.of());
     assertRefused(verifier(tdA).verify(ok.getReceipt(), forged, null, null), Check.RTMR3_LOG, "quote has");
+  }
+
+  private static InvokeResponse invokeSealed(Td td, String imageId, byte[] sealedRequest) {
+    return td.agent()
+        .invoke(
+            InvokeRequest.newBuilder()
+                .setImageId(imageId)
+                .setSealedRequest(ByteString.copyFrom(sealedRequest))
+                .setTimeoutMs(20_000)
+                .build());
+  }
+
+  @Test
+  void aSealedInvocationOpensOnlyInsideTheTdAndItsReceiptCoversTheCiphertexts() throws Exception {
+    TdEvidence evidence = tdA.evidence(Map.of());
+    byte[] event = "marker-7f3a secret event".getBytes(StandardCharsets.UTF_8);
+    SealedMessages.ClientRequest sealed =
+        SealedMessages.seal(evidence.sealingPublicKey(), upper, evidence.tdId(), event);
+    byte[] request = sealed.encapsulated();
+    assertFalse(
+        new String(request, StandardCharsets.ISO_8859_1).contains("marker-7f3a"),
+        "the event is visible in the sealed request");
+
+    InvokeResponse r = invokeSealed(tdA, upper, request);
+    assertTrue(r.getPayload().isEmpty(), "a sealed call's response must not come back in the clear");
+    byte[] sealedResponse = r.getSealedResponse().toByteArray();
+    assertFalse(
+        new String(sealedResponse, StandardCharsets.ISO_8859_1).contains("MARKER-7F3A"),
+        "the response is visible in the sealed response");
+    byte[] response = sealed.openResponse(sealedResponse);
+    assertEquals("MARKER-7F3A SECRET EVENT", new String(response, StandardCharsets.UTF_8));
+
+    ReceiptVerifier.Result v = verifier(tdA).verify(r.getReceipt(), evidence, request, sealedResponse);
+    assertTrue(v.verified(), v.toString());
+    assertEquals(Outcome.NOT_CHECKED, v.line(Check.PLAINTEXTS).orElseThrow().outcome());
+    Receipt.Claims c = v.receipt().orElseThrow().claims();
+    assertTrue(c.sealed());
+    assertEquals(sealed.plaintextMac(event), c.eventPlaintextMac(), "the TD saw another event");
+    assertEquals(sealed.plaintextMac(response), c.responsePlaintextMac(), "the TD sent another response");
+    assertFalse(r.getReceipt().contains(Receipt.sha256(event)), "the receipt exposes the plaintext's hash");
+
+    // The function's error is sealed too; the host learns only its kind.
+    SealedMessages.ClientRequest failing =
+        SealedMessages.seal(evidence.sealingPublicKey(), upper, evidence.tdId(), "fail".getBytes(StandardCharsets.UTF_8));
+    InvokeResponse f = invokeSealed(tdA, upper, failing.encapsulated());
+    assertEquals(FunctionError.Kind.HANDLED, f.getError().getKind(), f.toString());
+    assertFalse(f.getError().getMessage().contains("cannot handle"), f.getError().getMessage());
+    String error = new String(failing.openResponse(f.getSealedResponse().toByteArray()), StandardCharsets.UTF_8);
+    assertTrue(error.contains("cannot handle fail") && error.contains("Handled.BadInput"), error);
+    ReceiptVerifier.Result fv =
+        verifier(tdA)
+            .verify(f.getReceipt(), evidence, failing.encapsulated(), f.getSealedResponse().toByteArray());
+    assertTrue(fv.verified(), fv.toString());
+    assertEquals("HANDLED", fv.receipt().orElseThrow().claims().error());
+  }
+
+  @Test
+  void aSealedRequestForAnotherFunctionOrTdIsRefusedByTheAgent() {
+    TdEvidence a = tdA.evidence(Map.of());
+    TdEvidence b = tdB.evidence(Map.of());
+    byte[] event = "x".getBytes(StandardCharsets.UTF_8);
+
+    // Sealed for the lower function, sent to the upper one (same TD, same key).
+    io.grpc.StatusRuntimeException otherFunction =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.grpc.StatusRuntimeException.class,
+            () -> invokeSealed(tdA, upper, SealedMessages.seal(a.sealingPublicKey(), lower, "td-a", event).encapsulated()));
+    assertEquals(io.grpc.Status.Code.PERMISSION_DENIED, otherFunction.getStatus().getCode());
+    assertTrue(otherFunction.getStatus().getDescription().contains("does not open for image " + upper), otherFunction.getMessage());
+
+    // Sealed for td-b (its key and ID), relayed to td-a.
+    io.grpc.StatusRuntimeException otherTd =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.grpc.StatusRuntimeException.class,
+            () -> invokeSealed(tdA, upper, SealedMessages.seal(b.sealingPublicKey(), upper, "td-b", event).encapsulated()));
+    assertEquals(io.grpc.Status.Code.PERMISSION_DENIED, otherTd.getStatus().getCode());
+    assertTrue(otherTd.getStatus().getDescription().contains("in TD td-a"), otherTd.getMessage());
+
+    // td-a's key but naming td-b: the info binding refuses it even where the key fits.
+    io.grpc.StatusRuntimeException misnamed =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.grpc.StatusRuntimeException.class,
+            () -> invokeSealed(tdA, upper, SealedMessages.seal(a.sealingPublicKey(), upper, "td-b", event).encapsulated()));
+    assertEquals(io.grpc.Status.Code.PERMISSION_DENIED, misnamed.getStatus().getCode());
+
+    // A flipped ciphertext bit.
+    byte[] altered = SealedMessages.seal(a.sealingPublicKey(), upper, "td-a", event).encapsulated();
+    altered[altered.length - 1] ^= 1;
+    assertEquals(
+        io.grpc.Status.Code.PERMISSION_DENIED,
+        org.junit.jupiter.api.Assertions.assertThrows(
+                io.grpc.StatusRuntimeException.class, () -> invokeSealed(tdA, upper, altered))
+            .getStatus()
+            .getCode());
+
+    // Both a clear payload and a sealed one.
+    io.grpc.StatusRuntimeException both =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.grpc.StatusRuntimeException.class,
+            () ->
+                tdA.agent()
+                    .invoke(
+                        InvokeRequest.newBuilder()
+                            .setImageId(upper)
+                            .setPayload(ByteString.copyFromUtf8("clear"))
+                            .setSealedRequest(
+                                ByteString.copyFrom(
+                                    SealedMessages.seal(a.sealingPublicKey(), upper, "td-a", event).encapsulated()))
+                            .build()));
+    assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, both.getStatus().getCode());
+    assertTrue(both.getStatus().getDescription().contains("not both"), both.getMessage());
   }
 
   /** An image ID differing from {@code id} in its last digit. */
