@@ -1,5 +1,8 @@
 package dev.confaas.runtime;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import dev.confaas.agent.AgentLimits;
 import dev.confaas.agent.SealedMessages;
@@ -497,18 +500,17 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     return b;
   }
 
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
-      new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A failure as the Lambda error shape, {@code {"errorType": ..., "errorMessage": ...}}. */
   private static byte[] errorJson(FunctionFailure f) {
-    com.fasterxml.jackson.databind.node.ObjectNode o = JSON.createObjectNode();
+    ObjectNode o = JSON.createObjectNode();
     o.put("errorType", f.type());
     o.put("errorMessage", f.message());
     o.put("kind", f.kind().name());
     try {
       return JSON.writeValueAsBytes(o);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }
