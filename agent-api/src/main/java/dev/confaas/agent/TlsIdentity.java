@@ -12,6 +12,7 @@ import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -33,11 +34,14 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * An EC P-256 key pair that never leaves this process, with a self-signed certificate so TLS can
- * carry it. The agent makes one at start (its identity key, bound into its quote's REPORTDATA); the
- * host makes one per pool (its client key, handed to each agent at launch). Trust never comes from
- * the certificate (no CA, names or dates are checked): each side pins the other's public key
- * ({@link PeerKeyTrustManager}).
+ * An EC P-384 key pair that never leaves this process, with a self-signed certificate so TLS can
+ * carry it. The agent makes one at start (its identity key, bound into its quote's REPORTDATA, and
+ * the key that signs its receipts, ES384); the host makes one per pool (its client key, handed to
+ * each agent at launch). Trust never comes from the certificate (no CA, names or dates are
+ * checked): each side pins the other's public key ({@link PeerKeyTrustManager}).
+ *
+ * <p>P-384 rather than P-256 because receipts are JWS ES384 (docs/receipts.md), in line with the
+ * SHA-384 used for every other ConFaaS measurement and signature.
  */
 public final class TlsIdentity {
   private static final char[] NO_PASSWORD = new char[0];
@@ -54,7 +58,7 @@ public final class TlsIdentity {
   public static TlsIdentity generate(String commonName, Clock clock) {
     try {
       KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-      g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+      g.initialize(new ECGenParameterSpec("secp384r1"), new SecureRandom());
       KeyPair kp = g.generateKeyPair();
       Instant now = clock.instant();
       JcaX509v3CertificateBuilder b =
@@ -76,7 +80,7 @@ public final class TlsIdentity {
       X509Certificate cert =
           new JcaX509CertificateConverter()
               .getCertificate(
-                  b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
+                  b.build(new JcaContentSignerBuilder("SHA384withECDSA").build(kp.getPrivate())));
       return new TlsIdentity(kp, cert);
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot generate a TLS identity: " + e.getMessage(), e);
@@ -90,6 +94,21 @@ public final class TlsIdentity {
 
   public PublicKey publicKey() {
     return keyPair.getPublic();
+  }
+
+  /**
+   * Signs {@code data} with ECDSA P-384 / SHA-384, the signature as the 96 bytes R ‖ S (JWS ES384,
+   * RFC 7518 §3.4), so that the private key is used without being handed out.
+   */
+  public byte[] signEs384(byte[] data) {
+    try {
+      Signature s = Signature.getInstance("SHA384withECDSAinP1363Format");
+      s.initSign(keyPair.getPrivate());
+      s.update(data);
+      return s.sign();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot sign with the identity key: " + e.getMessage(), e);
+    }
   }
 
   public X509Certificate certificate() {

@@ -12,6 +12,11 @@
  *   <li>The host's one client, {@link dev.confaas.agent.AgentClient}: asynchronous calls with
  *       deadlines by kind, retries only for the read-only calls, and every failure classified once
  *       as an {@link dev.confaas.agent.AgentCallException}.
+ *   <li>What binds a TD's keys to its quote and what a caller checks it by (docs/receipts.md): the
+ *       REPORTDATA binding of the identity and sealing keys ({@link
+ *       dev.confaas.agent.ReportDataBinding}, {@link dev.confaas.agent.SealingSuite}), the
+ *       per-invocation receipt ({@link dev.confaas.agent.Receipt}), the evidence document ({@link
+ *       dev.confaas.agent.TdEvidence}) and the offline {@link dev.confaas.agent.ReceiptVerifier}.
  *   <li>What a launcher needs to run the agent as a program ({@link dev.confaas.agent.AgentProgram})
  *       and to compute the {@code process} backend's MRTD over it ({@link
  *       dev.confaas.agent.AgentArtifacts}).

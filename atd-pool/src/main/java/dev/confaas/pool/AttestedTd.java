@@ -28,6 +28,27 @@ public interface AttestedTd extends AutoCloseable {
   /** The RTMR3 log (ACON format) as of the last attestation. */
   List<String> rtmr3Log();
 
+  /** The identity public key (SubjectPublicKeyInfo DER) the TD was attested with; empty if none. */
+  default byte[] identityPublicKey() {
+    return new byte[0];
+  }
+
+  /**
+   * The TD's HPKE sealing public key (agent-api's {@code SealingSuite}, 32 bytes), bound by its
+   * quote together with the identity key; empty if none.
+   */
+  default byte[] sealingPublicKey() {
+    return new byte[0];
+  }
+
+  /**
+   * The evidence of the last attestation — its quote and nonce, RTMR3 log and both keys — as a
+   * caller verifies it offline (docs/receipts.md); empty if this TD has none to show.
+   */
+  default java.util.Optional<dev.confaas.agent.TdEvidence> evidence() {
+    return java.util.Optional.empty();
+  }
+
   /** False once the TD has exited. */
   boolean isAlive();
 

@@ -1,10 +1,12 @@
 package dev.confaas.pool;
 
 import dev.confaas.agent.AgentClient;
+import dev.confaas.agent.TdEvidence;
 import dev.confaas.attestation.QuoteVerification;
 import io.grpc.ManagedChannel;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** An attested TD with its channel pinned to the attested identity key. */
@@ -16,6 +18,7 @@ final class PinnedAttestedTd implements AttestedTd {
   private final QuoteVerification verification;
   private final List<String> rtmr3Log;
   private final byte[] identityKey;
+  private final TdEvidence evidence;
 
   PinnedAttestedTd(
       LaunchedTd td,
@@ -24,9 +27,11 @@ final class PinnedAttestedTd implements AttestedTd {
       Instant attestedAt,
       QuoteVerification verification,
       List<String> rtmr3Log,
-      byte[] identityKey) {
+      byte[] identityKey,
+      TdEvidence evidence) {
     this.td = td;
     this.identityKey = identityKey.clone();
+    this.evidence = evidence;
     this.channel = channel;
     this.agent = agent;
     this.attestedAt = attestedAt;
@@ -69,10 +74,26 @@ final class PinnedAttestedTd implements AttestedTd {
     return identityKey.clone();
   }
 
+  @Override
+  public byte[] identityPublicKey() {
+    return identityKey.clone();
+  }
+
+  @Override
+  public byte[] sealingPublicKey() {
+    return evidence.sealingPublicKey().clone();
+  }
+
+  @Override
+  public Optional<TdEvidence> evidence() {
+    return Optional.of(evidence);
+  }
+
   /** The same TD and pinned channel with the outcome of a later attestation. */
   PinnedAttestedTd reattested(
-      Instant at, QuoteVerification freshVerification, List<String> freshLog) {
-    return new PinnedAttestedTd(td, channel, agent, at, freshVerification, freshLog, identityKey);
+      Instant at, QuoteVerification freshVerification, List<String> freshLog, TdEvidence fresh) {
+    return new PinnedAttestedTd(
+        td, channel, agent, at, freshVerification, freshLog, identityKey, fresh);
   }
 
   @Override

@@ -36,6 +36,11 @@ public final class PooledTd {
     return entry.attested();
   }
 
+  /** The TD's HPKE sealing public key, bound by its attested quote (what callers seal to). */
+  public byte[] sealingPublicKey() {
+    return entry.attested().sealingPublicKey();
+  }
+
   /** Images loaded into this TD so far, in load order. */
   public List<String> loadedImages() {
     return pool.loadedImages(entry);

@@ -275,6 +275,8 @@ public final class ProcessTdLauncher implements TdLauncher {
             hostCertFile.toString(),
             "--port-file",
             portFile.toString(),
+            "--td-id",
+            tdId,
             "--exit-with-stdin"));
     Process process;
     try {

@@ -6,6 +6,9 @@ import dev.confaas.agent.AgentClient;
 import dev.confaas.agent.AgentClientConfig;
 import dev.confaas.agent.AgentLimits;
 import dev.confaas.agent.PeerKeyTrustManager;
+import dev.confaas.agent.ReportDataBinding;
+import dev.confaas.agent.SealingSuite;
+import dev.confaas.agent.TdEvidence;
 import dev.confaas.agent.TlsIdentity;
 import dev.confaas.agent.v1.InspectRequest;
 import dev.confaas.agent.v1.MeasurementLog;
@@ -16,7 +19,6 @@ import dev.confaas.attestation.Collateral;
 import dev.confaas.attestation.QuoteVerification;
 import dev.confaas.attestation.QuoteVerifier;
 import dev.confaas.attestation.ReferenceValues;
-import dev.confaas.attestation.ReportData;
 import dev.confaas.attestation.RtmrLog;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -38,6 +40,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -61,8 +64,10 @@ import javax.net.ssl.SSLSession;
  *   <li><b>Checks</b>, all of them, every failure named: the identity key in the reply equals the
  *       key the agent's TLS server presented; the quote verifies (DCAP path, pinned root); the
  *       appraisal against the reference values passes — MRTD, RTMR0..2, no debug, TCB status,
- *       REPORTDATA = {@link ReportData#bind}(identity key, nonce), RTMR3 = the replay of the
- *       returned log; and that log is empty (a fresh TD has loaded nothing).
+ *       REPORTDATA = {@link ReportDataBinding#of}(identity key, sealing key, nonce), RTMR3 = the
+ *       replay of the returned log; that log is empty (a fresh TD has loaded nothing); the sealing
+ *       key is an X25519 key of {@link SealingSuite}; and the TD ID the agent names itself by, if
+ *       any, is the one it was launched as (it goes into every receipt).
  *   <li><b>Pinned channel.</b> A new mutual-TLS channel that accepts only the attested key ({@link
  *       PeerKeyTrustManager#pinnedTo}); one Inspect on it confirms the TLS session's peer key is
  *       the attested key. Only this channel is handed out, inside the TD's {@link AttestedTd#agent()}.
@@ -70,8 +75,9 @@ import javax.net.ssl.SSLSession;
  *
  * <p>{@link #reattest} repeats the checks on a TD in service, over its pinned channel: a fresh
  * nonce, the same verification and appraisal, except that RTMR3 must now equal the replay of the
- * (no longer empty) log the agent returns, and the identity key in the Report must still be the
- * pinned one. The log it returns is thus always the one a verified quote vouches for.
+ * (no longer empty) log the agent returns, and the identity and sealing keys in the Report must
+ * still be the attested ones. The log it returns is thus always the one a verified quote vouches
+ * for, and {@link AttestedTd#evidence()} is that quote with its nonce, log and keys.
  */
 public final class QuoteTdAttestor implements TdAttestor {
   private static final int NONCE_BYTES = 32;
@@ -119,11 +125,28 @@ public final class QuoteTdAttestor implements TdAttestor {
     }
 
     byte[] key = report.getIdentityPublicKey().toByteArray();
+    byte[] sealing = report.getSealingPublicKey().toByteArray();
     List<String> failures = new ArrayList<>();
     Optional<byte[]> tlsKey = firstContact.seenKey();
     if (tlsKey.isEmpty() || !MessageDigest.isEqual(tlsKey.get(), key)) {
       failures.add(
           "IDENTITY_KEY: the key in the Report is not the key the agent's TLS server presented");
+    }
+    if (sealing.length != SealingSuite.PUBLIC_KEY_BYTES) {
+      failures.add(
+          "SEALING_KEY: the Report's sealing public key is "
+              + sealing.length
+              + " bytes; an X25519 HPKE key is "
+              + SealingSuite.PUBLIC_KEY_BYTES
+              + " (is the agent older than this pool?)");
+    }
+    if (!report.getTdId().isEmpty() && !report.getTdId().equals(td.id())) {
+      failures.add(
+          "TD_ID: the agent calls itself "
+              + report.getTdId()
+              + " but was launched as "
+              + td.id()
+              + "; its receipts would name the wrong TD");
     }
     List<String> lines =
         report.getRtmrLogsOrDefault(3, MeasurementLog.getDefaultInstance()).getEntriesList();
@@ -142,8 +165,10 @@ public final class QuoteTdAttestor implements TdAttestor {
               + lines.get(0)
               + "\"");
     }
-    ReferenceValues.Builder expected =
-        reference.toBuilder().reportData(ReportData.bind(key, nonce));
+    ReferenceValues.Builder expected = reference.toBuilder();
+    if (sealing.length > 0) {
+      expected.reportData(ReportDataBinding.of(key, sealing, nonce));
+    }
     if (log != null) {
       expected.rtmr3Log(log);
     }
@@ -174,7 +199,14 @@ public final class QuoteTdAttestor implements TdAttestor {
       throw e;
     }
     return new PinnedAttestedTd(
-        td, pinned, new AgentClient(pinned), clock.instant(), verification, log.lines(), key);
+        td,
+        pinned,
+        new AgentClient(pinned),
+        clock.instant(),
+        verification,
+        log.lines(),
+        key,
+        TdEvidence.fromReport(td.id(), td.backend(), nonce, report, Map.of()));
   }
 
   /**
@@ -247,11 +279,17 @@ public final class QuoteTdAttestor implements TdAttestor {
     ReportResponse report =
         report(td.agent().withConfig(CALLS), nonce, td.id(), "Report on the pinned channel");
     byte[] pinnedKey = td.identityKey();
+    byte[] sealing = td.sealingPublicKey();
     List<String> failures = new ArrayList<>();
     if (!MessageDigest.isEqual(pinnedKey, report.getIdentityPublicKey().toByteArray())) {
       failures.add(
           "IDENTITY_KEY: the key in the Report is not the identity key the TD was attested with"
               + " and its channel is pinned to");
+    }
+    if (!MessageDigest.isEqual(sealing, report.getSealingPublicKey().toByteArray())) {
+      failures.add(
+          "SEALING_KEY: the sealing key in the Report is not the one the TD was attested with;"
+              + " events sealed to the attested key could no longer be opened");
     }
     List<String> lines =
         report.getRtmrLogsOrDefault(3, MeasurementLog.getDefaultInstance()).getEntriesList();
@@ -262,9 +300,9 @@ public final class QuoteTdAttestor implements TdAttestor {
       failures.add("RTMR3_LOG: " + e.getMessage());
       log = null;
     }
-    // REPORTDATA binds the pinned key, so a quote over any other key fails here as well.
+    // REPORTDATA binds the pinned keys, so a quote over any other key fails here as well.
     ReferenceValues.Builder expected =
-        reference.toBuilder().reportData(ReportData.bind(pinnedKey, nonce));
+        reference.toBuilder().reportData(ReportDataBinding.of(pinnedKey, sealing, nonce));
     if (log != null) {
       expected.rtmr3Log(log);
     }
@@ -290,7 +328,11 @@ public final class QuoteTdAttestor implements TdAttestor {
       }
       throw failed;
     }
-    return td.reattested(clock.instant(), verification, log.lines());
+    return td.reattested(
+        clock.instant(),
+        verification,
+        log.lines(),
+        TdEvidence.fromReport(td.id(), td.backend(), nonce, report, Map.of()));
   }
 
   /** One Inspect over the pinned channel, checking the TLS session's peer key. */

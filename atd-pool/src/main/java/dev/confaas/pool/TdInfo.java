@@ -16,6 +16,9 @@ import java.util.List;
  *     after every image load so the log is current and vouched for by a verified quote
  * @param lastAttested when its last attestation (boot or periodic) succeeded; {@code null} before
  * @param reason why it is draining or stopped; empty otherwise
+ * @param identityKeyId RFC 7638 thumbprint of its attested identity key, the {@code kid} of its
+ *     receipts; empty before attestation
+ * @param sealingPublicKey its HPKE sealing public key, base64url; empty before attestation
  */
 public record TdInfo(
     String id,
@@ -25,11 +28,15 @@ public record TdInfo(
     List<String> loadedImages,
     List<String> rtmr3Log,
     Instant lastAttested,
-    String reason) {
+    String reason,
+    String identityKeyId,
+    String sealingPublicKey) {
 
   public TdInfo {
     loadedImages = List.copyOf(loadedImages);
     rtmr3Log = List.copyOf(rtmr3Log);
     reason = reason == null ? "" : reason;
+    identityKeyId = identityKeyId == null ? "" : identityKeyId;
+    sealingPublicKey = sealingPublicKey == null ? "" : sealingPublicKey;
   }
 }

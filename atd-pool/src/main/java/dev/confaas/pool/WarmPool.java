@@ -1,6 +1,7 @@
 package dev.confaas.pool;
 
 import dev.confaas.agent.AgentCallException;
+import dev.confaas.agent.Receipt;
 import dev.confaas.agent.v1.InspectRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.LinkedHashMap;
@@ -697,7 +699,11 @@ public final class WarmPool implements AutoCloseable {
         e.loadedImages,
         a == null ? List.of() : a.rtmr3Log(),
         a == null ? null : a.attestedAt(),
-        e.reason);
+        e.reason,
+        a == null || a.identityPublicKey().length == 0
+            ? ""
+            : Receipt.thumbprint(Receipt.ecPublicKey(a.identityPublicKey())),
+        a == null ? "" : Base64.getUrlEncoder().withoutPadding().encodeToString(a.sealingPublicKey()));
   }
 
   // --- called through PooledTd -------------------------------------------------------------------

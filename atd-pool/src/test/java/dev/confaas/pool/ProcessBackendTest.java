@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import dev.confaas.agent.AgentCallException;
+import dev.confaas.agent.ReportDataBinding;
 import dev.confaas.agent.v1.AddManifestRequest;
 import dev.confaas.agent.v1.AddManifestResponse;
 import dev.confaas.agent.v1.FunctionError;
@@ -17,7 +18,6 @@ import dev.confaas.agent.v1.ReportRequest;
 import dev.confaas.agent.v1.ReportResponse;
 import dev.confaas.attestation.QuoteVerification;
 import dev.confaas.attestation.QuoteVerifier;
-import dev.confaas.attestation.ReportData;
 import dev.confaas.attestation.RtmrLog;
 import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.image.AliasRef;
@@ -195,9 +195,18 @@ class ProcessBackendTest {
         QuoteVerifier.trusting(pki.rootCertificate(), Clock.systemUTC())
             .verify(report.getQuote().toByteArray(), launcher.collateral());
     assertTrue(v.verified(), v.message());
+    assertEquals(32, report.getSealingPublicKey().size(), "Report carries the X25519 sealing key");
+    assertEquals(td.id(), report.getTdId(), "the agent names itself as launched");
     assertArrayEquals(
-        ReportData.bind(report.getIdentityPublicKey().toByteArray(), nonce),
+        ReportDataBinding.of(
+            report.getIdentityPublicKey().toByteArray(),
+            report.getSealingPublicKey().toByteArray(),
+            nonce),
         v.measurements().orElseThrow().reportData());
+    assertArrayEquals(
+        td.sealingPublicKey(),
+        report.getSealingPublicKey().toByteArray(),
+        "the pool records the attested sealing key");
     List<String> lines = report.getRtmrLogsOrThrow(3).getEntriesList();
     RtmrLog log = RtmrLog.of(lines);
     assertArrayEquals(

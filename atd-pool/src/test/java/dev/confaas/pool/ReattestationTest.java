@@ -13,6 +13,7 @@ import dev.confaas.attestation.SimulatedTdxModule;
 import dev.confaas.runtime.AconImageLoader;
 import dev.confaas.runtime.InstanceSupervisor;
 import dev.confaas.runtime.QuoteReporter;
+import dev.confaas.runtime.SealingKey;
 import dev.confaas.runtime.TdAgentService;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
@@ -65,7 +66,9 @@ class ReattestationTest {
               .maxInboundMessageSize(AgentLimits.MAX_MESSAGE_BYTES)
               .addService(
                   new TdAgentService(
-                      supervisor, loader, new QuoteReporter(tdx, identity, loader::rtmr3Log)))
+                      supervisor,
+                      loader,
+                      new QuoteReporter(tdx, identity, SealingKey.generate(), loader::rtmr3Log)))
               .build()
               .start();
     }

@@ -12,6 +12,10 @@ import java.util.Arrays;
  * where {@code publicKey} is the encoded identity key (use a self-delimiting encoding such as the
  * DER SubjectPublicKeyInfo, {@code PublicKey.getEncoded()}, so that key and nonce cannot be
  * re-split) and {@code nonce} is the verifier's fresh challenge, as raw bytes.
+ *
+ * <p>The ConFaaS agent no longer uses this v1 binding: its quotes bind the identity and sealing keys
+ * with agent-api's {@code ReportDataBinding} (docs/receipts.md). This stays for binding one key in
+ * tests and tools of this module.
  */
 public final class ReportData {
   public static final int SIZE = 64;

@@ -11,13 +11,19 @@ public interface AttestationReporter {
   /**
    * Evidence for one nonce.
    *
-   * @param quote TD quote whose REPORTDATA is SHA-384(identityPublicKey ‖ nonce) ‖ 16 zero bytes
+   * @param quote TD quote whose REPORTDATA is {@link
+   *     dev.confaas.agent.ReportDataBinding#of}(identityPublicKey, sealingPublicKey, nonce)
    * @param rtmrLogs measurement log lines by RTMR index (3 = images, ACON format)
    * @param identityPublicKey the agent's identity key, X.509 SubjectPublicKeyInfo DER
+   * @param sealingPublicKey the agent's HPKE public key ({@link dev.confaas.agent.SealingSuite})
    * @param attestationData extra JSON, may be empty
    */
   record Evidence(
-      byte[] quote, Map<Integer, List<String>> rtmrLogs, byte[] identityPublicKey, byte[] attestationData) {}
+      byte[] quote,
+      Map<Integer, List<String>> rtmrLogs,
+      byte[] identityPublicKey,
+      byte[] sealingPublicKey,
+      byte[] attestationData) {}
 
   /** Makes evidence binding {@code nonce} (16 to 64 bytes, checked by the caller). */
   Evidence report(byte[] nonce) throws Exception;

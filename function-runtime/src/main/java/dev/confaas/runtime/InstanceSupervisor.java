@@ -216,6 +216,15 @@ public final class InstanceSupervisor implements AutoCloseable {
     instance.signal(signal);
   }
 
+  /**
+   * The spec an instance runs, with the Lambda settings (name, version) its image's first Start
+   * fixed; empty once the instance is forgotten.
+   */
+  public java.util.Optional<FunctionSpec> specOf(String instanceId) {
+    FunctionInstance instance = instances.get(instanceId);
+    return instance == null ? java.util.Optional.empty() : java.util.Optional.of(instance.spec);
+  }
+
   /** Stops an instance for good (the host's own decision, e.g. to free room). */
   public void stop(String instanceId) {
     instance(instanceId).stop();

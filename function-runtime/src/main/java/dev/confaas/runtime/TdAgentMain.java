@@ -27,16 +27,17 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * java -cp ... dev.confaas.runtime.TdAgentMain --listen 127.0.0.1:0 --state-dir DIR \
- *     [--tdx-simulated PKI_DIR --host-cert FILE] [--exit-with-stdin] [--port-file FILE] \
- *     [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
+ *     [--tdx-simulated PKI_DIR --host-cert FILE [--td-id ID]] [--exit-with-stdin] \
+ *     [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
  * </pre>
  *
  * <p>With {@code --tdx-simulated} the agent is a full TD agent: a {@link SimulatedTdxModule} under
  * the dev PKI in PKI_DIR, MRTD measured over the agent's own class path ({@link AgentArtifacts}),
  * images loaded and measured by an {@link AconImageLoader}, Report answered by a {@link
- * QuoteReporter}, and the gRPC API served only over mutual TLS: the agent presents a self-signed
- * certificate for its fresh identity key (the key its quotes bind) and accepts only a client whose
- * key is the one in {@code --host-cert}. Without it the agent serves plaintext and runs only
+ * QuoteReporter}, a receipt signed for every invocation ({@link ReceiptSigner}, naming the TD as
+ * {@code --td-id}), and the gRPC API served only over mutual TLS: the agent presents a self-signed
+ * certificate for its fresh identity key (the key its quotes bind, next to its fresh HPKE sealing
+ * key) and accepts only a client whose key is the one in {@code --host-cert}. Without it the agent serves plaintext and runs only
  * {@code --prepared} functions (tests, development).
  *
  * <p>Once serving it prints {@code confaas-agent listening on HOST:PORT} and, with {@code
@@ -47,7 +48,8 @@ import org.slf4j.LoggerFactory;
 public final class TdAgentMain {
   private static final Logger log = LoggerFactory.getLogger(TdAgentMain.class);
   private static final String USAGE =
-      "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--tdx-simulated PKI_DIR --host-cert FILE]"
+      "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--tdx-simulated PKI_DIR --host-cert FILE"
+          + " [--td-id ID]]"
           + " [--exit-with-stdin] [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...";
 
   private TdAgentMain() {}
@@ -68,6 +70,7 @@ public final class TdAgentMain {
     Path portFile = null;
     Path pkiDir = null;
     Path hostCert = null;
+    String tdId = null;
     boolean exitWithStdin = false;
     List<String> prepared = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
@@ -87,6 +90,7 @@ public final class TdAgentMain {
         case "--prepared" -> prepared.add(value);
         case "--tdx-simulated" -> pkiDir = Path.of(value);
         case "--host-cert" -> hostCert = Path.of(value);
+        case "--td-id" -> tdId = value;
         default -> throw new IllegalArgumentException("unknown option " + flag);
       }
     }
@@ -97,6 +101,13 @@ public final class TdAgentMain {
       throw new IllegalArgumentException(
           "--tdx-simulated and --host-cert go together: a TD agent serves only the host it was"
               + " launched for, over mutual TLS");
+    }
+    if (tdId != null && pkiDir == null) {
+      throw new IllegalArgumentException("--td-id names the TD in receipts; it needs --tdx-simulated");
+    }
+    if (tdId != null && !tdId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+      throw new IllegalArgumentException(
+          "--td-id " + tdId + " must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
     }
     if (pkiDir != null && !prepared.isEmpty()) {
       throw new IllegalArgumentException(
@@ -121,12 +132,18 @@ public final class TdAgentMain {
           new SimulatedTdxModule(
               pki, AgentArtifacts.digests(AgentArtifacts.parseClassPath(System.getProperty("java.class.path"))));
       TlsIdentity identity = TlsIdentity.generate("confaas-td-agent", Clock.systemUTC());
+      SealingKey sealing = SealingKey.generate();
       AconImageLoader loader = new AconImageLoader(stateDir, tdx);
-      QuoteReporter reporter = new QuoteReporter(tdx, identity, loader::rtmr3Log);
+      QuoteReporter reporter = new QuoteReporter(tdx, identity, sealing, loader::rtmr3Log);
+      String id =
+          tdId != null
+              ? tdId
+              : "td-" + dev.confaas.agent.Receipt.thumbprint(identity.publicKey()).substring(0, 12);
+      ReceiptSigner receipts = new ReceiptSigner(identity, id, loader::rtmr3Log, Clock.systemUTC());
       server =
           startTls(
               address,
-              new TdAgentService(supervisor, loader, reporter),
+              new TdAgentService(supervisor, loader, reporter, receipts, sealing),
               identity,
               TlsIdentity.readCertificate(hostCert).getPublicKey().getEncoded());
       log.info(

@@ -1,7 +1,11 @@
 package dev.confaas.runtime;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import dev.confaas.agent.AgentLimits;
+import dev.confaas.agent.SealedMessages;
 import dev.confaas.agent.v1.AddBlobChunk;
 import dev.confaas.agent.v1.AddBlobResponse;
 import dev.confaas.agent.v1.AddManifestRequest;
@@ -67,10 +71,12 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   private final LoadedFunctions catalog;
   private final ImageLoader loader; // null: AddManifest, AddBlob, Finalize are UNIMPLEMENTED
   private final AttestationReporter reporter; // null: Report is UNIMPLEMENTED
+  private final ReceiptSigner receipts; // null: replies carry no receipt (no identity key)
+  private final SealingKey sealing; // null (or no receipts, hence no TD ID): sealed requests UNIMPLEMENTED
 
   /** An agent that runs only prepared functions and cannot attest. */
   public TdAgentService(InstanceSupervisor supervisor, LoadedFunctions catalog) {
-    this(supervisor, catalog, null, null);
+    this(supervisor, catalog, null, null, null, null);
   }
 
   /**
@@ -80,18 +86,37 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
    */
   public TdAgentService(
       InstanceSupervisor supervisor, ImageLoader loader, AttestationReporter reporter) {
-    this(supervisor, loader, loader, reporter);
+    this(supervisor, loader, loader, reporter, null, null);
+  }
+
+  /**
+   * A full agent that signs a receipt for every invocation and opens sealed requests.
+   *
+   * @param receipts signs with the identity key {@code reporter}'s quotes bind, and names the TD
+   * @param sealing the sealing key {@code reporter}'s quotes bind
+   */
+  public TdAgentService(
+      InstanceSupervisor supervisor,
+      ImageLoader loader,
+      AttestationReporter reporter,
+      ReceiptSigner receipts,
+      SealingKey sealing) {
+    this(supervisor, loader, loader, reporter, receipts, sealing);
   }
 
   private TdAgentService(
       InstanceSupervisor supervisor,
       LoadedFunctions catalog,
       ImageLoader loader,
-      AttestationReporter reporter) {
+      AttestationReporter reporter,
+      ReceiptSigner receipts,
+      SealingKey sealing) {
     this.supervisor = supervisor;
     this.catalog = catalog;
     this.loader = loader;
     this.reporter = reporter;
+    this.receipts = receipts;
+    this.sealing = sealing;
   }
 
   @Override
@@ -167,7 +192,11 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
           ReportResponse.newBuilder()
               .setQuote(ByteString.copyFrom(e.quote()))
               .setIdentityPublicKey(ByteString.copyFrom(e.identityPublicKey()))
+              .setSealingPublicKey(ByteString.copyFrom(e.sealingPublicKey()))
               .setAttestationData(ByteString.copyFrom(e.attestationData()));
+      if (receipts != null) {
+        b.setTdId(receipts.tdId());
+      }
       e.rtmrLogs()
           .forEach(
               (rtmr, lines) ->
@@ -302,13 +331,19 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   @Override
   public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> out) {
     CompletableFuture<InstanceOutcome> result;
+    SealedMessages.ServerRequest sealed;
     try {
       Duration defaultTimeout =
           request.getTargetCase() == InvokeRequest.TargetCase.INSTANCE_ID
                   && !request.getInstanceId().isEmpty()
               ? supervisor.settingsOf(request.getInstanceId()).timeout()
               : Invocation.DEFAULT_TIMEOUT;
-      Invocation invocation = invocation(request, defaultTimeout);
+      sealed = request.getSealedRequest().isEmpty() ? null : openSealed(request);
+      Invocation invocation =
+          invocation(
+              request,
+              sealed == null ? request.getPayload().toByteArray() : sealed.event(),
+              defaultTimeout);
       result =
           switch (request.getTargetCase()) {
             case INSTANCE_ID -> supervisor.invokeInstance(request.getInstanceId(), invocation);
@@ -316,6 +351,12 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             case TARGET_NOT_SET -> throw new IllegalArgumentException(
                 "set instance_id or image_id to say where the invocation runs");
           };
+    } catch (SealedMessages.SealedMessageException e) {
+      out.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    } catch (UnsupportedOperationException e) {
+      out.onError(Status.UNIMPLEMENTED.withDescription(e.getMessage()).asRuntimeException());
+      return;
     } catch (RuntimeException e) {
       out.onError(toStatus(e).asRuntimeException());
       return;
@@ -324,7 +365,9 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     if (out instanceof ServerCallStreamObserver<InvokeResponse> call) {
       call.setOnCancelHandler(() -> result.cancel(false));
     }
-    result.whenComplete(
+    // Async: hashing up to 6 MiB twice and signing must not hold up the thread that completed the
+    // invocation (the Lambda Runtime API's event loop).
+    result.whenCompleteAsync(
         (r, e) -> {
           if (e != null) {
             if (!(e instanceof CancellationException)) {
@@ -332,9 +375,153 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             }
             return;
           }
-          out.onNext(response(r));
+          InvokeResponse.Builder reply;
+          if (sealed != null) {
+            // Nothing of the function's output leaves the TD in the clear.
+            try {
+              reply = sealedResponse(request, r, sealed);
+            } catch (RuntimeException failed) {
+              out.onError(
+                  Status.INTERNAL
+                      .withDescription(
+                          "the agent could not seal the response to request " + r.requestId() + ": "
+                              + failed.getMessage())
+                      .asRuntimeException());
+              return;
+            }
+            out.onNext(reply.build());
+            out.onCompleted();
+            return;
+          }
+          reply = response(r);
+          if (receipts != null) {
+            try {
+              reply.setReceipt(receipt(request, r));
+            } catch (RuntimeException failed) {
+              out.onError(
+                  Status.INTERNAL
+                      .withDescription(
+                          "the agent could not sign the receipt for request "
+                              + r.requestId()
+                              + ": "
+                              + failed.getMessage())
+                      .asRuntimeException());
+              return;
+            }
+          }
+          out.onNext(reply.build());
           out.onCompleted();
         });
+  }
+
+  /** The receipt for {@code r}, naming the image and function of the instance that ran it. */
+  private String receipt(InvokeRequest request, InstanceOutcome r) {
+    FunctionSpec spec = specThatRan(request, r);
+    String imageId = spec != null ? spec.imageId() : request.getImageId();
+    return receipts.sign(spec, imageId, request.getPayload().toByteArray(), r);
+  }
+
+  private FunctionSpec specThatRan(InvokeRequest request, InstanceOutcome r) {
+    FunctionSpec spec =
+        r.instanceId().isEmpty() ? null : supervisor.specOf(r.instanceId()).orElse(null);
+    if (spec == null && request.getTargetCase() == InvokeRequest.TargetCase.IMAGE_ID) {
+      spec = catalog.find(request.getImageId()).orElse(null);
+    }
+    return spec;
+  }
+
+  /**
+   * Opens a sealed request for the image it targets, in this TD.
+   *
+   * @throws UnsupportedOperationException when this agent has no sealing key
+   */
+  private SealedMessages.ServerRequest openSealed(InvokeRequest request)
+      throws SealedMessages.SealedMessageException {
+    if (sealing == null || receipts == null) {
+      throw new UnsupportedOperationException(
+          "sealed requests are not available in this agent: it runs without attestation (no"
+              + " sealing key bound by a quote)");
+    }
+    if (!request.getPayload().isEmpty()) {
+      throw new IllegalArgumentException(
+          "set either payload or sealed_request, not both: a sealed call carries its event only"
+              + " sealed");
+    }
+    int max = AgentLimits.MAX_PAYLOAD_BYTES + SealedMessages.OVERHEAD;
+    if (request.getSealedRequest().size() > max) {
+      throw new IllegalArgumentException(
+          "sealed_request is " + request.getSealedRequest().size() + " bytes; at most " + max
+              + " are allowed");
+    }
+    String imageId =
+        switch (request.getTargetCase()) {
+          case IMAGE_ID -> spec(request.getImageId(), "image_id").imageId();
+          case INSTANCE_ID -> supervisor
+              .specOf(request.getInstanceId())
+              .orElseThrow(
+                  () ->
+                      new NoSuchElementException(
+                          "no instance " + request.getInstanceId() + " in this agent"))
+              .imageId();
+          case TARGET_NOT_SET -> throw new IllegalArgumentException(
+              "set instance_id or image_id to say where the invocation runs");
+        };
+    return SealedMessages.open(
+        sealing.keyPair(), imageId, receipts.tdId(), request.getSealedRequest().toByteArray());
+  }
+
+  /**
+   * The reply to a sealed request: the outcome sealed to the caller (the response, or the
+   * function's error as JSON), the kind of failure in the clear for the host's retry decisions, and
+   * the receipt over the ciphertexts with the plaintexts' MACs.
+   */
+  private InvokeResponse.Builder sealedResponse(
+      InvokeRequest request, InstanceOutcome r, SealedMessages.ServerRequest sealed) {
+    byte[] plaintext = r.succeeded() ? r.payload() : errorJson(r.failure());
+    byte[] enc = sealed.sealResponse(plaintext);
+    InvokeResponse.Builder b =
+        InvokeResponse.newBuilder()
+            .setRequestId(r.requestId())
+            .setInstanceId(r.instanceId())
+            .setDurationUs(r.duration().toNanos() / 1000)
+            .setSealedResponse(ByteString.copyFrom(enc));
+    if (r.succeeded()) {
+      b.setPayload(ByteString.EMPTY);
+    } else {
+      b.setError(
+          FunctionError.newBuilder()
+              .setKind(FunctionError.Kind.valueOf(r.failure().kind().name()))
+              .setType("Sealed")
+              .setMessage("the function's error is sealed to the caller, in sealed_response")
+              .setExitStatus(r.failure().exitStatus()));
+    }
+    FunctionSpec spec = specThatRan(request, r);
+    String imageId = spec != null ? spec.imageId() : request.getImageId();
+    b.setReceipt(
+        receipts.signSealed(
+            spec,
+            imageId,
+            request.getSealedRequest().toByteArray(),
+            enc,
+            r,
+            sealed.plaintextMac(sealed.event()),
+            sealed.plaintextMac(plaintext)));
+    return b;
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A failure as the Lambda error shape, {@code {"errorType": ..., "errorMessage": ...}}. */
+  private static byte[] errorJson(FunctionFailure f) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("errorType", f.type());
+    o.put("errorMessage", f.message());
+    o.put("kind", f.kind().name());
+    try {
+      return JSON.writeValueAsBytes(o);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Override
@@ -485,10 +672,10 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         .orElseThrow(() -> new NoSuchElementException("no image " + imageId + " is loaded in this TD"));
   }
 
-  private static Invocation invocation(InvokeRequest r, Duration defaultTimeout) {
-    if (r.getPayload().size() > AgentLimits.MAX_PAYLOAD_BYTES) {
+  private static Invocation invocation(InvokeRequest r, byte[] payload, Duration defaultTimeout) {
+    if (payload.length > AgentLimits.MAX_PAYLOAD_BYTES) {
       throw new IllegalArgumentException(
-          "payload is " + r.getPayload().size() + " bytes; at most " + AgentLimits.MAX_PAYLOAD_BYTES + " are allowed");
+          "payload is " + payload.length + " bytes; at most " + AgentLimits.MAX_PAYLOAD_BYTES + " are allowed");
     }
     int timeoutMs = r.getTimeoutMs();
     if (timeoutMs > Invocation.MAX_TIMEOUT.toMillis()) {
@@ -498,7 +685,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     Duration timeout = timeoutMs == 0 ? defaultTimeout : Duration.ofMillis(timeoutMs);
     String requestId = r.getRequestId().isEmpty() ? UUID.randomUUID().toString() : r.getRequestId();
     return new Invocation(
-        r.getPayload().toByteArray(),
+        payload,
         timeout,
         requestId,
         r.getInvokedFunctionArn(),
@@ -507,7 +694,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
         r.getCognitoIdentity());
   }
 
-  private static InvokeResponse response(InstanceOutcome r) {
+  private static InvokeResponse.Builder response(InstanceOutcome r) {
     InvokeResponse.Builder b =
         InvokeResponse.newBuilder()
             .setRequestId(r.requestId())
@@ -525,7 +712,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
               .setExitStatus(f.exitStatus())
               .setDocument(f.document()));
     }
-    return b.build();
+    return b;
   }
 
   private static Throwable unwrap(Throwable e) {

@@ -82,7 +82,7 @@ class AwsJavaRuntimeOnAgentTest {
     }
   }
 
-  private static InvocationResult call(String event) throws Exception {
+  private static InstanceOutcome call(String event) throws Exception {
     return supervisor
         .invoke(spec, Invocation.of(event.getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(30)))
         .get(90, TimeUnit.SECONDS);
@@ -91,16 +91,16 @@ class AwsJavaRuntimeOnAgentTest {
   @Test
   void awsClientAnswersAndReportsAThrownException() throws Exception {
     assumeTrue(supervisor.isolation().namespaces(), "this host allows no namespaces");
-    InvocationResult ok = call("{\"say\":\"hello\"}");
+    InstanceOutcome ok = call("{\"say\":\"hello\"}");
     assertTrue(ok.succeeded(), "AWS's client did not answer: " + ok.failure());
     assertEquals("\"HELLO from shouter\"", new String(ok.payload(), StandardCharsets.UTF_8));
 
-    InvocationResult failed = call("{\"fail\":\"quietly\"}");
+    InstanceOutcome failed = call("{\"fail\":\"quietly\"}");
     FunctionFailure f = failed.error().orElseThrow(() -> new AssertionError("no failure"));
     assertEquals(FunctionFailure.Kind.HANDLED, f.kind(), f.toString());
     assertTrue(f.message().contains("cannot shout quietly"), f.toString());
 
-    InvocationResult again = call("{\"say\":\"still here\"}");
+    InstanceOutcome again = call("{\"say\":\"still here\"}");
     assertEquals("\"STILL HERE from shouter\"", new String(again.payload(), StandardCharsets.UTF_8),
         "the same warm instance should answer after a handled error");
     assertEquals(ok.instanceId(), again.instanceId());
