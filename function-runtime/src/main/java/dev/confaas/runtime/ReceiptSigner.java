@@ -37,14 +37,17 @@ public final class ReceiptSigner {
   }
 
   /**
-   * @param spec the spec the instance ran (for its function name and version), or null if unknown
+   * @param name the deployed function name the instance ran as (its Start settings), or null
+   * @param version the deployed version it ran as, or null
    * @param imageId the image that handled the event
    * @param event the event bytes the function received
    * @param result what came of it
    */
-  String sign(FunctionSpec spec, String imageId, byte[] event, InstanceOutcome result) {
+  String sign(String name,
+      String version, String imageId, byte[] event, InstanceOutcome result) {
     return sign(
-        spec,
+        name,
+        version,
         imageId,
         result,
         Receipt.sha256(event),
@@ -59,7 +62,8 @@ public final class ReceiptSigner {
    * the host relayed), and the plaintexts' MACs under the key only the caller shares.
    */
   String signSealed(
-      FunctionSpec spec,
+      String name,
+      String version,
       String imageId,
       byte[] sealedRequest,
       byte[] sealedResponse,
@@ -67,7 +71,8 @@ public final class ReceiptSigner {
       String eventMac,
       String responseMac) {
     return sign(
-        spec,
+        name,
+        version,
         imageId,
         result,
         Receipt.sha256(sealedRequest),
@@ -78,7 +83,8 @@ public final class ReceiptSigner {
   }
 
   private String sign(
-      FunctionSpec spec,
+      String name,
+      String version,
       String imageId,
       InstanceOutcome result,
       String eventSha256,
@@ -95,8 +101,8 @@ public final class ReceiptSigner {
     Receipt.Claims claims =
         new Receipt.Claims(
             result.requestId(),
-            spec == null ? null : spec.name(),
-            spec == null ? null : spec.version(),
+            name,
+            version,
             imageId,
             tdId,
             eventSha256,

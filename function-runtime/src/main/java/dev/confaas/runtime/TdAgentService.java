@@ -418,7 +418,29 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
   private String receipt(InvokeRequest request, InstanceOutcome r) {
     FunctionSpec spec = specThatRan(request, r);
     String imageId = spec != null ? spec.imageId() : request.getImageId();
-    return receipts.sign(spec, imageId, request.getPayload().toByteArray(), r);
+    RanAs ran = settingsThatRan(spec, r);
+    return receipts.sign(
+        ran == null ? null : ran.name(),
+        ran == null ? null : ran.version(),
+        imageId,
+        request.getPayload().toByteArray(),
+        r);
+  }
+
+  /** The function name and version a receipt names. */
+  private record RanAs(String name, String version) {}
+
+  /** The deployment the instance ran as (its Start settings), else what its image says. */
+  private RanAs settingsThatRan(FunctionSpec spec, InstanceOutcome r) {
+    if (!r.instanceId().isEmpty()) {
+      try {
+        InstanceSettings s = supervisor.settingsOf(r.instanceId());
+        return new RanAs(s.name(), s.version());
+      } catch (RuntimeException gone) {
+        // the instance ended with this call: fall back to the image's own names
+      }
+    }
+    return spec == null ? null : new RanAs(spec.name(), spec.version());
   }
 
   private FunctionSpec specThatRan(InvokeRequest request, InstanceOutcome r) {
@@ -497,9 +519,11 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
     }
     FunctionSpec spec = specThatRan(request, r);
     String imageId = spec != null ? spec.imageId() : request.getImageId();
+    RanAs ran = settingsThatRan(spec, r);
     b.setReceipt(
         receipts.signSealed(
-            spec,
+            ran == null ? null : ran.name(),
+            ran == null ? null : ran.version(),
             imageId,
             request.getSealedRequest().toByteArray(),
             enc,
