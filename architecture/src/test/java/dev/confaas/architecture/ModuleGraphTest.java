@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import java.io.IOException;
@@ -45,6 +46,34 @@ class ModuleGraphTest {
       new ClassFileImporter()
           .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
           .importPackages("dev.confaas");
+
+  private static final String POLICY_IMAGE_PART =
+      "a component of the public record PolicyImage; vendor-layers' PolicyImagesTest checks what"
+          + " PolicyImages reads from a signed manifest";
+  private static final String AGENT_IN_PROCESS =
+      "atd-pool's ReattestationTest serves the agent stack in its JVM to extend RTMR3 behind the"
+          + " log's back; it cannot move to function-runtime (atd-pool there would be a module cycle)";
+
+  /**
+   * Top-level types that stay public though no main class outside their package uses them, each
+   * with the reason. Keep it short: the default is package-private (STYLE.md).
+   */
+  private static final Map<String, String> PUBLIC_WITHOUT_MAIN_USE = Map.ofEntries(
+      Map.entry("dev.confaas.policy.LaunchPolicy", POLICY_IMAGE_PART),
+      Map.entry("dev.confaas.policy.ImageAlias", POLICY_IMAGE_PART),
+      Map.entry("dev.confaas.runtime.TdAgentService", AGENT_IN_PROCESS),
+      Map.entry("dev.confaas.runtime.AconImageLoader", AGENT_IN_PROCESS),
+      Map.entry("dev.confaas.runtime.QuoteReporter", AGENT_IN_PROCESS),
+      Map.entry("dev.confaas.runtime.InstanceSupervisor", AGENT_IN_PROCESS),
+      Map.entry("dev.confaas.attestation.QuoteSignatureData",
+          "benchmarks' QuoteVerifyBenchmark reads the quote's signature and key for its baseline"
+              + " without naming the type, so neither bytecode here nor an import shows it"));
+
+  /** Packages that are a public API as a whole, with the reason. */
+  private static final Map<String, String> PUBLIC_PACKAGES =
+      Map.of(
+          "dev.confaas.lambda",
+          "the Java handler API function authors compile against (vendor-layers' java-runtime)");
 
   /** A row of the table: the module's directory, its package root, the modules it may use. */
   record Module(String name, String pkg, Set<String> mayUse) {}
@@ -154,6 +183,70 @@ class ModuleGraphTest {
     assertTrue(clashes.isEmpty(), "classes that share a simple name (rename one for what it is): " + clashes);
   }
 
+  /**
+   * STYLE.md: a module's public types are few. A public top-level type must be used by main code
+   * outside its package (named in bytecode, a parameter of something called, or imported in a
+   * source file: javac inlines constants, and benchmarks' classes are not on this test's class
+   * path), unless it is a program's entry point, generated from agent.proto, in a public API
+   * package, or listed in PUBLIC_WITHOUT_MAIN_USE with the reason.
+   */
+  @Test
+  void publicTypesAreUsedOutsideTheirPackage() throws IOException {
+    String generated = MODULES.get("agent-api").pkg() + ".v1";
+    Set<String> usedOutside = new TreeSet<>();
+    for (JavaClass c : MAIN) {
+      // A use of a nested type (Outer.Inner) needs Outer public too, so it counts for Outer.
+      if (c.getDirectDependenciesToSelf().stream()
+          .anyMatch(d -> !d.getOriginClass().getPackageName().equals(c.getPackageName()))) {
+        usedOutside.add(topLevel(c).getName());
+      }
+      // A lambda passed to a constructor or method leaves no dependency on its interface in
+      // bytecode, but the interface must be public: count the parameter types of what is called.
+      for (var call : c.getCodeUnitCallsFromSelf()) {
+        for (JavaClass param : call.getTarget().getRawParameterTypes()) {
+          if (!param.getPackageName().equals(c.getPackageName())) {
+            usedOutside.add(topLevel(param).getName());
+          }
+        }
+      }
+    }
+    Map<String, List<String>> sources = mainSourcesByPackage();
+    List<String> needless = new ArrayList<>();
+    List<String> stale = new ArrayList<>();
+    Set<String> publicTypes = new TreeSet<>();
+    for (JavaClass c : MAIN) {
+      if (!c.isTopLevelClass()
+          || !c.getModifiers().contains(JavaModifier.PUBLIC)
+          || c.getSimpleName().equals("package-info")
+          || c.getPackageName().startsWith(generated)) {
+        continue;
+      }
+      publicTypes.add(c.getName());
+      if (PUBLIC_PACKAGES.containsKey(c.getPackageName()) || isEntryPoint(c)) {
+        continue;
+      }
+      boolean used = usedOutside.contains(c.getName()) || importedOutside(c, sources);
+      boolean listed = PUBLIC_WITHOUT_MAIN_USE.containsKey(c.getName());
+      if (used && listed) {
+        stale.add(c.getName() + " (main code outside its package uses it now)");
+      } else if (!used && !listed) {
+        needless.add(c.getName());
+      }
+    }
+    for (String listed : PUBLIC_WITHOUT_MAIN_USE.keySet()) {
+      if (!publicTypes.contains(listed)) {
+        stale.add(listed + " (no such public top-level type)");
+      }
+    }
+    assertTrue(
+        needless.isEmpty(),
+        "public types no main class outside their package uses: make them package-private (drop"
+            + " `public` from the type), or, if something else needs them public, list them in"
+            + " PUBLIC_WITHOUT_MAIN_USE with the reason: "
+            + needless);
+    assertTrue(stale.isEmpty(), "remove these entries from PUBLIC_WITHOUT_MAIN_USE: " + stale);
+  }
+
   @Test
   void theTableIsReadAsWritten() {
     // Guards the parser: a row it could not read would silently allow everything.
@@ -162,6 +255,59 @@ class ModuleGraphTest {
     assertTrue(scheduler.mayUse().contains("atd-pool"));
     assertFalse(scheduler.mayUse().contains("function-runtime"));
     assertTrue(MODULES.get("image").mayUse().isEmpty());
+  }
+
+  /** The text of every main source file, benchmarks' too, by package. */
+  private static Map<String, List<String>> mainSourcesByPackage() throws IOException {
+    Map<String, List<String>> out = new TreeMap<>();
+    List<String> dirs = new ArrayList<>(MODULES.keySet());
+    dirs.add("benchmarks");
+    for (String dir : dirs) {
+      Path root = ROOT.resolve(dir).resolve("src/main/java");
+      if (!Files.isDirectory(root)) {
+        continue;
+      }
+      try (var files = Files.walk(root)) {
+        for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".java"))::iterator) {
+          String pkg = root.relativize(f.getParent()).toString().replace(f.getFileSystem().getSeparator(), ".");
+          out.computeIfAbsent(pkg, k -> new ArrayList<>()).add(Files.readString(f));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Whether a main source file of another package imports {@code c}: a class used only for its
+   * constants leaves no trace in bytecode (javac inlines them), and benchmarks' classes are not
+   * imported by ArchUnit here.
+   */
+  private static boolean importedOutside(JavaClass c, Map<String, List<String>> sources) {
+    Pattern named =
+        Pattern.compile("^import\\s+(static\\s+)?" + Pattern.quote(c.getName()) + "\\s*[.;]", Pattern.MULTILINE);
+    return sources.entrySet().stream()
+        .filter(e -> !e.getKey().equals(c.getPackageName()))
+        .flatMap(e -> e.getValue().stream())
+        .anyMatch(text -> named.matcher(text).find());
+  }
+
+  private static JavaClass topLevel(JavaClass c) {
+    JavaClass top = c;
+    while (top.getEnclosingClass().isPresent()) {
+      top = top.getEnclosingClass().get();
+    }
+    return top;
+  }
+
+  /** Declares {@code public static void main(String[])}: run as a program, not used as a type. */
+  private static boolean isEntryPoint(JavaClass c) {
+    return c.getMethods().stream()
+        .anyMatch(
+            m -> m.getOwner().equals(c)
+                && m.getName().equals("main")
+                && m.getModifiers().containsAll(Set.of(JavaModifier.PUBLIC, JavaModifier.STATIC))
+                && m.getRawParameterTypes().size() == 1
+                && m.getRawParameterTypes().get(0).getName().equals(String[].class.getName()));
   }
 
   // --- reading ARCHITECTURE.md and the poms ------------------------------------------------------

@@ -1,7 +1,7 @@
 package dev.confaas.pool;
 
 /** A TD failed attestation; the message names every check that failed. */
-public final class TdAttestationException extends Exception {
+final class TdAttestationException extends Exception {
   private static final long serialVersionUID = 1L;
 
   public TdAttestationException(String message) {

@@ -5,7 +5,7 @@ package dev.confaas.pool;
  * nonce, verifies it, appraises it against the reference values, and pins the channel to the
  * identity key the quote binds. Only a TD that passes enters the warm pool.
  */
-public interface TdAttestor {
+interface TdAttestor {
 
   /**
    * Attests a freshly launched TD; on success the returned TD's channel is pinned to its attested

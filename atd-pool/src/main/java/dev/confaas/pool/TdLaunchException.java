@@ -1,7 +1,7 @@
 package dev.confaas.pool;
 
 /** A TD did not boot; the message says why (process exit status, boot timeout, missing artifact). */
-public final class TdLaunchException extends Exception {
+final class TdLaunchException extends Exception {
   private static final long serialVersionUID = 1L;
 
   public TdLaunchException(String message) {

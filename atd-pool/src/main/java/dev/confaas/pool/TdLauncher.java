@@ -7,7 +7,7 @@ package dev.confaas.pool;
  *
  * <p>{@link #launch} blocks while the TD boots; call it from a worker thread, never an event loop.
  */
-public interface TdLauncher extends AutoCloseable {
+interface TdLauncher extends AutoCloseable {
 
   /** The backend's name as configured and shown in {@code GET /v1/tds}, e.g. {@code process}. */
   String backend();

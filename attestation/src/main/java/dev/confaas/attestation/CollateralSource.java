@@ -1,7 +1,7 @@
 package dev.confaas.attestation;
 
 /** Where {@link QuoteVerifier} gets the collateral for a platform. */
-public interface CollateralSource {
+interface CollateralSource {
 
   /**
    * Collateral for platforms of {@code fmspc} (hex) whose PCK was issued by the {@code pckCa} CA

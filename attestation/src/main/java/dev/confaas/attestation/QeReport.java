@@ -7,7 +7,7 @@ import java.util.Arrays;
  * with accessors for the fields the verifier reads. Offsets: Intel SGX SDK {@code
  * sgx_report_body_t}.
  */
-public record QeReport(byte[] raw) {
+record QeReport(byte[] raw) {
   public static final int SIZE = 384;
 
   public QeReport {

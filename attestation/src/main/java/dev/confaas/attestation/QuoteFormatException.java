@@ -5,7 +5,7 @@ package dev.confaas.attestation;
  * offset and the field, so a caller can tell a corrupted transfer from a quote in an unsupported
  * format.
  */
-public final class QuoteFormatException extends RuntimeException {
+final class QuoteFormatException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   private final int offset;

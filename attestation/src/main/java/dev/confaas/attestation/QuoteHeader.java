@@ -5,7 +5,7 @@ package dev.confaas.attestation;
  * attestation key type u16 (2 = ECDSA-256 with P-256), TEE type u32 (0x81 = TDX), 4 reserved bytes
  * (QE SVN and PCE SVN in older layouts), QE vendor ID (16) and user data (20).
  */
-public record QuoteHeader(
+record QuoteHeader(
     int version,
     int attestationKeyType,
     long teeType,

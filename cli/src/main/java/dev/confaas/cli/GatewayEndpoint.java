@@ -15,7 +15,7 @@ import java.util.Map;
  * <p>Data directory files read here: {@code gateway.url} (one line, e.g. {@code
  * http://127.0.0.1:8080}) and {@code admin.token} (one line, mode 0600).
  */
-public record GatewayEndpoint(URI url, String token) {
+record GatewayEndpoint(URI url, String token) {
 
   /** The file in the data directory that holds the gateway's base URL. */
   public static final String URL_FILE = "gateway.url";

@@ -7,7 +7,7 @@ import java.util.Map;
  * Produces the TD's evidence for Report: the seam where the attestation module (real TDX through
  * configfs-tsm, or the simulated TDX module) and the agent's identity key plug in.
  */
-public interface AttestationReporter {
+interface AttestationReporter {
   /**
    * Evidence for one nonce.
    *

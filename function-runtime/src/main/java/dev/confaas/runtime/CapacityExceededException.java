@@ -1,7 +1,7 @@
 package dev.confaas.runtime;
 
 /** An image already runs its maxInstances instances, or too many invocations wait for one. */
-public final class CapacityExceededException extends IllegalStateException {
+final class CapacityExceededException extends IllegalStateException {
   CapacityExceededException(String message) {
     super(message);
   }

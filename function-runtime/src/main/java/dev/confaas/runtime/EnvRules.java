@@ -18,7 +18,7 @@ import java.util.Set;
  * passes {@code NAME=VALUE}, or {@code NAME=} to unset a default. The caller is untrusted, so a
  * setting no rule allows is refused rather than dropped.
  */
-public final class EnvRules {
+final class EnvRules {
   /**
    * Names the agent sets itself, as Lambda reserves them; callers and manifests may not set them.
    * ({@code AWS_EXECUTION_ENV}, reserved in Lambda, is left to the image: only it knows its runtime.)

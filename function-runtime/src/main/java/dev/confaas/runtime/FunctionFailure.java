@@ -11,7 +11,7 @@ import java.util.Objects;
  * @param exitStatus 0..255 exit code, 128+N killed by signal N, -1 when the process has not ended
  * @param document the error document the function posted (a JSON object), else empty
  */
-public record FunctionFailure(
+record FunctionFailure(
     Kind kind, String type, String message, int exitStatus, String document) {
   /** Kinds of failure, as agent.proto's {@code FunctionError.Kind}. */
   public enum Kind {

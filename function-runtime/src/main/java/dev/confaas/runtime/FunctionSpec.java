@@ -39,7 +39,7 @@ import java.util.Set;
  *     them); empty when {@code root} alone is the root filesystem. Each is shared read-only by
  *     every instance; each instance gets an overlay of all of them plus its own upper layer.
  */
-public record FunctionSpec(
+record FunctionSpec(
     String imageId,
     Path root,
     RootLayout layout,

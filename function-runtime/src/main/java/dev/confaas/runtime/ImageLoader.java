@@ -13,7 +13,7 @@ import java.util.List;
  * <p>{@link TdAgentService} checks request shapes and sizes before calling; refusals are thrown as
  * {@link ImageRefusedException} with the failed check in the message.
  */
-public interface ImageLoader extends LoadedFunctions {
+interface ImageLoader extends LoadedFunctions {
   /** The outcome of AddManifest. */
   record AddedManifest(String imageId, List<String> missingLayers, boolean alreadyLoaded) {
     public AddedManifest {

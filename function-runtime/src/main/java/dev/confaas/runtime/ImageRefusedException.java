@@ -1,7 +1,7 @@
 package dev.confaas.runtime;
 
 /** An image, blob or Finalize the agent refuses, with the check that failed. */
-public final class ImageRefusedException extends Exception {
+final class ImageRefusedException extends Exception {
   /** Which kind of check failed; decides the gRPC status the host sees. */
   public enum Reason {
     /** Malformed manifest, certificate or request (INVALID_ARGUMENT). */

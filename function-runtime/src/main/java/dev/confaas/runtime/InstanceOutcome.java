@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param failure why there is no payload, else null
  * @param duration from handing the event to the instance until the outcome (agent clock)
  */
-public record InstanceOutcome(
+record InstanceOutcome(
     String requestId, String instanceId, byte[] payload, FunctionFailure failure, Duration duration) {
   public InstanceOutcome {
     Objects.requireNonNull(requestId, "requestId");

@@ -10,7 +10,7 @@ package dev.confaas.runtime;
  * @param invocations invocations it finished, with any outcome
  * @param currentRequestId the request in progress when {@link State#BUSY}, else empty
  */
-public record InstanceStatus(
+record InstanceStatus(
     String instanceId, String imageId, State state, int exitStatus, long invocations, String currentRequestId) {
   /** Life of an instance. */
   public enum State {

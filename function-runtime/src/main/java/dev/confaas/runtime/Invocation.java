@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * @param clientContext shown as {@code Lambda-Runtime-Client-Context} when not empty
  * @param cognitoIdentity shown as {@code Lambda-Runtime-Cognito-Identity} when not empty
  */
-public record Invocation(
+record Invocation(
     byte[] payload,
     Duration timeout,
     String requestId,

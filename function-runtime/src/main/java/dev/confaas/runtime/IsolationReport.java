@@ -19,7 +19,7 @@ import java.util.Optional;
  * @param cgroup where per-instance cgroup v2 directories are made for memory and CPU limits
  * @param notes for each thing not available, why
  */
-public record IsolationReport(
+record IsolationReport(
     boolean namespaces,
     boolean networkNamespace,
     boolean overlayfs,

@@ -8,7 +8,7 @@ import java.util.Optional;
  * resolve aliases, check policy, measure, merge layers) will be one implementation; {@link
  * PreparedFunctions} serves functions prepared as directories until then.
  */
-public interface LoadedFunctions {
+interface LoadedFunctions {
   /** The function with this image ID, if loaded and complete (all layers present). */
   Optional<FunctionSpec> find(String imageId);
 

@@ -10,4 +10,4 @@ package dev.confaas.runtime;
  * @param timeEpochMs when the agent read it (agent clock)
  * @param sequence agent-wide, increasing by one per line
  */
-public record LogLine(String instanceId, String imageId, int fd, byte[] line, long timeEpochMs, long sequence) {}
+record LogLine(String instanceId, String imageId, int fd, byte[] line, long timeEpochMs, long sequence) {}

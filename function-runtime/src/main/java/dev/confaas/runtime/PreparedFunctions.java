@@ -11,7 +11,7 @@ import java.util.Optional;
  * tests, and until the image loader lands. Not reachable through the gRPC API, so the untrusted
  * host cannot add to it.
  */
-public final class PreparedFunctions implements LoadedFunctions {
+final class PreparedFunctions implements LoadedFunctions {
   private final Map<String, FunctionSpec> specs = new LinkedHashMap<>();
 
   /**

@@ -8,7 +8,7 @@ import java.util.List;
  * wrong, and where the value came from ({@code confaas.yaml}, an environment variable, the command
  * line).
  */
-public final class SettingsException extends IllegalArgumentException {
+final class SettingsException extends IllegalArgumentException {
   private final List<String> problems;
 
   SettingsException(Path file, List<String> problems) {

@@ -38,7 +38,7 @@ import java.util.Optional;
  * implementation requires both to agree, which is what the spec's wording ("requires exact match on
  * all 3 components") says.
  */
-public final class AcceptRule {
+final class AcceptRule {
   private final String text;
   private final String hash;
   private final String signer; // null means '*'

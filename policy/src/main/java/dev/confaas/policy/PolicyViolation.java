@@ -14,7 +14,7 @@ import java.util.Optional;
  *     unreachable}, with the reason it does not match; empty when none of them has any rule
  * @param message the whole explanation for a function author
  */
-public record PolicyViolation(
+record PolicyViolation(
     PolicyImage rejecting,
     PolicyImage unreachable,
     List<PolicyImage> reachable,

@@ -19,10 +19,10 @@ import java.util.function.Predicate;
  * @param <K> function key
  * @param <T> queued entry
  */
-final class FairQueues<K, T extends FairQueues.Deadlined> {
+public final class FairQueues<K, T extends FairQueues.Deadlined> {
 
   /** A queued entry with the instant its caller stops waiting. */
-  interface Deadlined {
+  public interface Deadlined {
     Instant deadline();
   }
 
@@ -31,7 +31,7 @@ final class FairQueues<K, T extends FairQueues.Deadlined> {
   private final List<K> order = new ArrayList<>();
   private int cursor;
 
-  FairQueues(int capacityPerKey) {
+  public FairQueues(int capacityPerKey) {
     if (capacityPerKey < 0) {
       throw new IllegalArgumentException("queue capacity must not be negative: " + capacityPerKey);
     }
@@ -39,7 +39,7 @@ final class FairQueues<K, T extends FairQueues.Deadlined> {
   }
 
   /** Appends {@code entry} to {@code key}'s queue; false (and nothing queued) when it is full. */
-  boolean offer(K key, T entry) {
+  public boolean offer(K key, T entry) {
     Deque<T> q = queues.get(key);
     if (q == null) {
       q = new ArrayDeque<>();
@@ -74,7 +74,7 @@ final class FairQueues<K, T extends FairQueues.Deadlined> {
    * The head of the next queue (round-robin) whose key {@code mayRun} admits, or null when none
    * does. The next poll starts after that key.
    */
-  T poll(Predicate<K> mayRun) {
+  public T poll(Predicate<K> mayRun) {
     int n = order.size();
     for (int i = 0; i < n; i++) {
       int at = (cursor + i) % n;

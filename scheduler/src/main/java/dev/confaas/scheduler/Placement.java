@@ -17,7 +17,7 @@ import java.util.Optional;
  * image (no load), then one holding images of the same signer (packing one author's functions
  * together), then the fullest (packing keeps other TDs free for other policies). Otherwise a fresh TD.
  */
-final class Placement {
+public final class Placement {
   private Placement() {}
 
   /**
@@ -28,10 +28,10 @@ final class Placement {
    * @param instances instances on it (running or starting)
    * @param instancesOfImage instances of the function image being placed
    */
-  record TdView(String tdId, List<PolicyImage> images, int instances, int instancesOfImage) {}
+  public record TdView(String tdId, List<PolicyImage> images, int instances, int instancesOfImage) {}
 
   /** The decision: an existing TD ({@code tdId} set), or a fresh one from the pool. */
-  record Choice(Optional<String> tdId, String why) {
+  public record Choice(Optional<String> tdId, String why) {
     static Choice fresh(String why) {
       return new Choice(Optional.empty(), why);
     }
@@ -43,7 +43,7 @@ final class Placement {
    * @param maxInstancesPerTd the platform's cap of instances per TD
    * @throws PlacementException when the chain's own policies refuse to share even an empty TD
    */
-  static Choice choose(
+  public static Choice choose(
       List<PolicyImage> chain,
       long maxInstancesOfImage,
       int maxInstancesPerTd,

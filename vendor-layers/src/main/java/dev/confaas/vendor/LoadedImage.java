@@ -12,7 +12,7 @@ import java.util.Map;
  * @param imageId the loaded image
  * @param aliasBindings each alias entry of its {@code layers} and the digest it resolved to then
  */
-public record LoadedImage(ImageId imageId, Map<AliasRef, Digest> aliasBindings) {
+record LoadedImage(ImageId imageId, Map<AliasRef, Digest> aliasBindings) {
 
   public LoadedImage {
     aliasBindings = Map.copyOf(aliasBindings);

@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
  *
  * @param staleImages images with at least one changed alias, in the order they were given
  */
-public record StaleAliasReport(List<StaleImage> staleImages) {
+record StaleAliasReport(List<StaleImage> staleImages) {
 
   public StaleAliasReport {
     staleImages = List.copyOf(staleImages);

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * @param concurrency invocations of this trigger in flight at once (default 1)
  * @param maxRecordBytes a record whose key plus value is larger is poison (default 1 MiB)
  */
-public record TriggerSpec(
+record TriggerSpec(
     String id,
     String function,
     String topic,

@@ -1,6 +1,8 @@
-package dev.confaas.scheduler;
+package dev.confaas.bench;
 
 import dev.confaas.policy.PolicyImage;
+import dev.confaas.scheduler.FairQueues;
+import dev.confaas.scheduler.Placement;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -19,8 +21,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
 /**
- * The scheduler's decisions under contention (in the scheduler's package, since {@link Placement}
- * and {@link FairQueues} are package-private):
+ * The scheduler's decisions under contention, through their public API:
  *
  * <ul>
  *   <li>{@link Placement#choose}: 16 TDs in use, each holding the vendor's shell framework and 3
