@@ -17,7 +17,7 @@ import java.util.Arrays;
  * with agent-api's {@code ReportDataBinding} (docs/receipts.md). This stays for binding one key in
  * tests and tools of this module.
  */
-public final class ReportData {
+final class ReportData {
   public static final int SIZE = 64;
 
   private ReportData() {}

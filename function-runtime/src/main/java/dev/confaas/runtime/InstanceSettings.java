@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * @param memoryMb 16 to 65536; also the instance's memory limit where cgroups allow
  * @param timeout used for an Invoke of this instance that names no timeout of its own
  */
-public record InstanceSettings(String name, String version, int memoryMb, Duration timeout) {
+record InstanceSettings(String name, String version, int memoryMb, Duration timeout) {
   static final int MIN_MEMORY_MB = 16;
   static final int MAX_MEMORY_MB = 65_536;
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,140}");

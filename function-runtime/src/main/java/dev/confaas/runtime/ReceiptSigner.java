@@ -14,7 +14,7 @@ import java.util.function.Supplier;
  * RTMR3 is the replay of the log the loader keeps in step with the register, read once per receipt
  * so that value, length and image list describe the same moment.
  */
-public final class ReceiptSigner {
+final class ReceiptSigner {
   private final TlsIdentity identity;
   private final String tdId;
   private final Supplier<RtmrLog> rtmr3;
