@@ -92,7 +92,8 @@ public final class GuestImageBuilder {
 
   /**
    * JVM options of the agent in the guest: as on the process backend (C1 only: under TCG, C2's
-   * compilations cost more than they save; measured 46 s to serving against 125 s with tiered), a
+   * compilations cost more than they save; one loaded run here, 2 vCPUs: 67 s to serving against
+   * 126 s with tiered compilation), a
    * temp dir, and log lines with times, so a TD's console shows where its boot went.
    */
   static final List<String> JAVA_OPTIONS =
