@@ -69,7 +69,8 @@ public final class AgentProgram {
   }
 
   private static Optional<Set<String>> listedArtifacts() {
-    try (InputStream in = AgentProgram.class.getClassLoader().getResourceAsStream(CLASS_PATH_LISTING)) {
+    try (InputStream in =
+        AgentProgram.class.getClassLoader().getResourceAsStream(CLASS_PATH_LISTING)) {
       if (in == null) {
         return Optional.empty();
       }
@@ -82,7 +83,8 @@ public final class AgentProgram {
       }
       return Optional.of(names);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + CLASS_PATH_LISTING + " from function-runtime", e);
+      throw new UncheckedIOException(
+          "cannot read " + CLASS_PATH_LISTING + " from function-runtime", e);
     }
   }
 

@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  * agent, per-TD inputs through fw_cfg ({@code opt/confaas/...}).
  */
 final class QemuCommandLine {
-  /** Where the guest's per-TD inputs live in fw_cfg; the guest's init copies them to /run/confaas. */
+  /**
+   * Where the guest's per-TD inputs live in fw_cfg; the guest's init copies them to /run/confaas.
+   */
   static final String FW_CFG_PREFIX = "opt/confaas/";
 
   /** How QEMU runs the guest's vCPUs. */
@@ -31,9 +33,7 @@ final class QemuCommandLine {
     }
   }
 
-  /**
-   * The supported QEMU flavours with TDX. They differ in how the TD's private memory is set up.
-   */
+  /** The supported QEMU flavours with TDX. They differ in how the TD's private memory is set up. */
   enum TdxFlavour {
     /**
      * Upstream QEMU ≥ 10.1, and distribution TDX builds on guest_memfd (e.g. Ubuntu 24.04's): KVM
@@ -69,7 +69,11 @@ final class QemuCommandLine {
     static String socketJson(String socket) {
       Matcher m = VSOCK.matcher(socket);
       if (m.matches()) {
-        return "{\"type\":\"vsock\",\"cid\":\"" + m.group(1) + "\",\"port\":\"" + m.group(2) + "\"}";
+        return "{\"type\":\"vsock\",\"cid\":\""
+            + m.group(1)
+            + "\",\"port\":\""
+            + m.group(2)
+            + "\"}";
       }
       if (socket.startsWith("unix:") && socket.length() > 5) {
         return "{\"type\":\"unix\",\"path\":" + jsonString(socket.substring(5)) + "}";
@@ -168,10 +172,7 @@ final class QemuCommandLine {
     a.addAll(
         List.of(
             "-netdev",
-            "user,id=net0,hostfwd=tcp:127.0.0.1:"
-                + s.hostPort()
-                + "-:"
-                + s.guestPort()));
+            "user,id=net0,hostfwd=tcp:127.0.0.1:" + s.hostPort() + "-:" + s.guestPort()));
     // romfile= : no iPXE option ROM to load and run; the kernel is booted directly.
     a.addAll(List.of("-device", "virtio-net-pci,netdev=net0,romfile="));
     s.fwCfg()

@@ -15,14 +15,15 @@ import java.util.regex.Pattern;
 
 /**
  * What a {@code qemu-system-x86_64} binary can do, from its own answers: {@code -version} and
- * {@code -object help} (the list of object types it can create, {@code tdx-guest} among them
- * when it was built with TDX).
+ * {@code -object help} (the list of object types it can create, {@code tdx-guest} among them when
+ * it was built with TDX).
  *
  * @param version e.g. {@code 10.1.0}, or {@code unknown}
  * @param objectTypes what {@code -object help} lists
  */
 record QemuSupport(String version, Set<String> objectTypes) {
-  private static final Pattern VERSION = Pattern.compile("QEMU emulator version (\\d+\\.\\d+(\\.\\d+)?)");
+  private static final Pattern VERSION =
+      Pattern.compile("QEMU emulator version (\\d+\\.\\d+(\\.\\d+)?)");
 
   QemuSupport {
     objectTypes = Set.copyOf(objectTypes);
@@ -78,7 +79,8 @@ record QemuSupport(String version, Set<String> objectTypes) {
                         + ") cannot start TDX guests: its '-object help' does not list tdx-guest."
                         + " The qemu-tdx backend needs upstream QEMU 10.1 or later, or a"
                         + " distribution's TDX build (e.g. Ubuntu's from canonical/tdx), on a host"
-                        + " whose kernel has KVM with TDX enabled; on other hosts use --backend qemu"));
+                        + " whose kernel has KVM with TDX enabled; on other hosts use --backend"
+                        + " qemu"));
   }
 
   private static String run(Path qemu, String... args) throws TdLaunchException {

@@ -9,9 +9,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One TD of the {@code qemu} or {@code qemu-tdx} backend: a QEMU process (under a small shell
- * that stops it when the launcher's JVM goes, see {@link QemuTdLauncher}) whose guest runs the
- * agent as init.
+ * One TD of the {@code qemu} or {@code qemu-tdx} backend: a QEMU process (under a small shell that
+ * stops it when the launcher's JVM goes, see {@link QemuTdLauncher}) whose guest runs the agent as
+ * init.
  */
 final class QemuTd implements LaunchedTd {
   private final String id;

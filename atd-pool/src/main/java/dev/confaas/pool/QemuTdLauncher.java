@@ -37,14 +37,14 @@ import org.slf4j.LoggerFactory;
  * command line) whose init runs the agent. The agent's gRPC port in the guest is forwarded to a
  * free loopback port on the host (user-mode networking), so a TD is reached like a process TD.
  *
- * <p>{@code qemu}: KVM when it works here, TCG otherwise. Whether KVM works is found by trying —
- * a {@code /dev/kvm} can exist and still not run a stock kernel (a nested paravirtual KVM) — once
- * per QEMU binary and JVM: the guest is booted with {@code confaas.probe} on its command line,
- * which its init answers by powering off; if that does not happen within {@link
- * Config#probeTimeout}, TCG it is. Inside the guest the agent attests with the simulated TDX module
- * under the pool's dev PKI, passed in through fw_cfg with the host's certificate; its MRTD is over
- * the agent's class path in the guest, which the image holds unchanged, so the reference value is
- * {@link GuestImage#agentArtifactDigests} measured as on the process backend.
+ * <p>{@code qemu}: KVM when it works here, TCG otherwise. Whether KVM works is found by trying — a
+ * {@code /dev/kvm} can exist and still not run a stock kernel (a nested paravirtual KVM) — once per
+ * QEMU binary and JVM: the guest is booted with {@code confaas.probe} on its command line, which
+ * its init answers by powering off; if that does not happen within {@link Config#probeTimeout}, TCG
+ * it is. Inside the guest the agent attests with the simulated TDX module under the pool's dev PKI,
+ * passed in through fw_cfg with the host's certificate; its MRTD is over the agent's class path in
+ * the guest, which the image holds unchanged, so the reference value is {@link
+ * GuestImage#agentArtifactDigests} measured as on the process backend.
  *
  * <p>{@code qemu-tdx}: the same command line plus the TDX options ({@link QemuCommandLine}), for a
  * QEMU whose {@code -object help} lists {@code tdx-guest} (refused otherwise, saying so). The agent
@@ -54,8 +54,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A TD's directory keeps {@code console.log} (kernel, init and agent output) and {@code
  * qemu.log} (QEMU's own messages). Killing the QEMU process is a TD loss: {@link
- * LaunchedTd#isAlive} turns false. QEMU runs under a small shell that stops it when this JVM's
- * pipe to it closes, so even a killed launcher leaves no VM behind.
+ * LaunchedTd#isAlive} turns false. QEMU runs under a small shell that stops it when this JVM's pipe
+ * to it closes, so even a killed launcher leaves no VM behind.
  */
 public final class QemuTdLauncher implements TdLauncher {
   private static final Logger log = LoggerFactory.getLogger(QemuTdLauncher.class);
@@ -63,8 +63,10 @@ public final class QemuTdLauncher implements TdLauncher {
   static final String PID_FILE = "qemu.pid";
   static final String CONSOLE_LOG = "console.log";
   static final String QEMU_LOG = "qemu.log";
+
   /** What the agent prints once it serves (TdAgentMain). */
   static final String SERVING = "confaas-agent listening on ";
+
   /** Accelerator per QEMU binary, found once per JVM. */
   private static final Map<String, Accel> ACCEL_CACHE = new ConcurrentHashMap<>();
 
@@ -179,34 +181,100 @@ public final class QemuTdLauncher implements TdLauncher {
     }
 
     public Config withAccelerator(Accelerator v) {
-      return new Config(poolDir, pkiDir, image, qemu, v, memoryMb, vcpus, bootTimeout,
-          probeTimeout, stopGrace, tdx, clock);
+      return new Config(
+          poolDir,
+          pkiDir,
+          image,
+          qemu,
+          v,
+          memoryMb,
+          vcpus,
+          bootTimeout,
+          probeTimeout,
+          stopGrace,
+          tdx,
+          clock);
     }
 
     public Config withResources(int memoryMb, int vcpus) {
-      return new Config(poolDir, pkiDir, image, qemu, accelerator, memoryMb, vcpus, bootTimeout,
-          probeTimeout, stopGrace, tdx, clock);
+      return new Config(
+          poolDir,
+          pkiDir,
+          image,
+          qemu,
+          accelerator,
+          memoryMb,
+          vcpus,
+          bootTimeout,
+          probeTimeout,
+          stopGrace,
+          tdx,
+          clock);
     }
 
     public Config withBootTimeout(Duration v) {
-      return new Config(poolDir, pkiDir, image, qemu, accelerator, memoryMb, vcpus, v,
-          probeTimeout, stopGrace, tdx, clock);
+      return new Config(
+          poolDir,
+          pkiDir,
+          image,
+          qemu,
+          accelerator,
+          memoryMb,
+          vcpus,
+          v,
+          probeTimeout,
+          stopGrace,
+          tdx,
+          clock);
     }
 
     public Config withQemu(Path v) {
-      return new Config(poolDir, pkiDir, image, v, accelerator, memoryMb, vcpus, bootTimeout,
-          probeTimeout, stopGrace, tdx, clock);
+      return new Config(
+          poolDir,
+          pkiDir,
+          image,
+          v,
+          accelerator,
+          memoryMb,
+          vcpus,
+          bootTimeout,
+          probeTimeout,
+          stopGrace,
+          tdx,
+          clock);
     }
 
     /** The {@code qemu-tdx} backend: these TDX options, KVM only. */
     public Config withTdx(Tdx v) {
-      return new Config(poolDir, pkiDir, image, qemu, Accelerator.KVM, memoryMb, vcpus,
-          bootTimeout, probeTimeout, stopGrace, Optional.of(v), clock);
+      return new Config(
+          poolDir,
+          pkiDir,
+          image,
+          qemu,
+          Accelerator.KVM,
+          memoryMb,
+          vcpus,
+          bootTimeout,
+          probeTimeout,
+          stopGrace,
+          Optional.of(v),
+          clock);
     }
 
     public Config withClock(Clock v) {
-      return new Config(poolDir, pkiDir, image, qemu, accelerator, memoryMb, vcpus, bootTimeout,
-          probeTimeout, stopGrace, tdx, v);
+      return new Config(
+          poolDir,
+          pkiDir,
+          image,
+          qemu,
+          accelerator,
+          memoryMb,
+          vcpus,
+          bootTimeout,
+          probeTimeout,
+          stopGrace,
+          tdx,
+          v);
     }
   }
 
@@ -536,8 +604,7 @@ public final class QemuTdLauncher implements TdLauncher {
     }
   }
 
-  private void awaitAgent(QemuTd td, Path dir, long deadline)
-      throws TdLaunchException, PortTaken {
+  private void awaitAgent(QemuTd td, Path dir, long deadline) throws TdLaunchException, PortTaken {
     Path console = dir.resolve(CONSOLE_LOG);
     long read = 0;
     String carry = ""; // the end of what was read, in case the marker straddles two reads

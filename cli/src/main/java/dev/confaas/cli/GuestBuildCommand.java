@@ -71,8 +71,7 @@ final class GuestBuildCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     GuestImageBuilder b =
-        GuestImageBuilder.forAgent(
-            agentClassPath(), cache != null ? cache : out.resolve(".cache"));
+        GuestImageBuilder.forAgent(agentClassPath(), cache != null ? cache : out.resolve(".cache"));
     if (kernel != null) {
       b.kernel(kernel);
     }
@@ -90,15 +89,16 @@ final class GuestBuildCommand implements Callable<Integer> {
       throw new Main.CliException("cannot build the guest image: " + e.getMessage(), e);
     }
     PrintWriter w = spec.commandLine().getOut();
-    w.printf("kernel   %s%n         sha384 %s%n", image.kernel(), HEX.formatHex(image.kernelSha384()));
-    w.printf("initrd   %s%n         sha384 %s%n", image.initrd(), HEX.formatHex(image.initrdSha384()));
-    w.printf("cmdline  %s%n         sha384 %s%n", image.cmdline(), HEX.formatHex(image.cmdlineSha384()));
+    w.printf(
+        "kernel   %s%n         sha384 %s%n", image.kernel(), HEX.formatHex(image.kernelSha384()));
+    w.printf(
+        "initrd   %s%n         sha384 %s%n", image.initrd(), HEX.formatHex(image.initrdSha384()));
+    w.printf(
+        "cmdline  %s%n         sha384 %s%n", image.cmdline(), HEX.formatHex(image.cmdlineSha384()));
     w.printf(
         "reference values for qemu-tdx: confaas guest measure --firmware /usr/share/ovmf/OVMF.fd"
             + " --kernel %s --initrd %s --cmdline '%s'%n",
-        image.kernel(),
-        image.initrd(),
-        image.cmdline());
+        image.kernel(), image.initrd(), image.cmdline());
     w.flush();
     return 0;
   }

@@ -19,7 +19,13 @@ class GuestBuildCliTest {
   void aMissingKernelIsRefusedNamingIt() {
     Path kernel = tmp.resolve("no-such-vmlinuz");
     CliRun r =
-        CliRun.of("guest", "build", "--out", tmp.resolve("img").toString(), "--kernel", kernel.toString());
+        CliRun.of(
+            "guest",
+            "build",
+            "--out",
+            tmp.resolve("img").toString(),
+            "--kernel",
+            kernel.toString());
     assertEquals(1, r.code, r.toString());
     assertTrue(r.err.contains(kernel.toString()) && r.err.contains("does not exist"), r.toString());
     assertTrue(Files.notExists(tmp.resolve("img/initrd.img")), "nothing may be left as if built");

@@ -15,8 +15,8 @@ import java.util.Properties;
 import java.util.TreeMap;
 
 /**
- * A built guest image: what QEMU boots directly ({@code -kernel -initrd -append}) and what the
- * host must expect of it. Kept in a directory as {@value #KERNEL}, {@value #INITRD} and {@value
+ * A built guest image: what QEMU boots directly ({@code -kernel -initrd -append}) and what the host
+ * must expect of it. Kept in a directory as {@value #KERNEL}, {@value #INITRD} and {@value
  * #DESCRIPTION} (the command line, the digests and the agent's measured artifacts).
  *
  * @param kernel the kernel QEMU boots (a bzImage; the TDX path needs its EFI stub)
@@ -45,8 +45,14 @@ public record GuestImage(
       p.load(in);
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(
-          "no guest image in " + dir + " (" + DESCRIPTION + " is missing); build one with"
-              + " 'confaas guest build --out " + dir + "'");
+          "no guest image in "
+              + dir
+              + " ("
+              + DESCRIPTION
+              + " is missing); build one with"
+              + " 'confaas guest build --out "
+              + dir
+              + "'");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + file, e);
     }

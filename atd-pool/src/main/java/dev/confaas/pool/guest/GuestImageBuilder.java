@@ -34,8 +34,9 @@ import java.util.zip.GZIPOutputStream;
 
 /**
  * Builds the guest image of the {@code qemu} and {@code qemu-tdx} backends from packages, so that
- * the same inputs give the same bytes: a kernel (by default Debian's {@code linux-image-cloud-amd64},
- * copied unchanged) and an initramfs ({@link Newc}: sorted, owner 0, time 0) holding only
+ * the same inputs give the same bytes: a kernel (by default Debian's {@code
+ * linux-image-cloud-amd64}, copied unchanged) and an initramfs ({@link Newc}: sorted, owner 0, time
+ * 0) holding only
  *
  * <ul>
  *   <li>{@code /init}, a busybox sh script that mounts {@code /proc}, {@code /sys}, {@code /dev},
@@ -43,8 +44,8 @@ import java.util.zip.GZIPOutputStream;
  *       virtio-net, and runs the agent as its only child, powering the VM off when it exits;
  *   <li>busybox (Debian {@code busybox-static}) with its applets, and util-linux's {@code unshare}
  *       and {@code prlimit}, which the agent isolates function instances with;
- *   <li>a JRE jlinked from the building JDK ({@link FrameworkLayers#stageJre}, the same code and cache
- *       as the Java framework layer) with the host libraries it links;
+ *   <li>a JRE jlinked from the building JDK ({@link FrameworkLayers#stageJre}, the same code and
+ *       cache as the Java framework layer) with the host libraries it links;
  *   <li>the agent: its class path entries ({@link AgentProgram#classPathIn}), copied unchanged, so
  *       that the simulated TDX module in the guest measures the same MRTD as the host expects;
  *   <li>the kernel's modules for virtio-pci, virtio-net, fw_cfg, configfs, overlayfs and, where the
@@ -93,8 +94,8 @@ public final class GuestImageBuilder {
   /**
    * JVM options of the agent in the guest: as on the process backend (C1 only: under TCG, C2's
    * compilations cost more than they save; one loaded run here, 2 vCPUs: 67 s to serving against
-   * 126 s with tiered compilation), a
-   * temp dir, and log lines with times, so a TD's console shows where its boot went.
+   * 126 s with tiered compilation), a temp dir, and log lines with times, so a TD's console shows
+   * where its boot went.
    */
   static final List<String> JAVA_OPTIONS =
       List.of(
@@ -177,8 +178,8 @@ public final class GuestImageBuilder {
   }
 
   /**
-   * Gzip the initramfs; default off: the jars and the JRE's modules file are compressed already
-   * (92 MB become 66), and under TCG the kernel takes ~9 s longer to unpack the gzip than to copy.
+   * Gzip the initramfs; default off: the jars and the JRE's modules file are compressed already (92
+   * MB become 66), and under TCG the kernel takes ~9 s longer to unpack the gzip than to copy.
    */
   public GuestImageBuilder gzip(boolean v) {
     this.gzip = v;
@@ -206,7 +207,8 @@ public final class GuestImageBuilder {
     try {
       List<Path> guestClassPath = stageRoot(stage, modules);
       Path initrdPart = outDir.resolve(GuestImage.INITRD + ".part");
-      try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(initrdPart), 1 << 16);
+      try (OutputStream file =
+              new BufferedOutputStream(Files.newOutputStream(initrdPart), 1 << 16);
           OutputStream out = gzip ? new GZIPOutputStream(file, 1 << 16) : file) {
         Newc.write(stage, out);
       }
@@ -214,7 +216,8 @@ public final class GuestImageBuilder {
           initrdPart, outDir.resolve(GuestImage.INITRD), StandardCopyOption.REPLACE_EXISTING);
       Path kernelPart = outDir.resolve(GuestImage.KERNEL + ".part");
       Files.copy(kernelFile, kernelPart, StandardCopyOption.REPLACE_EXISTING);
-      Files.move(kernelPart, outDir.resolve(GuestImage.KERNEL), StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          kernelPart, outDir.resolve(GuestImage.KERNEL), StandardCopyOption.REPLACE_EXISTING);
       List<byte[]> digests = List.of(AgentArtifacts.digests(guestClassPath));
       GuestImage image =
           new GuestImage(
@@ -244,10 +247,12 @@ public final class GuestImageBuilder {
     FrameworkLayers.stageHostBinary(Path.of("/usr/bin/unshare"), stage);
     FrameworkLayers.stageHostBinary(Path.of("/usr/bin/prlimit"), stage);
     stageBusybox(stage);
-    for (String d : List.of("dev", "proc", "sys", "tmp", "run", "root", "var/lib/confaas", "etc/confaas")) {
+    for (String d :
+        List.of("dev", "proc", "sys", "tmp", "run", "root", "var/lib/confaas", "etc/confaas")) {
       Files.createDirectories(stage.resolve(d));
     }
-    write(stage.resolve("etc/passwd"),
+    write(
+        stage.resolve("etc/passwd"),
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
     write(stage.resolve("etc/group"), "root:x:0:\nnogroup:x:65534:\n");
     try (InputStream in = GuestImageBuilder.class.getResourceAsStream("init")) {
@@ -270,7 +275,8 @@ public final class GuestImageBuilder {
       } else if (Files.isRegularFile(entry)) {
         Files.copy(entry, dst);
       } else {
-        throw new IOException("agent class path entry " + entry + " does not exist; build it first");
+        throw new IOException(
+            "agent class path entry " + entry + " does not exist; build it first");
       }
       guestClassPath.add(dst);
       inGuest.add("/opt/confaas/agent/" + name);
@@ -279,7 +285,9 @@ public final class GuestImageBuilder {
     write(stage.resolve("etc/confaas/main-class"), AgentProgram.MAIN_CLASS + "\n");
     write(stage.resolve("etc/confaas/java-options"), String.join("\n", JAVA_OPTIONS) + "\n");
     write(stage.resolve("etc/confaas/agent-port"), AGENT_PORT + "\n");
-    write(stage.resolve("etc/confaas/modules"), String.join("\n", stageModules(stage, modules)) + "\n");
+    write(
+        stage.resolve("etc/confaas/modules"),
+        String.join("\n", stageModules(stage, modules)) + "\n");
     return guestClassPath;
   }
 
@@ -319,7 +327,8 @@ public final class GuestImageBuilder {
     Path depFile = modules.resolve("modules.dep");
     if (!Files.isRegularFile(depFile)) {
       throw new IOException(
-          modules + " has no modules.dep; name the kernel's module directory (/lib/modules/RELEASE)");
+          modules
+              + " has no modules.dep; name the kernel's module directory (/lib/modules/RELEASE)");
     }
     Map<String, String> pathOf = new HashMap<>();
     Map<String, List<String>> depsOf = new HashMap<>();
@@ -351,7 +360,9 @@ public final class GuestImageBuilder {
       String rel = pathOf.get(m);
       if (!rel.endsWith(".ko")) {
         throw new IOException(
-            "kernel module " + modules.resolve(rel) + " is compressed; busybox insmod loads only"
+            "kernel module "
+                + modules.resolve(rel)
+                + " is compressed; busybox insmod loads only"
                 + " uncompressed .ko files: use a kernel package with uncompressed modules");
       }
       String file = m + ".ko";
@@ -381,7 +392,9 @@ public final class GuestImageBuilder {
     return (ko < 0 ? f : f.substring(0, ko)).replace('-', '_');
   }
 
-  /** The newest {@code /boot/vmlinuz-*-cloud-amd64}, the kernel of Debian's linux-image-cloud-amd64. */
+  /**
+   * The newest {@code /boot/vmlinuz-*-cloud-amd64}, the kernel of Debian's linux-image-cloud-amd64.
+   */
   public static Path debianCloudKernel() throws IOException {
     List<Path> found = new ArrayList<>();
     Path boot = Path.of("/boot");
@@ -484,7 +497,8 @@ public final class GuestImageBuilder {
     try {
       if (!p.waitFor(1, TimeUnit.MINUTES) || p.exitValue() != 0) {
         p.destroyForcibly();
-        throw new IOException(String.join(" ", cmd) + " failed: " + new String(out, StandardCharsets.UTF_8));
+        throw new IOException(
+            String.join(" ", cmd) + " failed: " + new String(out, StandardCharsets.UTF_8));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -29,7 +29,8 @@ class GuestImageBuilderTest {
   void twoBuildsFromTheSameInputsAreTheSameBytes() throws IOException {
     GuestImage a = TestGuestImages.image();
     GuestImage b = TestGuestImages.builder().build(TestGuestImages.workDir().resolve("b"));
-    assertEquals(hex(a.initrdSha384()), hex(b.initrdSha384()), "initrd digest differs between builds");
+    assertEquals(
+        hex(a.initrdSha384()), hex(b.initrdSha384()), "initrd digest differs between builds");
     assertEquals(hex(a.kernelSha384()), hex(b.kernelSha384()));
     assertEquals(a.cmdline(), b.cmdline());
     assertEquals(
@@ -82,7 +83,8 @@ class GuestImageBuilderTest {
     for (String m : order) {
       assertTrue(entries.containsKey("usr/lib/modules/" + m), "module file missing: " + m);
     }
-    String classPath = new String(small.get("etc/confaas/class-path"), StandardCharsets.UTF_8).strip();
+    String classPath =
+        new String(small.get("etc/confaas/class-path"), StandardCharsets.UTF_8).strip();
     assertEquals(
         image.agentArtifactDigests().size(),
         classPath.split(":").length,

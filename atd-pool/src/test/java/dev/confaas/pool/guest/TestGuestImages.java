@@ -38,7 +38,8 @@ public final class TestGuestImages {
       }
     }
     if (missing != null) {
-      String why = "the Debian package " + missing + " is missing: run bin/ensure-debian-packages --tests";
+      String why =
+          "the Debian package " + missing + " is missing: run bin/ensure-debian-packages --tests";
       if ("root".equals(System.getProperty("user.name"))) {
         org.junit.jupiter.api.Assertions.fail(why);
       }
