@@ -7,8 +7,10 @@
  * <p>Contract: {@link dev.confaas.pool.TdLauncher} boots a {@link dev.confaas.pool.LaunchedTd}; a
  * {@link dev.confaas.pool.TdAttestor} turns it into an {@link dev.confaas.pool.AttestedTd} whose
  * agent client's channel is pinned to the identity key its quote binds. The {@code process} backend is {@link
- * dev.confaas.pool.ProcessTdLauncher} (one agent JVM per TD, simulated TDX); {@link
- * dev.confaas.pool.QuoteTdAttestor} attests any backend (handshake described there):
+ * dev.confaas.pool.ProcessTdLauncher} (one agent JVM per TD, simulated TDX); the {@code qemu} and
+ * {@code qemu-tdx} backends are {@link dev.confaas.pool.QemuTdLauncher} (one QEMU guest per TD,
+ * booting the image of {@link dev.confaas.pool.guest}, KVM or TCG; with TDX options on a TDX host);
+ * {@link dev.confaas.pool.QuoteTdAttestor} attests any backend (handshake described there):
  *
  * <pre>{@code
  * try (ProcessTdLauncher launcher = new ProcessTdLauncher(ProcessTdLauncher.Config.defaults(poolDir));

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>These interfaces work for real only on TDX hardware inside a TD; elsewhere use {@link
  * SimulatedTdxModule}.
  */
-final class TdxGuests {
+public final class TdxGuests {
   static final String TSM_REPORT = "sys/kernel/config/tsm/report";
   static final String TDX_GUEST_DEVICE = "dev/tdx_guest";
   static final String MEASUREMENTS = "sys/class/misc/tdx_guest/measurements";

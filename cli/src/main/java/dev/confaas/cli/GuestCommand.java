@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
     name = "guest",
     mixinStandardHelpOptions = true,
     description = "The guest image that TDs boot (qemu and qemu-tdx backends).",
-    subcommands = {GuestCommand.Measure.class, CommandLine.HelpCommand.class})
+    subcommands = {GuestCommand.Measure.class, GuestBuildCommand.class, CommandLine.HelpCommand.class})
 final class GuestCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

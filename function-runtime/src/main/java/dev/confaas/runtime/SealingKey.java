@@ -9,7 +9,7 @@ import org.bouncycastle.crypto.AsymmetricCipherKeyPair;
  * object, in the agent's memory, and is never written or sent anywhere. Sealed events are opened
  * with it here (and, later, secrets released to the TD).
  */
-final class SealingKey {
+public final class SealingKey {
   private final AsymmetricCipherKeyPair pair;
   private final byte[] publicKey;
 

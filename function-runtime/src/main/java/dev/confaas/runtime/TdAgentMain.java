@@ -6,6 +6,8 @@ import dev.confaas.agent.PeerKeyTrustManager;
 import dev.confaas.agent.TlsIdentity;
 import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.attestation.SimulatedTdxModule;
+import dev.confaas.attestation.TdxGuest;
+import dev.confaas.attestation.TdxGuests;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -27,7 +29,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * java -cp ... dev.confaas.runtime.TdAgentMain --listen 127.0.0.1:0 --state-dir DIR \
- *     [--tdx-simulated PKI_DIR --host-cert FILE [--td-id ID]] [--exit-with-stdin] \
+ *     [--tdx-simulated PKI_DIR | --tdx-guest] [--host-cert FILE] [--td-id ID] [--exit-with-stdin] \
  *     [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
  * </pre>
  *
@@ -37,8 +39,11 @@ import org.slf4j.LoggerFactory;
  * QuoteReporter}, a receipt signed for every invocation ({@link ReceiptSigner}, naming the TD as
  * {@code --td-id}), and the gRPC API served only over mutual TLS: the agent presents a self-signed
  * certificate for its fresh identity key (the key its quotes bind, next to its fresh HPKE sealing
- * key) and accepts only a client whose key is the one in {@code --host-cert}. Without it the agent serves plaintext and runs only
- * {@code --prepared} functions (tests, development).
+ * key) and accepts only a client whose key is the one in {@code --host-cert}. Without it the agent
+ * serves plaintext and runs only {@code --prepared} functions (tests, development). {@code
+ * --tdx-guest} is the same with the TD's real TDX module instead of the simulator, through the
+ * Linux guest interfaces ({@link TdxGuests#open}: configfs-tsm quotes): a guest on a TDX host,
+ * where MRTD and RTMR0..2 are the hardware's.
  *
  * <p>Once serving it prints {@code confaas-agent listening on HOST:PORT} and, with {@code
  * --port-file}, writes the port there (atomically), so a launcher can wait for either. SIGTERM stops
@@ -48,8 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class TdAgentMain {
   private static final Logger log = LoggerFactory.getLogger(TdAgentMain.class);
   private static final String USAGE =
-      "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--tdx-simulated PKI_DIR --host-cert FILE"
-          + " [--td-id ID]]"
+      "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--tdx-simulated PKI_DIR | --tdx-guest]"
+          + " [--host-cert FILE] [--td-id ID]"
           + " [--exit-with-stdin] [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...";
 
   private TdAgentMain() {}
@@ -72,11 +77,16 @@ public final class TdAgentMain {
     Path hostCert = null;
     String tdId = null;
     boolean exitWithStdin = false;
+    boolean tdxGuest = false;
     List<String> prepared = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--exit-with-stdin")) {
         exitWithStdin = true;
+        continue;
+      }
+      if (flag.equals("--tdx-guest")) {
+        tdxGuest = true;
         continue;
       }
       if (i + 1 >= args.length) {
@@ -97,19 +107,25 @@ public final class TdAgentMain {
     if (listen == null || stateDir == null) {
       throw new IllegalArgumentException("--listen and --state-dir are required");
     }
-    if ((pkiDir == null) != (hostCert == null)) {
+    if (tdxGuest && pkiDir != null) {
       throw new IllegalArgumentException(
-          "--tdx-simulated and --host-cert go together: a TD agent serves only the host it was"
-              + " launched for, over mutual TLS");
+          "--tdx-guest and --tdx-simulated exclude each other: a TD has one TDX module");
     }
-    if (tdId != null && pkiDir == null) {
-      throw new IllegalArgumentException("--td-id names the TD in receipts; it needs --tdx-simulated");
+    boolean td = tdxGuest || pkiDir != null;
+    if (td != (hostCert != null)) {
+      throw new IllegalArgumentException(
+          "--tdx-simulated or --tdx-guest and --host-cert go together: a TD agent serves only the"
+              + " host it was launched for, over mutual TLS");
+    }
+    if (tdId != null && !td) {
+      throw new IllegalArgumentException(
+          "--td-id names the TD in receipts; it needs --tdx-simulated or --tdx-guest");
     }
     if (tdId != null && !tdId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
       throw new IllegalArgumentException(
           "--td-id " + tdId + " must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
     }
-    if (pkiDir != null && !prepared.isEmpty()) {
+    if (td && !prepared.isEmpty()) {
       throw new IllegalArgumentException(
           "--prepared functions are unmeasured; they cannot be combined with --tdx-simulated");
     }
@@ -123,14 +139,22 @@ public final class TdAgentMain {
     InstanceSupervisor supervisor =
         InstanceSupervisor.start(InstanceSupervisor.Config.defaults(stateDir).withClock(Clock.systemUTC()));
     Server server;
-    if (pkiDir != null) {
+    if (td) {
       if (!Files.isRegularFile(hostCert)) {
         throw new IllegalArgumentException("--host-cert " + hostCert + " does not exist");
       }
-      SimulatedPki pki = SimulatedPki.load(pkiDir);
-      SimulatedTdxModule tdx =
-          new SimulatedTdxModule(
-              pki, AgentArtifacts.digests(AgentArtifacts.parseClassPath(System.getProperty("java.class.path"))));
+      TdxGuest tdx;
+      if (tdxGuest) {
+        tdx = TdxGuests.open(Path.of("/"));
+        log.info("TDX module: this TD's, through {}", TdxGuests.detect(Path.of("/")));
+      } else {
+        tdx =
+            new SimulatedTdxModule(
+                SimulatedPki.load(pkiDir),
+                AgentArtifacts.digests(
+                    AgentArtifacts.parseClassPath(System.getProperty("java.class.path"))));
+        log.info("TDX module: SIMULATED (dev PKI in {}); its quotes prove nothing about hardware", pkiDir);
+      }
       TlsIdentity identity = TlsIdentity.generate("confaas-td-agent", Clock.systemUTC());
       SealingKey sealing = SealingKey.generate();
       AconImageLoader loader = new AconImageLoader(stateDir, tdx);

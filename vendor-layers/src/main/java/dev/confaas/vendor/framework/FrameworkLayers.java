@@ -343,9 +343,7 @@ public final class FrameworkLayers {
   // --- java layer ------------------------------------------------------------------------------
 
   private void stageJava(Path stage, Path targetDir) throws IOException {
-    Path jre = jlinked();
-    Path java = dir(stage, "opt/java");
-    copyTree(jre, java);
+    StagedJre jre = stageJreAndLibraries(JAVA_MODULES, stage, "opt/java");
     Path confaas = dir(stage, "opt/confaas");
     writeFile(confaas.resolve("java-runtime.jar"), runtimeJar(), 0644);
     // java-aws: AWS's client, its bootstrap, and a shell to run that (AWS's Java runtimes have one).
@@ -368,6 +366,40 @@ public final class FrameworkLayers {
           + " aws-lambda-java-runtime-interface-client jar; rebuild confaas-vendor-layers");
     }
     stageBusybox(stage);
+    // AWS's client extracts its JNI library to /tmp and loads it: what it links must be here.
+    TreeSet<Path> libs = new TreeSet<>(jre.libraries());
+    Path jni = Files.createTempFile(targetDir, ".aws-lambda-jni-", ".so");
+    try {
+      Files.write(jni, jniLibrary(ric));
+      libs.addAll(sharedLibraries(jni, stage, jre.own()));
+    } finally {
+      Files.deleteIfExists(jni);
+    }
+    libs.addAll(hostLibraries(libs, JNI_HOST_LIBRARIES, stage, jre.own()));
+    for (Path lib : libs) {
+      includeHostPath(lib, stage);
+    }
+    dir(stage, "var/task");
+    baseFiles(stage);
+  }
+
+  /**
+   * Puts a JRE of {@code modules}, jlinked from this builder's JDK (cached like the Java layer's),
+   * at {@code stage/dest}, with the host's shared libraries its ELF files need at the paths the
+   * loader uses. Also how the guest image of the {@code qemu} backends gets its JRE.
+   */
+  public void stageJre(List<String> modules, Path stage, String dest) throws IOException {
+    stageJreAndLibraries(modules, stage, dest);
+  }
+
+  /** A staged JRE: the file names of its own ELF files, and the host libraries they link. */
+  private record StagedJre(Set<String> own, Set<Path> libraries) {}
+
+  private StagedJre stageJreAndLibraries(List<String> modules, Path stage, String dest)
+      throws IOException {
+    Path jre = jlinked(modules);
+    Path java = dir(stage, dest);
+    copyTree(jre, java);
     // Shared libraries of every ELF file in the JRE, from the host, at the paths the loader uses.
     List<Path> elves = new ArrayList<>();
     Set<String> own = new TreeSet<>(); // loaded by the JVM from its own directories
@@ -383,20 +415,25 @@ public final class FrameworkLayers {
     for (Path f : elves) {
       libs.addAll(sharedLibraries(f, stage, own));
     }
-    // AWS's client extracts its JNI library to /tmp and loads it: what it links must be here.
-    Path jni = Files.createTempFile(targetDir, ".aws-lambda-jni-", ".so");
-    try {
-      Files.write(jni, jniLibrary(ric));
-      libs.addAll(sharedLibraries(jni, stage, own));
-    } finally {
-      Files.deleteIfExists(jni);
-    }
-    libs.addAll(hostLibraries(libs, JNI_HOST_LIBRARIES, stage, own));
     for (Path lib : libs) {
       includeHostPath(lib, stage);
     }
-    dir(stage, "var/task");
-    baseFiles(stage);
+    return new StagedJre(own, libs);
+  }
+
+  /**
+   * Puts the host binary {@code binary} (an absolute path) into {@code stage} at the same path,
+   * with the shared libraries it needs, e.g. util-linux's {@code unshare} for the guest image.
+   */
+  public static void stageHostBinary(Path binary, Path stage) throws IOException {
+    if (!Files.isRegularFile(binary) || !Files.isExecutable(binary)) {
+      throw new IOException(binary + " is missing or not executable; install the Debian package"
+          + " that provides it");
+    }
+    includeHostPath(binary, stage);
+    for (Path lib : new TreeSet<>(sharedLibraries(binary, stage, Set.of()))) {
+      includeHostPath(lib, stage);
+    }
   }
 
   /** Resource names of the java-aws jars ({@code aws-lambda-java/NAME.jar}), in class path order. */
@@ -490,6 +527,10 @@ public final class FrameworkLayers {
 
   /** The jlinked JRE for this JDK, from the cache or linked now. */
   Path jlinked() throws IOException {
+    return jlinked(JAVA_MODULES);
+  }
+
+  private Path jlinked(List<String> modules) throws IOException {
     Path jmods = javaHome.resolve("jmods");
     String release = Files.exists(javaHome.resolve("release"))
         ? Files.readString(javaHome.resolve("release"), StandardCharsets.UTF_8) : "";
@@ -498,7 +539,7 @@ public final class FrameworkLayers {
           + versionLine(release) + "); build with the Debian package openjdk-17-jdk-headless");
     }
     MessageDigest md = HashAlgorithm.SHA384.newDigest();
-    md.update(("confaas-jre-v1\n" + release + "\n" + JAVA_MODULES + "\n" + JLINK_OPTIONS + "\n")
+    md.update(("confaas-jre-v1\n" + release + "\n" + modules + "\n" + JLINK_OPTIONS + "\n")
         .getBytes(StandardCharsets.UTF_8));
     try (Stream<Path> s = Files.list(jmods)) {
       for (Path m : (Iterable<Path>) s.sorted()::iterator) {
@@ -518,7 +559,7 @@ public final class FrameworkLayers {
         + Thread.currentThread().getId());
     deleteTree(tmp);
     List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin/jlink").toString(),
-        "--module-path", jmods.toString(), "--add-modules", String.join(",", JAVA_MODULES)));
+        "--module-path", jmods.toString(), "--add-modules", String.join(",", modules)));
     cmd.addAll(JLINK_OPTIONS);
     cmd.addAll(List.of("--output", tmp.toString()));
     run(cmd, "jlink the Java layer's JRE");
