@@ -13,10 +13,12 @@ import dev.confaas.agent.v1.InvokeRequest;
 import dev.confaas.agent.v1.InvokeResponse;
 import dev.confaas.agent.v1.KillRequest;
 import dev.confaas.agent.v1.KillResponse;
+import dev.confaas.agent.v1.LogLine;
 import dev.confaas.agent.v1.ReportRequest;
 import dev.confaas.agent.v1.ReportResponse;
 import dev.confaas.agent.v1.StartRequest;
 import dev.confaas.agent.v1.StartResponse;
+import dev.confaas.agent.v1.StreamLogsRequest;
 import dev.confaas.agent.v1.TdAgentGrpc;
 import io.grpc.Channel;
 import io.grpc.Deadline;
@@ -138,6 +140,96 @@ public final class AgentClient {
   public CompletableFuture<ReportResponse> report(ReportRequest request) {
     return unary(
         "Report", config.report(), config.readAttempts(), request, TdAgentGrpc.TdAgentStub::report);
+  }
+
+  /**
+   * Receives one StreamLogs call. Methods are called one at a time on gRPC's executor and must not
+   * block: the next line is requested from the agent only once {@link #line} returns, so a slow
+   * listener slows the stream (the agent then drops its oldest lines, never the function's time).
+   */
+  public interface LogListener {
+    /** The next line; {@link LogLine#getDropped()} says how many were lost just before it. */
+    void line(LogLine line);
+
+    /**
+     * The stream ended without the caller closing it: the agent completed it ({@code failure} is
+     * {@code null}) or it failed (channel lost, TD gone). Not called after {@link LogStream#close()}.
+     */
+    void ended(AgentCallException failure);
+  }
+
+  /** A StreamLogs call in progress; closing it cancels the call. */
+  public interface LogStream extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * Follows the TD's shareable output lines (agent.proto StreamLogs) until closed. No deadline: the
+   * call lasts as long as the TD, and the channel's keep-alive notices a TD that vanished. Inbound
+   * flow control is by line: a few are requested ahead, one more as each is handled.
+   */
+  public LogStream streamLogs(StreamLogsRequest request, LogListener listener) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(listener, "listener");
+    LogCall call = new LogCall(listener);
+    try {
+      stub.streamLogs(request, call);
+    } catch (RuntimeException e) {
+      listener.ended(AgentCallException.of("StreamLogs", e));
+    }
+    return call;
+  }
+
+  /** Lines requested from the agent ahead of the one being handled. */
+  private static final int LOG_PREFETCH = 32;
+
+  private static final class LogCall implements ClientResponseObserver<StreamLogsRequest, LogLine>, LogStream {
+    private final LogListener listener;
+    private volatile ClientCallStreamObserver<StreamLogsRequest> call;
+    private volatile boolean closed;
+
+    LogCall(LogListener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<StreamLogsRequest> c) {
+      call = c;
+      c.disableAutoRequestWithInitial(LOG_PREFETCH);
+    }
+
+    @Override
+    public void onNext(LogLine value) {
+      try {
+        listener.line(value);
+      } finally {
+        call.request(1);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (!closed) {
+        listener.ended(AgentCallException.of("StreamLogs", t));
+      }
+    }
+
+    @Override
+    public void onCompleted() {
+      if (!closed) {
+        listener.ended(null);
+      }
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      ClientCallStreamObserver<StreamLogsRequest> c = call;
+      if (c != null) {
+        c.cancel("the host stopped following the TD's logs", null);
+      }
+    }
   }
 
   @FunctionalInterface

@@ -68,6 +68,8 @@ public final class WarmPool implements AutoCloseable {
   private final Map<String, Entry> entries = new LinkedHashMap<>();
   private final Deque<Entry> stopped = new ArrayDeque<>();
   private final Deque<CompletableFuture<PooledTd>> waiters = new ArrayDeque<>();
+  private final List<java.util.function.Consumer<PooledTd>> attestedListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicLong sequence = new AtomicLong();
   // TD IDs name directories that outlive a pool (their logs are kept), so each pool gets its own
   // prefix: a restarted platform must not collide with the IDs of the previous run.
@@ -128,6 +130,24 @@ public final class WarmPool implements AutoCloseable {
         Timer.builder("confaas.pool.boot.ready")
             .description("time from boot start until the TD is attested and idle")
             .register(meters);
+  }
+
+  /**
+   * Calls {@code listener} with every TD that passed its boot attestation: at once for those that
+   * already did and are not stopped, later for each new one, on the thread that attested it (keep
+   * it quick). Nothing tells it when a TD stops: {@link PooledTd#isAlive()} says so.
+   */
+  public void onAttested(java.util.function.Consumer<PooledTd> listener) {
+    List<PooledTd> now = new ArrayList<>();
+    synchronized (this) {
+      attestedListeners.add(listener);
+      for (Entry e : entries.values()) {
+        if (e.attested != null && e.state != TdState.STOPPED) {
+          now.add(e.handle);
+        }
+      }
+    }
+    now.forEach(listener);
   }
 
   /** Starts filling the pool and the periodic health check. */
@@ -564,6 +584,13 @@ public final class WarmPool implements AutoCloseable {
       e.state = TdState.IDLE;
       handOutToWaiter();
       refill();
+    }
+    for (java.util.function.Consumer<PooledTd> l : attestedListeners) {
+      try {
+        l.accept(e.handle);
+      } catch (RuntimeException ex) {
+        log.warn("a listener of attested TDs failed for {}: {}", e.id, ex.toString());
+      }
     }
   }
 

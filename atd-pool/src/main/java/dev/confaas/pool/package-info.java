@@ -23,5 +23,8 @@
  * TDs idle, hands them out ({@link dev.confaas.pool.WarmPool#acquire()} → {@link
  * dev.confaas.pool.PooledTd}), checks, recycles and drains them, and lists them ({@link
  * dev.confaas.pool.WarmPool#tds()} → {@link dev.confaas.pool.TdInfo}) for {@code GET /v1/tds}.
+ *
+ * <p>{@link dev.confaas.pool.TdLogStreams} follows each attested TD's function output (StreamLogs),
+ * reconnecting with back-off while the TD lives.
  */
 package dev.confaas.pool;

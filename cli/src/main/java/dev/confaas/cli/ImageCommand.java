@@ -198,14 +198,44 @@ final class ImageCommand implements Runnable {
     long maxInstances;
 
     @Option(
+        names = "--log-fds",
+        paramLabel = "FD[,FD]",
+        defaultValue = "1,2",
+        description =
+            "Descriptors whose output leaves the TD as the function's logs (ACON logFDs):"
+                + " 1 stdout, 2 stderr, or none (default: ${DEFAULT-VALUE}).")
+    String logFds;
+
+    @Option(
         names = "--out",
         required = true,
         paramLabel = "DIR",
         description = "Output directory for manifest.json and the layer tar.")
     Path out;
 
+    /** The --log-fds value as descriptors; the agent captures 1 and 2 only. */
+    static List<Integer> logFds(String value) {
+      if (value.strip().equalsIgnoreCase("none")) {
+        return List.of();
+      }
+      List<Integer> fds = new ArrayList<>();
+      for (String part : value.split(",", -1)) {
+        String p = part.strip();
+        if (!p.equals("1") && !p.equals("2")) {
+          throw new Main.CliException(
+              "--log-fds \"" + value + "\": each entry must be 1 (stdout) or 2 (stderr), or give"
+                  + " none to keep all output inside the TD");
+        }
+        if (!fds.contains(Integer.parseInt(p))) {
+          fds.add(Integer.parseInt(p));
+        }
+      }
+      return fds;
+    }
+
     @Override
     public Integer call() {
+      List<Integer> shareFds = logFds(logFds);
       if (!Files.isDirectory(dir)) {
         throw new Main.CliException("--dir " + dir + " is not a directory");
       }
@@ -254,6 +284,7 @@ final class ImageCommand implements Runnable {
         }
       }
       b.addLayer(layer).entrypoint(entrypoint).workingDir(workingDir).maxInstances(maxInstances);
+      shareFds.forEach(b::addLogFD);
       env.forEach(b::addEnv);
       accepts.forEach(b::accept);
       b.rejectUnaccepted(rejectUnaccepted);

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       DeployCommand.class,
       InvokeCommand.class,
       FunctionsCommand.class,
+      LogsCommand.class,
       TriggerCommand.class,
       UpCommand.class,
       GuestCommand.class,

@@ -80,6 +80,8 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   private FunctionFailure initError;
   private ScheduledFuture<?> initTimer;
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
+  // Output between two events belongs to the earlier one; before the first it is init output.
+  private volatile String lastRequestId = "";
 
   FunctionInstance(
       String id,
@@ -233,6 +235,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                   invocation.timeout().toMillis(),
                   TimeUnit.MILLISECONDS);
       current = new InFlight(invocation, result, ctx.clock().instant(), deadline);
+      lastRequestId = invocation.requestId();
       endpoint = api;
     }
     // Writing the event may block on a slow reader; never under a lock or on the caller's thread.
@@ -571,7 +574,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                         continue;
                       }
                       if (b == '\n' || len == buf.length) {
-                        ctx.publishLog(id, spec.imageId(), fd, Arrays.copyOf(buf, len));
+                        ctx.publishLog(id, spec.imageId(), settings, lastRequestId, fd, Arrays.copyOf(buf, len));
                         len = 0;
                         if (b == '\n') {
                           continue;
@@ -580,7 +583,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                       buf[len++] = (byte) b;
                     }
                     if (shared && len > 0) {
-                      ctx.publishLog(id, spec.imageId(), fd, Arrays.copyOf(buf, len));
+                      ctx.publishLog(id, spec.imageId(), settings, lastRequestId, fd, Arrays.copyOf(buf, len));
                     }
                   } catch (IOException closed) {
                     // The process is gone.

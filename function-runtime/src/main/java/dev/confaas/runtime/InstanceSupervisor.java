@@ -106,7 +106,7 @@ public final class InstanceSupervisor implements AutoCloseable {
   private final Map<String, FunctionPool> pools = new ConcurrentHashMap<>();
   private final Map<String, FunctionInstance> instances = new ConcurrentHashMap<>();
   private final AtomicLong nextInstance = new AtomicLong(1);
-  private final AtomicLong logSequence = new AtomicLong();
+  private final LogBuffer logs = new LogBuffer();
   private final List<Consumer<LogLine>> logListeners = new CopyOnWriteArrayList<>();
   private final SupervisorContext ctx;
 
@@ -261,6 +261,11 @@ public final class InstanceSupervisor implements AutoCloseable {
     return () -> logListeners.remove(listener);
   }
 
+  /** The recent shareable lines every log stream reads from, each at its own pace. */
+  LogBuffer logs() {
+    return logs;
+  }
+
   private FunctionInstance instance(String instanceId) {
     FunctionInstance instance = instances.get(instanceId);
     if (instance == null) {
@@ -358,9 +363,15 @@ public final class InstanceSupervisor implements AutoCloseable {
     }
 
     @Override
-    public void publishLog(String instanceId, String imageId, int fd, byte[] line) {
+    public void publishLog(
+        String instanceId,
+        String imageId,
+        InstanceSettings settings,
+        String requestId,
+        int fd,
+        byte[] line) {
       LogLine l =
-          new LogLine(instanceId, imageId, fd, line, config.clock().millis(), logSequence.incrementAndGet());
+          logs.append(instanceId, imageId, settings, requestId, fd, line, config.clock().millis());
       for (Consumer<LogLine> listener : logListeners) {
         try {
           listener.accept(l);

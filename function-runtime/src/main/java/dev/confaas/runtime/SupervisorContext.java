@@ -33,6 +33,11 @@ interface SupervisorContext {
   /** Makes threads that are guaranteed to be in the agent's own network namespace. */
   ThreadFactory threadFactory();
 
-  /** Passes a line from a declared logFD on to whoever streams logs. */
-  void publishLog(String instanceId, String imageId, int fd, byte[] line);
+  /**
+   * Passes a line from a declared logFD on to whoever streams logs; never blocks.
+   *
+   * @param requestId the request the instance was last handed; empty during its init
+   */
+  void publishLog(
+      String instanceId, String imageId, InstanceSettings settings, String requestId, int fd, byte[] line);
 }

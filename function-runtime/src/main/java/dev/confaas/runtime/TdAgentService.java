@@ -611,29 +611,10 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
       StreamLogsRequest request, StreamObserver<dev.confaas.agent.v1.LogLine> out) {
     ServerCallStreamObserver<dev.confaas.agent.v1.LogLine> call =
         (ServerCallStreamObserver<dev.confaas.agent.v1.LogLine>) out;
-    String only = request.getInstanceId();
-    AutoCloseable subscription =
-        supervisor.onLog(
-            line -> {
-              if (!only.isEmpty() && !only.equals(line.instanceId())) {
-                return;
-              }
-              synchronized (call) {
-                // A reader slower than the function loses lines; LogLine.sequence shows the gap.
-                if (call.isCancelled() || !call.isReady()) {
-                  return;
-                }
-                call.onNext(
-                    dev.confaas.agent.v1.LogLine.newBuilder()
-                        .setInstanceId(line.instanceId())
-                        .setImageId(line.imageId())
-                        .setFd(line.fd())
-                        .setLine(ByteString.copyFrom(line.line()))
-                        .setTimeEpochMs(line.timeEpochMs())
-                        .setSequence(line.sequence())
-                        .build());
-              }
-            });
+    LogStream stream =
+        new LogStream(supervisor.logs(), call, request.getInstanceId(), request.getAfterSequence());
+    call.setOnReadyHandler(stream::wake);
+    AutoCloseable subscription = supervisor.logs().onAppend(stream::wake);
     call.setOnCancelHandler(
         () -> {
           try {
@@ -642,6 +623,7 @@ public final class TdAgentService extends TdAgentGrpc.TdAgentImplBase {
             // Removing a listener cannot fail.
           }
         });
+    stream.wake(); // the lines already buffered after the caller's cursor
   }
 
   /**

@@ -48,6 +48,24 @@ final class Auth {
     }
   }
 
+  /**
+   * A function's logs: the management token, or the function's own invoke token. A function open
+   * to anyone ({@code invokeAuth} none) does not open its logs: they may say more than its answers.
+   */
+  void requireLogReader(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String presented = bearer(ctx);
+    boolean ownToken = registry.get(name)
+        .map(f -> f.invokeAuth() != FunctionConfig.InvokeAuth.NONE)
+        .orElse(false) && registry.invokeAllowed(name, presented);
+    if (ownToken || adminToken.matches(presented)) {
+      ctx.next();
+    } else {
+      unauthorized(ctx, "the logs of function \"" + name + "\" need the management token or the"
+          + " function's invoke token: send 'Authorization: Bearer <token>'");
+    }
+  }
+
   static void unauthorized(RoutingContext ctx, String message) {
     ctx.response().putHeader("WWW-Authenticate", "Bearer");
     Problem.of(Problem.Reason.UNAUTHORIZED, message).send(ctx);

@@ -85,6 +85,8 @@ public final class FunctionRegistry implements FunctionCatalog {
   private final Clock clock;
   private final ReentrantLock writes = new ReentrantLock();
   private final Map<String, Stored> functions = new ConcurrentHashMap<>();
+  private final java.util.List<java.util.function.Consumer<String>> deletedListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<String> quarantined = new ArrayList<>();
   private final SecureRandom random = new SecureRandom();
 
@@ -472,10 +474,16 @@ public final class FunctionRegistry implements FunctionCatalog {
       }
       Files.deleteIfExists(functionsDir.resolve(name + ".json"));
       force(functionsDir);
-      return true;
     } finally {
       writes.unlock();
     }
+    deletedListeners.forEach(l -> l.accept(name));
+    return true;
+  }
+
+  /** Calls {@code listener} with the name of each function deleted from now on, after it is gone. */
+  public void onDeleted(java.util.function.Consumer<String> listener) {
+    deletedListeners.add(listener);
   }
 
   // --- types -------------------------------------------------------------------------------------

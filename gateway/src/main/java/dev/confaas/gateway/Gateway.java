@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +59,7 @@ public final class Gateway implements AutoCloseable {
   private final PrometheusMeterRegistry meters;
   private final BooleanSupplier readiness;
   private final InFlight inFlight = new InFlight();
+  private final FunctionLogs logs;
 
   private volatile boolean draining;
   private AdminToken adminToken;
@@ -80,6 +82,9 @@ public final class Gateway implements AutoCloseable {
     this.tds = tds;
     this.meters = meters;
     this.readiness = readiness;
+    this.logs = new FunctionLogs(config.clock(), n -> registry.get(n).isPresent(),
+        FunctionLogs.DEFAULT_MAX_LINES, FunctionLogs.DEFAULT_MAX_CHARS);
+    registry.onDeleted(logs::remove);
     Gauge.builder("confaas.gateway.inflight", inFlight, InFlight::count)
         .description("invocations (sync and async submissions) the gateway is handling")
         .register(meters);
@@ -148,6 +153,11 @@ public final class Gateway implements AutoCloseable {
   /** Whether this start generated the management token (then {@code confaas up} prints it). */
   public boolean adminTokenCreated() {
     return adminToken.created();
+  }
+
+  /** Functions' recent output lines, served at {@code /v1/functions/NAME/logs}; feed it lines. */
+  public FunctionLogs logs() {
+    return logs;
   }
 
   /** The Vert.x instance serving the gateway (after {@link #start()}). */
@@ -242,6 +252,9 @@ public final class Gateway implements AutoCloseable {
     r.get("/v1/functions").handler(admin).handler(management::listFunctions);
     r.get("/v1/functions/:name").handler(admin).handler(management::getFunction);
     r.delete("/v1/functions/:name").handler(admin).handler(management::deleteFunction);
+    LogRoutes logRoutes = new LogRoutes(logs, registry, config.clock(),
+        Duration.ofMillis(Math.min(15_000, Math.max(1_000, config.idleTimeout().toMillis() / 2))));
+    r.get("/v1/functions/:name/logs").handler(auth::requireLogReader).handler(logRoutes::logs);
     limit(r.put(alias), 64 * 1024).handler(admin);
     r.put(alias).handler(smallBody).handler(management::putAlias);
     r.get("/v1/runtimes").handler(admin)

@@ -16,6 +16,9 @@
  *       deploy upload format both the gateway and the CLI use.
  *   <li>{@link dev.confaas.gateway.AsyncInvocations} is the contract for accepted-but-unfinished
  *       invocations; {@link dev.confaas.gateway.InMemoryAsyncInvocations} is a non-durable one.
+ *   <li>{@link dev.confaas.gateway.FunctionLogs} keeps each deployed function's recent output
+ *       lines (fed by the platform from the TDs' log streams) for {@code GET
+ *       /v1/functions/NAME/logs}.
  *   <li>{@link dev.confaas.gateway.TdDirectory} and {@link dev.confaas.gateway.RuntimeCatalog} are
  *       what the warm pool and the platform's framework layers show through the API.
  *   <li>{@code dev.confaas.gateway.kafka} is the Kafka adapter: triggers, durable async

@@ -222,6 +222,8 @@ public final class OciImporter {
     argv.addAll(strings(c.get("Entrypoint"), "config.Entrypoint"));
     argv.addAll(strings(c.get("Cmd"), "config.Cmd"));
     b.entrypoint(argv);
+    // A container's stdout and stderr are its logs (as under docker and Lambda): share both.
+    b.addLogFD(1).addLogFD(2);
     for (String e : strings(c.get("Env"), "config.Env")) {
       b.addEnv(e);
     }

@@ -49,6 +49,10 @@ public final class FunctionImageBuilder {
     // The agent gives FULL_ROOTFS functions their working directory as LAMBDA_TASK_ROOT.
     m.workingDir("/var/task");
     m.maxInstances(maxInstances);
+    // ACON logFDs: the descriptors whose output may leave the TD. Authors expect to see what their
+    // function prints (as on Lambda), so both stdout and stderr are captured.
+    m.addLogFD(1);
+    m.addLogFD(2);
     for (String e : runtime.env()) {
       m.addEnv(e);
     }

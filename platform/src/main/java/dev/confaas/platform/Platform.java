@@ -3,6 +3,7 @@ package dev.confaas.platform;
 import dev.confaas.gateway.AsyncInvocations;
 import dev.confaas.gateway.DeployException;
 import dev.confaas.gateway.FunctionConfig;
+import dev.confaas.gateway.FunctionLogs;
 import dev.confaas.gateway.FunctionRegistry;
 import dev.confaas.gateway.Gateway;
 import dev.confaas.gateway.GatewayConfig;
@@ -16,6 +17,7 @@ import dev.confaas.image.ImageVerificationException;
 import dev.confaas.pool.PoolConfig;
 import dev.confaas.pool.ProcessTdLauncher;
 import dev.confaas.pool.TdInfo;
+import dev.confaas.pool.TdLogStreams;
 import dev.confaas.pool.WarmPool;
 import dev.confaas.scheduler.Scheduler;
 import dev.confaas.vendor.framework.FrameworkLayers;
@@ -72,6 +74,7 @@ public final class Platform implements AutoCloseable {
   private Gateway gateway;
   private String kafkaBootstrap;
   private WarmPool pool;
+  private volatile TdLogStreams logStreams;
   private DataDirLock lock;
   private final List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -218,8 +221,22 @@ public final class Platform implements AutoCloseable {
             .build(),
         scheduler, registry, async, () -> tdsJson(pool.tds()), meters, pool::isReady);
     closeInReverse.push(gateway);
+    followLogs(gateway.logs(), timer);
     gateway.start();
     lock.record("gatewayPort", Integer.toString(gateway.port()));
+  }
+
+  /**
+   * Streams every attested TD's function output into the gateway's per-function store: one
+   * supervised stream per TD, reopened with back-off while the TD lives.
+   */
+  private void followLogs(FunctionLogs logs, ScheduledExecutorService timer) {
+    logStreams = new TdLogStreams(
+        (td, l) -> logs.append(l.getFunctionName(), l.getFunctionVersion(), l.getRequestId(),
+            l.getInstanceId(), td, l.getFd(), l.getLine().toByteArray()),
+        timer, clock, Duration.ofMillis(200), Duration.ofSeconds(10));
+    closeInReverse.push(logStreams);
+    pool.onAttested(td -> logStreams.follow(td.id(), td.agent(), td::isAlive));
   }
 
   /** Deploys the sample: a shell handler that greets whatever it is sent. */
@@ -256,9 +273,15 @@ public final class Platform implements AutoCloseable {
     }
   }
 
-  private static JsonArray tdsJson(List<TdInfo> tds) {
+  private JsonArray tdsJson(List<TdInfo> tds) {
     JsonArray a = new JsonArray();
+    TdLogStreams streams = logStreams;
     for (TdInfo td : tds) {
+      JsonObject logStream = streams == null ? null : streams.status(td.id())
+          .map(st -> new JsonObject().put("state", st.state().name()).put("lines", st.lines())
+              .put("dropped", st.dropped()).put("restarts", st.restarts())
+              .put("lastError", st.lastError()))
+          .orElse(null);
       a.add(new JsonObject()
           .put("id", td.id())
           .put("backend", td.backend())
@@ -267,7 +290,8 @@ public final class Platform implements AutoCloseable {
           .put("loadedImages", new JsonArray(List.copyOf(td.loadedImages())))
           .put("rtmr3Log", new JsonArray(List.copyOf(td.rtmr3Log())))
           .put("lastAttested", td.lastAttested() == null ? null : td.lastAttested().toString())
-          .put("reason", td.reason()));
+          .put("reason", td.reason())
+          .put("logStream", logStream));
     }
     return a;
   }
