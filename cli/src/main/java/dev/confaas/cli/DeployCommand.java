@@ -51,6 +51,12 @@ import picocli.CommandLine.Spec;
       "  confaas deploy --name hello --runtime shell --handler hello.sh",
       "  confaas deploy --name calc --runtime java --handler com.example.Calc \\",
       "      --jar calc.jar --invoke-auth token",
+      "  confaas deploy --name orders --runtime java-aws \\",
+      "      --handler com.example.Orders::handleRequest --jar orders.jar",
+      "  confaas deploy --name echo --runtime provided --bootstrap bootstrap \\",
+      "      --handler function.handler --file function.sh",
+      "",
+      "Handler APIs: 'confaas runtimes' says where each comes from.",
       "  confaas deploy --name hello --manifest out/manifest.json \\",
       "      --signature out/signature --cert keys/author.cert.der --layer out/layer.tar"
     })
@@ -77,15 +83,31 @@ final class DeployCommand implements Callable<Integer> {
 
   static final class Build {
     @Option(names = "--runtime", required = true, paramLabel = "RUNTIME",
-        description = "Runtime to build for: shell or java (as the gateway offers).")
+        description = "Runtime to build for: shell, java, java-aws or provided"
+            + " (as the gateway offers; see 'confaas runtimes').")
     String runtime;
 
-    @Option(names = "--handler", required = true, paramLabel = "FILE|CLASS",
-        description = "shell: the script file; java: the handler class.")
+    @Option(names = "--handler", required = true, paramLabel = "HANDLER",
+        description = "shell: the script file; java: the handler class; java-aws: AWS's handler"
+            + " (pkg.Class::method or pkg.Class); provided: the _HANDLER value for your bootstrap.")
     String handler;
 
-    @Option(names = "--jar", paramLabel = "JAR", description = "java: the function's jar.")
+    @Option(names = "--jar", paramLabel = "JAR",
+        description = "java, java-aws: the function's jar (goes to /var/task/).")
     Path jar;
+
+    @Option(names = "--lib", paramLabel = "JAR",
+        description = "java, java-aws: a jar for /var/task/lib/ (repeat), as in AWS's"
+            + " deployment packages.")
+    List<Path> libs = new ArrayList<>();
+
+    @Option(names = "--bootstrap", paramLabel = "FILE",
+        description = "provided: your runtime, installed as /var/task/bootstrap (mode 0755).")
+    Path bootstrap;
+
+    @Option(names = "--file", paramLabel = "FILE",
+        description = "Another file for /var/task/ (repeat; keeps its executable bit).")
+    List<Path> files = new ArrayList<>();
 
     @Option(names = "--key", paramLabel = "KEY.pem",
         description = "Signing key (default: DATA/keys/author.key.pem, generated on first use).")
@@ -205,24 +227,7 @@ final class DeployCommand implements Callable<Integer> {
           + "; or build and sign an image yourself and deploy it with --manifest");
     }
     Path tree = Files.createDirectories(work.resolve("task"));
-    String handlerEnv;
-    if (b.runtime.equals("java")) {
-      if (b.jar == null) {
-        throw new Main.CliException("--runtime java needs --jar JAR (the handler class's jar)");
-      }
-      Files.write(tree.resolve(b.jar.getFileName()), CliFiles.read(b.jar, "jar"));
-      handlerEnv = b.handler;
-    } else {
-      Path script = Path.of(b.handler);
-      Path dest = tree.resolve(script.getFileName());
-      Files.write(dest, CliFiles.read(script, "handler"));
-      try {
-        Files.setPosixFilePermissions(dest, PosixFilePermissions.fromString("rwxr-xr-x"));
-      } catch (UnsupportedOperationException noPosix) {
-        // the tar records 0755 only where the file system knows modes
-      }
-      handlerEnv = script.getFileName().toString();
-    }
+    String handlerEnv = taskFiles(b, tree);
     List<String> entrypoint = new ArrayList<>();
     for (Object o : rt.getJsonArray("entrypoint", new JsonArray())) {
       entrypoint.add((String) o);
@@ -248,6 +253,71 @@ final class DeployCommand implements Callable<Integer> {
         .signature(signed.signature())
         .certificate(signed.certificateDer())
         .layer(built.layer(), built.layerTar());
+  }
+
+  /**
+   * Puts the function's files into {@code tree} (what becomes {@code /var/task/}) as {@code
+   * b.runtime} expects them, and returns the {@code _HANDLER} value.
+   */
+  static String taskFiles(Build b, Path tree) throws IOException {
+    boolean java = b.runtime.equals("java") || b.runtime.equals("java-aws");
+    boolean provided = b.runtime.equals("provided");
+    if (!java && (b.jar != null || !b.libs.isEmpty())) {
+      throw new Main.CliException("--jar and --lib are for --runtime java or java-aws; for "
+          + b.runtime + " add files with --file");
+    }
+    if (!provided && b.bootstrap != null) {
+      throw new Main.CliException("--bootstrap is for --runtime provided, where the function"
+          + " brings its own runtime; --runtime " + b.runtime + " has one");
+    }
+    for (Path f : b.files) {
+      copy(f, tree.resolve(f.getFileName().toString()), "file", Files.isExecutable(f));
+    }
+    if (java) {
+      if (b.jar == null && b.libs.isEmpty()) {
+        throw new Main.CliException("--runtime " + b.runtime + " needs --jar JAR (the jar with"
+            + " the handler class) or --lib JAR");
+      }
+      if (b.jar != null) {
+        copy(b.jar, tree.resolve(b.jar.getFileName().toString()), "jar", false);
+      }
+      if (!b.libs.isEmpty()) {
+        Path libDir = Files.createDirectories(tree.resolve("lib"));
+        try {
+          // The function runs as nobody: the directory must be listable whatever the umask.
+          Files.setPosixFilePermissions(libDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException noPosix) {
+          // the tar records modes only where the file system knows them
+        }
+        for (Path lib : b.libs) {
+          copy(lib, libDir.resolve(lib.getFileName().toString()), "jar", false);
+        }
+      }
+      return b.handler;
+    }
+    if (provided) {
+      if (b.bootstrap == null) {
+        throw new Main.CliException("--runtime provided needs --bootstrap FILE: the program that"
+            + " runs your function (a loop on the Lambda Runtime API, e.g. AWS's tutorial's"
+            + " bootstrap); --handler is only passed to it as _HANDLER");
+      }
+      copy(b.bootstrap, tree.resolve("bootstrap"), "bootstrap", true);
+      return b.handler;
+    }
+    Path script = Path.of(b.handler);
+    copy(script, tree.resolve(script.getFileName().toString()), "handler", true);
+    return script.getFileName().toString();
+  }
+
+  private static void copy(Path from, Path to, String what, boolean executable)
+      throws IOException {
+    Files.write(to, CliFiles.read(from, what));
+    try {
+      Files.setPosixFilePermissions(to,
+          PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+    } catch (UnsupportedOperationException noPosix) {
+      // the tar records modes only where the file system knows them
+    }
   }
 
   /** {@code --key}/{@code --cert}, else the author key in the data directory (made once). */

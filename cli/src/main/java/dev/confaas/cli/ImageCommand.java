@@ -313,7 +313,9 @@ final class ImageCommand implements Runnable {
       mixinStandardHelpOptions = true,
       description = {
         "Turn an OCI image (layout directory or 'docker save' tar) into an unsigned ACON manifest",
-        "and decompressed layer tars named by their sha384 digests."
+        "and decompressed layer tars named by their sha384 digests. As Lambda maps an image,",
+        "a one-element Cmd becomes the handler (_HANDLER), and Env entries the platform sets",
+        "itself (LAMBDA_TASK_ROOT, TZ, ...) are dropped with a warning."
       },
       footer = {
         "",
@@ -365,6 +367,9 @@ final class ImageCommand implements Runnable {
       w.println("manifest: " + out.resolve(MANIFEST_FILE) + "  (unsigned)");
       for (String n : r.notes()) {
         w.println("note: " + n);
+      }
+      for (String warning : r.warnings()) {
+        spec.commandLine().getErr().println("warning: " + warning);
       }
       return 0;
     }

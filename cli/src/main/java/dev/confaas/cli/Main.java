@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       TriggerCommand.class,
       UpCommand.class,
       GuestCommand.class,
+      RuntimesCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -343,7 +343,8 @@ class ImageCliTest {
     Path layout = Files.createDirectories(dir.resolve("oci"));
     byte[] layer = LayerFixtures.tar("bin/app", "binary");
     byte[] cfg =
-        "{\"config\":{\"Entrypoint\":[\"/bin/app\"],\"Cmd\":[\"--port\",\"8080\"],\"Env\":[\"A=1\"],\"WorkingDir\":\"/w\"}}"
+        ("{\"config\":{\"Entrypoint\":[\"/bin/app\"],\"Cmd\":[\"--port\",\"8080\"],\"Env\":[\"A=1\","
+            + "\"LAMBDA_TASK_ROOT=/var/task\"],\"WorkingDir\":\"/w\"}}")
             .getBytes(StandardCharsets.UTF_8);
     String cfgD = LayerFixtures.blob(layout, cfg);
     String layerD = LayerFixtures.blob(layout, layer);
@@ -373,6 +374,9 @@ class ImageCliTest {
     assertEquals(0, r.code, r.toString());
     Manifest m = Manifest.parse(Files.readAllBytes(out.resolve("manifest.json")));
     assertEquals(List.of("/bin/app", "--port", "8080"), m.entrypoint());
+    assertEquals(List.of("A=1"), m.env(), "a reserved variable must not reach the manifest");
+    assertTrue(r.err.contains("warning: config Env LAMBDA_TASK_ROOT=/var/task dropped: "
+        + "LAMBDA_TASK_ROOT is set by the platform"), r.toString());
     assertEquals(
         0,
         CliRun.of(

@@ -5,6 +5,7 @@ import dev.confaas.attestation.TdxGuest;
 import dev.confaas.image.Digest;
 import dev.confaas.image.ImageLimits;
 import dev.confaas.image.ImageVerificationException;
+import dev.confaas.image.LambdaReservedEnv;
 import dev.confaas.image.LayerUnpacker;
 import dev.confaas.image.Manifest;
 import dev.confaas.image.NameSvn;
@@ -65,8 +66,6 @@ import java.util.stream.Stream;
  * refused blob leaves no file behind.
  */
 public final class AconImageLoader implements ImageLoader {
-  /** A manifest env rule naming the Lambda handler ({@code _HANDLER}, which the agent sets). */
-  private static final String HANDLER_RULE = "_HANDLER=";
 
   private final Path layersDir;
   private final Path uploadsDir;
@@ -440,8 +439,8 @@ public final class AconImageLoader implements ImageLoader {
    */
   private static String handler(Manifest m) {
     return m.env().stream()
-        .filter(r -> r.startsWith(HANDLER_RULE))
-        .map(r -> r.substring(HANDLER_RULE.length()))
+        .filter(LambdaReservedEnv::isHandlerRule)
+        .map(r -> r.substring(LambdaReservedEnv.HANDLER.length() + 1))
         .findFirst()
         .orElse("");
   }
@@ -453,12 +452,13 @@ public final class AconImageLoader implements ImageLoader {
    * @throws IllegalArgumentException naming a malformed rule
    */
   private static EnvRules envRules(Manifest m) {
-    List<String> rules = m.env().stream().filter(r -> !r.startsWith(HANDLER_RULE)).toList();
-    if (m.env().stream().filter(r -> r.startsWith(HANDLER_RULE)).count() > 1) {
-      throw new IllegalArgumentException(
-          "env sets _HANDLER more than once; a function has one handler");
-    }
-    return EnvRules.parse(rules);
+    // The gateway refuses the same at deploy (LambdaReservedEnv is shared); this is the check that
+    // protects the function, since the host is not trusted.
+    LambdaReservedEnv.violation(m.env()).ifPresent(why -> {
+      throw new IllegalArgumentException(why);
+    });
+    return EnvRules.parse(
+        m.env().stream().filter(r -> !LambdaReservedEnv.isHandlerRule(r)).toList());
   }
 
   private static String shortId(String imageId) {

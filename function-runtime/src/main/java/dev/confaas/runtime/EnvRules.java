@@ -1,5 +1,6 @@
 package dev.confaas.runtime;
 
+import dev.confaas.image.LambdaReservedEnv;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -16,29 +17,10 @@ import java.util.Set;
  * {@code NAME} (may be unset or set to anything), {@code NAME=VALUE} (may be set to VALUE) or {@code
  * NAME=} (may be unset); rules are OR-ed; the first rule with an {@code =} gives the default. A caller
  * passes {@code NAME=VALUE}, or {@code NAME=} to unset a default. The caller is untrusted, so a
- * setting no rule allows is refused rather than dropped.
+ * setting no rule allows is refused rather than dropped. Names the agent sets itself ({@link
+ * LambdaReservedEnv}) are refused in rules and settings alike.
  */
 final class EnvRules {
-  /**
-   * Names the agent sets itself, as Lambda reserves them; callers and manifests may not set them.
-   * ({@code AWS_EXECUTION_ENV}, reserved in Lambda, is left to the image: only it knows its runtime.)
-   */
-  static final Set<String> RESERVED =
-      Set.of(
-          "AWS_LAMBDA_RUNTIME_API",
-          "_HANDLER",
-          "LAMBDA_TASK_ROOT",
-          "LAMBDA_RUNTIME_DIR",
-          "AWS_LAMBDA_FUNCTION_NAME",
-          "AWS_LAMBDA_FUNCTION_VERSION",
-          "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-          "AWS_LAMBDA_LOG_GROUP_NAME",
-          "AWS_LAMBDA_LOG_STREAM_NAME",
-          "AWS_LAMBDA_INITIALIZATION_TYPE",
-          "AWS_REGION",
-          "AWS_DEFAULT_REGION",
-          "TZ");
-
   private static final int MAX_ENTRIES = 256;
   private static final int MAX_ENTRY_CHARS = 32 * 1024;
 
@@ -177,7 +159,7 @@ final class EnvRules {
     if (name.indexOf('\0') >= 0) {
       throw new IllegalArgumentException(where + " contains a NUL character");
     }
-    if (RESERVED.contains(name)) {
+    if (LambdaReservedEnv.isReserved(name)) {
       throw new IllegalArgumentException(
           where + " sets " + name + ", which the agent sets itself for the Lambda Runtime API");
     }

@@ -432,9 +432,15 @@ final class LambdaRuntimeApi implements AutoCloseable {
    * Returns {errorType, errorMessage, document} from Lambda's error body and error-type header. The
    * document (the body, re-encoded) is passed on so callers see the function's own members, e.g.
    * {@code stackTrace}, as Lambda returns them.
+   *
+   * <p>The body's {@code errorType} wins over the header: AWS's Java client sends the header {@code
+   * Runtime.UserException} for every thrown exception and names the exception's class only in the
+   * body, which is what Lambda returns to the caller. The header is the type when the body has
+   * none (a plain-text body, or a runtime that sets only the header).
    */
   private static String[] parseError(HttpRequest req, byte[] body) {
-    String type = req.headers().get("Lambda-Runtime-Function-Error-Type");
+    String header = req.headers().get("Lambda-Runtime-Function-Error-Type");
+    String type = null;
     String message = null;
     String document = "";
     try {
@@ -447,7 +453,7 @@ final class LambdaRuntimeApi implements AutoCloseable {
         if (node.hasNonNull("errorMessage")) {
           message = node.get("errorMessage").asText();
         }
-        if ((type == null || type.isEmpty()) && node.hasNonNull("errorType")) {
+        if (node.hasNonNull("errorType") && !node.get("errorType").asText().isEmpty()) {
           type = node.get("errorType").asText();
         }
       }
@@ -460,8 +466,8 @@ final class LambdaRuntimeApi implements AutoCloseable {
     if (message.length() > 64 * 1024) {
       message = message.substring(0, 64 * 1024);
     }
-    if (type == null || type.isEmpty()) {
-      type = "Unhandled";
+    if (type == null) {
+      type = header == null || header.isEmpty() ? "Unhandled" : header;
     }
     if (type.length() > 256) {
       type = type.substring(0, 256);

@@ -99,6 +99,10 @@ class AwsJavaRuntimeOnAgentTest {
     FunctionFailure f = failed.error().orElseThrow(() -> new AssertionError("no failure"));
     assertEquals(FunctionFailure.Kind.HANDLED, f.kind(), f.toString());
     assertTrue(f.message().contains("cannot shout quietly"), f.toString());
+    // AWS's client sends the header Runtime.UserException; the class is in its error document.
+    assertEquals("java.lang.IllegalArgumentException", f.type(), f.toString());
+    assertTrue(f.document().contains("\"stackTrace\":[\"") && f.document().contains("Shout.handle"),
+        "the client's stack trace must be kept: " + f.document());
 
     InstanceOutcome again = call("{\"say\":\"still here\"}");
     assertEquals("\"STILL HERE from shouter\"", new String(again.payload(), StandardCharsets.UTF_8),

@@ -136,7 +136,9 @@ class InstanceSupervisorTest {
             tmp,
             "noinit",
             "#!/bin/sh\n"
-                + "curl -sS -o /dev/null -X POST --data-binary '{\"errorMessage\":\"handler not found\","
+                // The header says less than the body; the body's type is the one kept.
+                + "curl -sS -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.Unknown'"
+                + " --data-binary '{\"errorMessage\":\"handler not found\","
                 + "\"errorType\":\"Runtime.HandlerNotFound\"}' "
                 + "\"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error\"\n"
                 + "exec sleep 1000\n");

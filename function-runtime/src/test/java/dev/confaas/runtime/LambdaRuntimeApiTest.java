@@ -179,18 +179,28 @@ class LambdaRuntimeApiTest {
   }
 
   @Test
-  void functionErrorsTakeTheTypeFromTheHeaderAndTheMessageFromTheBody() throws Exception {
+  void theBodysErrorTypeWinsOverTheHeaderAsAwsJavaClientSendsBoth() throws Exception {
     next();
     assertEquals("next", event());
     api.deliver(new Invocation(new byte[0], Duration.ofSeconds(1), "e1", "", "", "", ""));
+    // What AWS's Java runtime interface client posts for a thrown exception.
     HttpResponse<String> r =
         post(
             "/invocation/e1/error",
-            "{\"errorMessage\":\"division by zero\",\"errorType\":\"ArithmeticError\"}",
+            "{\"errorMessage\":\"division by zero\",\"errorType\":\"java.lang.ArithmeticException\","
+                + "\"stackTrace\":[\"Calc.divide(Calc.java:7)\"]}",
             "Lambda-Runtime-Function-Error-Type",
-            "Unhandled.ZeroDivision");
+            "Runtime.UserException");
     assertEquals(202, r.statusCode());
-    assertEquals("error e1 Unhandled.ZeroDivision division by zero", event());
+    assertEquals("error e1 java.lang.ArithmeticException division by zero", event());
+
+    next();
+    assertEquals("next", event());
+    api.deliver(new Invocation(new byte[0], Duration.ofSeconds(1), "e4", "", "", "", ""));
+    post("/invocation/e4/error", "{\"errorMessage\":\"no type in the body\"}",
+        "Lambda-Runtime-Function-Error-Type", "Unhandled.ZeroDivision");
+    assertEquals("error e4 Unhandled.ZeroDivision no type in the body", event(),
+        "without errorType in the body the header is the type");
   }
 
   @Test
@@ -199,6 +209,17 @@ class LambdaRuntimeApiTest {
         post("/init/error", "{\"errorMessage\":\"no handler\",\"errorType\":\"Runtime.NoHandler\"}");
     assertEquals(202, r.statusCode());
     assertEquals("init-error Runtime.NoHandler no handler", event());
+  }
+
+  @Test
+  void anInitErrorKeepsTheBodysTypeOverTheHeader() throws Exception {
+    HttpResponse<String> r =
+        post("/init/error",
+            "{\"errorMessage\":\"Class not found: pkg.Missing\","
+                + "\"errorType\":\"java.lang.ClassNotFoundException\"}",
+            "Lambda-Runtime-Function-Error-Type", "Runtime.Unknown");
+    assertEquals(202, r.statusCode());
+    assertEquals("init-error java.lang.ClassNotFoundException Class not found: pkg.Missing", event());
   }
 
   @Test

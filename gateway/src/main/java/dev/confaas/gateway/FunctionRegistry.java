@@ -7,6 +7,7 @@ import dev.confaas.image.HashAlgorithm;
 import dev.confaas.image.LayerException;
 import dev.confaas.image.ImageRepository;
 import dev.confaas.image.ImageVerificationException;
+import dev.confaas.image.LambdaReservedEnv;
 import dev.confaas.image.LayerDigests;
 import dev.confaas.image.ManifestException;
 import dev.confaas.image.SignedManifest;
@@ -286,6 +287,13 @@ public final class FunctionRegistry implements FunctionCatalog {
       throw new DeployException(Problem.Reason.INVALID_MANIFEST,
           "the manifest has no entrypoint, so the function could never start; set \"entrypoint\""
           + " (the CLI's builders do) or deploy the image as a vendor layer instead");
+    }
+
+    // The agent would refuse to load it at the first invoke (LambdaReservedEnv is the agent's list).
+    Optional<String> reserved = LambdaReservedEnv.violation(signed.manifest().env());
+    if (reserved.isPresent()) {
+      throw new DeployException(Problem.Reason.INVALID_MANIFEST, "the manifest's "
+          + reserved.get() + " (TD agents refuse to load such an image)");
     }
 
     // Every layers entry resolves (aliases through the vendor registry's signed manifests).

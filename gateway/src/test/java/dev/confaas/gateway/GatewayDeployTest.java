@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.confaas.image.AliasRef;
+import dev.confaas.image.Digest;
+import dev.confaas.image.Manifest;
 import dev.confaas.image.NameSvn;
+import dev.confaas.image.SignedManifest;
 import dev.confaas.scheduler.DeployedFunction;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -179,6 +182,38 @@ class GatewayDeployTest {
     refused(http.deploy(Images.bundle(v1, "{\"name\":\"hello\",\"concurrency\":0}", true)), 400,
         "INVALID_CONFIG");
     assertOnlyVersionOne(v1);
+  }
+
+  @Test
+  void aManifestSettingAVariableTheAgentReservesIsRefusedAtDeploy() throws Exception {
+    // What an imported AWS base image's config carries; the agent would refuse it at every load.
+    Path tar = work.resolve("reserved.tar");
+    Digest layer =
+        Images.layer(work, "var/task", "handler.sh", "echo hi\n", tar);
+    for (String rule : List.of("LAMBDA_TASK_ROOT=/var/task", "AWS_REGION", "_HANDLER")) {
+      SignedManifest signed = Images.AUTHOR.signer().signed(
+          Manifest.builder()
+              .addLayer(Images.shellAlias())
+              .addLayer(layer)
+              .entrypoint("/var/runtime/bootstrap")
+              .addEnv("_HANDLER=handler.sh")
+              .addEnv(rule)
+              .build());
+      HttpResponse<String> r = deploy(new Images.Function(signed, layer, tar), true);
+      JsonObject problem = ProblemAssertions.assertProblem(r, 400, "INVALID_MANIFEST");
+      String name = rule.contains("=") ? rule.substring(0, rule.indexOf('=')) : rule;
+      assertTrue(problem.getString("detail").contains("names " + name + ", which the agent sets"),
+          "the problem must name the variable: " + problem.encode());
+      assertTrue(registry.resolve("hello", null).isEmpty(), "a refused deploy stores nothing");
+      assertFalse(registry.images().hasBlob(layer), "a refused deploy stores no layer");
+    }
+    Images.Function twoHandlers = new Images.Function(Images.AUTHOR.signer().signed(
+        Manifest.builder().addLayer(Images.shellAlias()).addLayer(layer)
+            .entrypoint("/var/runtime/bootstrap").addEnv("_HANDLER=a.sh").addEnv("_HANDLER=b.sh")
+            .build()), layer, tar);
+    JsonObject twice = ProblemAssertions.assertProblem(deploy(twoHandlers, true), 400,
+        "INVALID_MANIFEST");
+    assertTrue(twice.getString("detail").contains("_HANDLER a second time"), twice.encode());
   }
 
   @Test

@@ -30,6 +30,14 @@ import java.util.regex.Pattern;
  * {@code WorkingDir} (or {@code /}). OCI settings ACON cannot express ({@code User}, {@code
  * ExposedPorts}, {@code Volumes}, ...) are reported in {@link Result#notes()}, not silently lost.
  *
+ * <p>Images are mapped as Lambda maps a container image (docs.aws.amazon.com/lambda/latest/dg/
+ * images-parms.html): a one-element {@code Cmd} is the function's handler, so it also becomes the
+ * rule {@code _HANDLER=CMD} (AWS base images' {@code /lambda-entrypoint.sh} takes it as its
+ * argument, which it still gets); an {@code Env} entry naming a variable the agent sets itself
+ * ({@link LambdaReservedEnv}: AWS base images set {@code LAMBDA_TASK_ROOT} and {@code
+ * LAMBDA_RUNTIME_DIR}) is dropped, as Lambda overrides them, and reported in {@link
+ * Result#warnings()}; kept, it would make the agent refuse the image.
+ *
  * @see <a href="https://github.com/opencontainers/image-spec/blob/main/image-layout.md">OCI image
  *     layout</a>
  */
@@ -45,11 +53,13 @@ public final class OciImporter {
     private final Manifest manifest;
     private final Map<Digest, Path> layers;
     private final List<String> notes;
+    private final List<String> warnings;
 
-    Result(Manifest manifest, Map<Digest, Path> layers, List<String> notes) {
+    Result(Manifest manifest, Map<Digest, Path> layers, List<String> notes, List<String> warnings) {
       this.manifest = manifest;
       this.layers = java.util.Collections.unmodifiableMap(layers);
       this.notes = List.copyOf(notes);
+      this.warnings = List.copyOf(warnings);
     }
 
     /** The unsigned ACON manifest (sign it to get an image). */
@@ -68,6 +78,14 @@ public final class OciImporter {
     /** OCI settings that have no ACON equivalent and were left out. */
     public List<String> notes() {
       return notes;
+    }
+
+    /**
+     * Settings of the image that were dropped because the platform sets them itself (reserved
+     * Lambda variables), each saying which and why; the function will see the platform's values.
+     */
+    public List<String> warnings() {
+      return warnings;
     }
   }
 
@@ -220,12 +238,25 @@ public final class OciImporter {
     }
     List<String> argv = new ArrayList<>();
     argv.addAll(strings(c.get("Entrypoint"), "config.Entrypoint"));
-    argv.addAll(strings(c.get("Cmd"), "config.Cmd"));
+    List<String> cmd = strings(c.get("Cmd"), "config.Cmd");
+    argv.addAll(cmd);
     b.entrypoint(argv);
     // A container's stdout and stderr are its logs (as under docker and Lambda): share both.
     b.addLogFD(1).addLogFD(2);
+    List<String> warnings = new ArrayList<>();
     for (String e : strings(c.get("Env"), "config.Env")) {
+      int eq = e.indexOf('=');
+      String name = eq < 0 ? e : e.substring(0, eq);
+      if (LambdaReservedEnv.isReserved(name)) {
+        warnings.add("config Env " + e + " dropped: " + name + " is set by the platform for every"
+            + " function (as Lambda sets it), and an image may not set it"
+            + (name.equals(LambdaReservedEnv.HANDLER) ? "; the handler comes from Cmd" : ""));
+        continue;
+      }
       b.addEnv(e);
+    }
+    if (cmd.size() == 1) { // Lambda: the image's CMD is the function's handler
+      b.addEnv(LambdaReservedEnv.HANDLER + "=" + cmd.get(0));
     }
     Object wd = c.get("WorkingDir");
     if (wd instanceof String && !((String) wd).isEmpty()) {
@@ -265,7 +296,7 @@ public final class OciImporter {
     } catch (ManifestException e) {
       throw new LayerException("OCI config cannot become an ACON manifest: " + e.getMessage(), e);
     }
-    return new Result(m, ordered, notes);
+    return new Result(m, ordered, notes, warnings);
   }
 
   /** Copies one layer blob, decompressed, checking the OCI blob digest and the diff_id. */

@@ -99,7 +99,8 @@ class OciImporterTest {
     Manifest m = r.manifest();
     assertEquals(List.of(Digest.sha384(base), Digest.sha384(app)), m.layers());
     assertEquals(List.of("/usr/bin/python3", "/app/main.py"), m.entrypoint());
-    assertEquals(List.of("PATH=/usr/bin:/bin", "LANG=C.UTF-8"), m.env());
+    assertEquals(List.of("PATH=/usr/bin:/bin", "LANG=C.UTF-8", "_HANDLER=/app/main.py"), m.env(),
+        "a one-element Cmd is the handler, as Lambda takes an image's CMD");
     assertEquals("/app", m.workingDir());
     assertArrayEquals(
         base,
@@ -116,6 +117,43 @@ class OciImporterTest {
   void importsAnOciLayoutPickingLinuxAmd64() throws IOException {
     Path out = tmp.resolve("out");
     assertImported(OciImporter.fromLayout(ociLayout(config), out), out);
+  }
+
+  @Test
+  void anAwsBaseImageIsMappedAsLambdaMapsIt() throws IOException {
+    // The config of AWS's public.ecr.aws/lambda/* base images, with the author's CMD.
+    String aws =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
+            + "\"Entrypoint\":[\"/lambda-entrypoint.sh\"],\"Cmd\":[\"app.handler\"],"
+            + "\"Env\":[\"LANG=en_US.UTF-8\",\"TZ=:/etc/localtime\",\"PATH=/var/lang/bin:/usr/bin:/bin\","
+            + "\"LAMBDA_TASK_ROOT=/var/task\",\"LAMBDA_RUNTIME_DIR=/var/runtime\"],"
+            + "\"WorkingDir\":\"/var/task\"},"
+            + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + sha256(base)
+            + "\",\"sha256:" + sha256(app) + "\"]}}";
+    OciImporter.Result r = OciImporter.fromLayout(ociLayout(aws), tmp.resolve("out"));
+    Manifest m = r.manifest();
+    assertEquals(List.of("/lambda-entrypoint.sh", "app.handler"), m.entrypoint(),
+        "the entrypoint script still gets the handler as its argument");
+    assertEquals(
+        List.of("LANG=en_US.UTF-8", "PATH=/var/lang/bin:/usr/bin:/bin", "_HANDLER=app.handler"),
+        m.env());
+    assertEquals(java.util.Optional.empty(), LambdaReservedEnv.violation(m.env()),
+        "the agent and the gateway must accept the imported env");
+    assertEquals(3, r.warnings().size(), r.warnings().toString());
+    for (String dropped : List.of("TZ", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR")) {
+      assertTrue(r.warnings().stream().anyMatch(w -> w.startsWith("config Env " + dropped + "=")
+          && w.contains("dropped")), dropped + " not reported: " + r.warnings());
+    }
+  }
+
+  @Test
+  void aCmdOfSeveralArgumentsIsNoHandler() throws IOException {
+    OciImporter.Result r = OciImporter.fromLayout(
+        ociLayout(config.replace("[\"/app/main.py\"]", "[\"/app/main.py\",\"--port\",\"80\"]")),
+        tmp.resolve("out"));
+    assertTrue(r.manifest().env().stream().noneMatch(LambdaReservedEnv::isHandlerRule),
+        r.manifest().env().toString());
+    assertEquals(List.of(), r.warnings());
   }
 
   @Test

@@ -34,6 +34,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -136,7 +137,6 @@ public final class Platform implements AutoCloseable {
     SigningKeyFiles.Loaded vendorKey =
         SigningKeyFiles.loadOrCreate(data.resolve("keys"), "vendor", "confaas vendor", clock);
     RuntimeCatalog runtimes = new RuntimeCatalog();
-    List<String> env = List.of("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
     List<FrameworkLayers.PublishedLayer> published;
     try {
       published = FrameworkLayers.onThisHost(data.resolve("cache/frameworks"))
@@ -146,8 +146,11 @@ public final class Platform implements AutoCloseable {
       throw new IOException("could not publish the framework layers: " + e.getMessage(), e);
     }
     for (FrameworkLayers.PublishedLayer l : published) {
-      runtimes.put(
-          l.runtime().name().toLowerCase(java.util.Locale.ROOT),
+      // Named as `confaas deploy --runtime` takes it (java-aws, not the constant's JAVA_AWS).
+      List<String> env = new ArrayList<>(
+          List.of("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"));
+      l.runtime().executionEnv().ifPresent(e -> env.add("AWS_EXECUTION_ENV=" + e));
+      runtimes.put(l.runtime().catalogName(),
           new RuntimeCatalog.Runtime(l.alias().toString(), l.runtime().entrypoint(), env));
     }
 

@@ -36,6 +36,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -162,6 +163,18 @@ public final class FrameworkLayers {
     /** The manifest {@code entrypoint} of a function on this runtime. */
     public List<String> entrypoint() {
       return entrypoint;
+    }
+
+    /**
+     * {@code AWS_EXECUTION_ENV} as Lambda sets it for the matching AWS runtime ({@code
+     * AWS_Lambda_java17} for both Java runtimes), or empty where Lambda leaves it unset (OS-only
+     * runtimes: {@code provided}, and {@code shell}, which has no AWS counterpart). Function images
+     * carry it as a manifest env default, since the agent leaves it to the image.
+     */
+    public Optional<String> executionEnv() {
+      return this == JAVA || this == JAVA_AWS
+          ? Optional.of("AWS_Lambda_java17")
+          : Optional.empty();
     }
 
     /** The layer tar's file name in a build's target directory. */
@@ -451,6 +464,18 @@ public final class FrameworkLayers {
     return jars;
   }
 
+  /**
+   * File names of the jars the {@code java-aws} runtime has in {@link #AWS_RUNTIME_LIB}, e.g.
+   * {@code aws-lambda-java-core-1.4.0.jar}: the versions of AWS's API a handler compiles against.
+   */
+  public static List<String> awsRuntimeJarNames() throws IOException {
+    List<String> names = new ArrayList<>();
+    for (String jar : awsLambdaJars()) {
+      names.add(jar.substring(jar.lastIndexOf('/') + 1));
+    }
+    return names;
+  }
+
   /** The JNI library for this machine's architecture from AWS's client jar. */
   private static byte[] jniLibrary(byte[] ricJar) throws IOException {
     String arch = System.getProperty("os.arch");
@@ -587,17 +612,28 @@ public final class FrameworkLayers {
   }
 
   /**
-   * The {@code dev.confaas.lambda} classes, from wherever this JVM loaded them (the
-   * confaas-java-runtime jar or its class directory), as a jar with sorted entries and fixed times.
+   * Where this JVM loaded the {@code dev.confaas.lambda} classes from: the {@code
+   * confaas-java-runtime} jar (the API a {@code java} runtime handler compiles against; in a built
+   * CLI, {@code cli/target/lib/confaas-java-runtime-VERSION.jar}), or its class directory when run
+   * from the build tree.
+   *
+   * @throws IOException when the location cannot be told
    */
-  static byte[] runtimeJar() throws IOException {
-    Path source;
+  public static Path javaRuntimeApiLocation() throws IOException {
     try {
-      source = Path.of(Bootstrap.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return Path.of(Bootstrap.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     } catch (URISyntaxException | NullPointerException e) {
       throw new IOException("cannot tell where the confaas-java-runtime classes were loaded from;"
           + " put the confaas-java-runtime jar on the class path", e);
     }
+  }
+
+  /**
+   * The {@code dev.confaas.lambda} classes, from wherever this JVM loaded them (the
+   * confaas-java-runtime jar or its class directory), as a jar with sorted entries and fixed times.
+   */
+  static byte[] runtimeJar() throws IOException {
+    Path source = javaRuntimeApiLocation();
     TreeMap<String, byte[]> classes = new TreeMap<>();
     if (Files.isDirectory(source)) {
       try (Stream<Path> s = Files.walk(source)) {
