@@ -211,6 +211,9 @@ public final class Platform implements AutoCloseable {
             .idleTimeout(settings.duration(Settings.GATEWAY_IDLE_TIMEOUT))
             .shutdownGrace(settings.duration(Settings.GATEWAY_SHUTDOWN_GRACE))
             .queueAllowance(settings.duration(Settings.GATEWAY_QUEUE_ALLOWANCE))
+            .maxConnections(settings.intValue(Settings.GATEWAY_MAX_CONNECTIONS))
+            .maxConnectionsPerClient(settings.intValue(Settings.GATEWAY_MAX_CONNECTIONS_PER_CLIENT))
+            .requestHeaderTimeout(settings.duration(Settings.GATEWAY_REQUEST_HEADER_TIMEOUT))
             .clock(clock)
             .runtimes(runtimes)
             .mount("/v1/triggers",
