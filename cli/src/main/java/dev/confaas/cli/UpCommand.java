@@ -155,6 +155,11 @@ final class UpCommand implements Runnable {
     out.println("ConFaaS is up (TDs: process backend, SIMULATED TDX - not hardware attestation).");
     out.println("  gateway:   " + url);
     out.println("  kafka:     " + platform.kafkaBootstrap() + "   (bootstrap.servers)");
+    if (!platform.kafkaClientFiles().isEmpty()) {
+      // The broker requires SASL; these hold the client user's settings (trigger topics only).
+      out.println("             client settings: " + platform.kafkaClientFiles().get(0)
+          + " (Java clients), " + platform.kafkaClientFiles().get(1) + " (kcat -F)");
+    }
     out.println("  data dir:  " + data.toAbsolutePath());
     if (platform.adminTokenCreated()) {
       out.println("  admin token (shown once; also in " + data.resolve(GatewayEndpoint.TOKEN_FILE)

@@ -48,7 +48,7 @@ class TriggerCliTest {
     manager =
         new TriggerManager(
             new TriggerStore(dir.resolve("data")),
-            kafka.bootstrapServers(),
+            kafka.platformClients(),
             r -> CompletableFuture.completedFuture(
                 new InvocationResult(r.requestId(), new byte[0], null, "td", "img", "i", Duration.ZERO)),
             new SimpleMeterRegistry(),

@@ -102,6 +102,7 @@ public final class Gateway implements AutoCloseable {
     Files.createDirectories(config.dataDir());
     adminToken = AdminToken.load(config.dataDir(), config.adminToken());
     vertx = Vertx.vertx();
+    vertx.exceptionHandler(Disconnects::uncaught);
     Router router;
     try {
       router = router();
@@ -117,9 +118,20 @@ public final class Gateway implements AutoCloseable {
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setMaxHeaderSize(16 * 1024)
         .setMaxInitialLineLength(8 * 1024)
-        .setCompressionSupported(false);
+        .setCompressionSupported(false)
+        // With h2c on, Vert.x makes a connection only once its first bytes tell HTTP/1 from
+        // HTTP/2, so a client that sends nothing would never reach the ConnectionGate.
+        .setHttp2ClearTextEnabled(false);
+    ConnectionGate gate = new ConnectionGate(config.connections(), vertx, config.clock(), meters);
+    Router routes = router;
     try {
-      server = await(vertx.createHttpServer(opts).requestHandler(router).listen());
+      server = await(vertx.createHttpServer(opts)
+          .connectionHandler(gate)
+          .requestHandler(req -> {
+            gate.requestArrived(req);
+            routes.handle(req);
+          })
+          .listen());
     } catch (IOException e) {
       await(vertx.close());
       vertx = null;
@@ -210,6 +222,8 @@ public final class Gateway implements AutoCloseable {
   private Router router() {
     Router r = Router.router(vertx);
     r.route().handler(this::httpMetrics);
+    // Failures first: a client that went away ends quietly, anything else becomes a problem.
+    r.route().failureHandler(Disconnects::routeFailure);
     // Liveness answers even while draining: the process is up until it exits.
     r.get("/healthz")
         .handler(ctx -> json(ctx, 200, new JsonObject().put("status", "up")));

@@ -28,6 +28,8 @@ import java.util.function.Function;
  * @param clock where deadlines and timestamps come from
  * @param runtimes what {@code GET /v1/runtimes} offers
  * @param mounts extra routers (e.g. the Kafka trigger API at {@code /v1/triggers})
+ * @param connections how many connections the gateway holds open, and for how long one may stay
+ *     silent
  */
 public record GatewayConfig(
     String host,
@@ -41,7 +43,8 @@ public record GatewayConfig(
     Duration queueAllowance,
     Clock clock,
     RuntimeCatalog runtimes,
-    List<Mount> mounts) {
+    List<Mount> mounts,
+    ConnectionLimits connections) {
 
   public static final long DEFAULT_MAX_BODY_BYTES = 6L * 1024 * 1024;
 
@@ -50,6 +53,7 @@ public record GatewayConfig(
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(runtimes, "runtimes");
+    Objects.requireNonNull(connections, "connections");
     mounts = List.copyOf(mounts);
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, was " + port);
@@ -95,6 +99,9 @@ public record GatewayConfig(
     private Clock clock = Clock.systemUTC();
     private RuntimeCatalog runtimes = new RuntimeCatalog();
     private final List<Mount> mounts = new ArrayList<>();
+    private int maxConnections = 0;
+    private int maxConnectionsPerClient = ConnectionLimits.DEFAULT_PER_CLIENT;
+    private Duration requestHeaderTimeout = ConnectionLimits.DEFAULT_HEADER_TIMEOUT;
 
     private Builder(Path dataDir) {
       this.dataDir = dataDir;
@@ -161,9 +168,28 @@ public record GatewayConfig(
       return this;
     }
 
+    /** Connections held open at once; 0 (the default) derives it from the descriptor limit. */
+    public Builder maxConnections(int v) {
+      maxConnections = v;
+      return this;
+    }
+
+    /** Connections one client address may hold open at once. */
+    public Builder maxConnectionsPerClient(int v) {
+      maxConnectionsPerClient = v;
+      return this;
+    }
+
+    /** How long a new connection may take to send its first request's headers. */
+    public Builder requestHeaderTimeout(Duration v) {
+      requestHeaderTimeout = v;
+      return this;
+    }
+
     public GatewayConfig build() {
       return new GatewayConfig(host, port, dataDir, maxBodyBytes, maxDeployBytes, adminToken,
-          idleTimeout, shutdownGrace, queueAllowance, clock, runtimes, mounts);
+          idleTimeout, shutdownGrace, queueAllowance, clock, runtimes, mounts,
+          ConnectionLimits.of(maxConnections, maxConnectionsPerClient, requestHeaderTimeout));
     }
   }
 }

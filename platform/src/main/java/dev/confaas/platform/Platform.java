@@ -9,6 +9,7 @@ import dev.confaas.gateway.Gateway;
 import dev.confaas.gateway.GatewayConfig;
 import dev.confaas.gateway.RuntimeCatalog;
 import dev.confaas.gateway.kafka.EmbeddedKafka;
+import dev.confaas.gateway.kafka.KafkaClients;
 import dev.confaas.gateway.kafka.KafkaAsyncInvocations;
 import dev.confaas.gateway.kafka.TriggerApi;
 import dev.confaas.gateway.kafka.TriggerManager;
@@ -74,6 +75,8 @@ public final class Platform implements AutoCloseable {
   private final Deque<AutoCloseable> closeInReverse = new ArrayDeque<>();
   private Gateway gateway;
   private String kafkaBootstrap;
+  private List<Path> kafkaClientFiles = List.of();
+  private KafkaClients kafkaClients;
   private WarmPool pool;
   private volatile TdLogStreams logStreams;
   private DataDirLock lock;
@@ -161,9 +164,14 @@ public final class Platform implements AutoCloseable {
           settings.intValue(Settings.KAFKA_PORT));
       closeInReverse.push(kafka);
       kafkaBootstrap = kafka.bootstrapServers();
+      kafkaClients = kafka.platformClients();
+      kafkaClientFiles = List.of(kafka.clientProperties(), kafka.librdkafkaConf());
       lock.record("kafkaPort", "port " + kafkaBootstrap.substring(kafkaBootstrap.lastIndexOf(':') + 1));
     } else {
       kafkaBootstrap = settings.kafkaBootstrapServers();
+      String props = settings.string(Settings.KAFKA_CLIENT_PROPERTIES);
+      kafkaClients = props.isBlank() ? KafkaClients.plaintext(kafkaBootstrap)
+          : KafkaClients.load(kafkaBootstrap, data.resolve(props));
       lock.record("kafkaPort", "external " + kafkaBootstrap);
     }
 
@@ -194,12 +202,12 @@ public final class Platform implements AutoCloseable {
     scheduler.start();
 
     AsyncInvocations async = KafkaAsyncInvocations.start(
-        kafkaBootstrap, scheduler, clock, settings.duration(Settings.ASYNC_RETENTION),
+        kafkaClients, scheduler, clock, settings.duration(Settings.ASYNC_RETENTION),
         settings.intValue(Settings.ASYNC_PARTITIONS),
         settings.intValue(Settings.ASYNC_CONCURRENCY));
     closeInReverse.push(async);
     TriggerManager triggers = new TriggerManager(
-        new TriggerStore(data), kafkaBootstrap, scheduler, meters, clock,
+        new TriggerStore(data), kafkaClients, scheduler, meters, clock,
         settings.intValue(Settings.TRIGGERS_PARTITIONS));
     closeInReverse.push(triggers);
     triggers.start();
@@ -217,6 +225,9 @@ public final class Platform implements AutoCloseable {
             .idleTimeout(settings.duration(Settings.GATEWAY_IDLE_TIMEOUT))
             .shutdownGrace(settings.duration(Settings.GATEWAY_SHUTDOWN_GRACE))
             .queueAllowance(settings.duration(Settings.GATEWAY_QUEUE_ALLOWANCE))
+            .maxConnections(settings.intValue(Settings.GATEWAY_MAX_CONNECTIONS))
+            .maxConnectionsPerClient(settings.intValue(Settings.GATEWAY_MAX_CONNECTIONS_PER_CLIENT))
+            .requestHeaderTimeout(settings.duration(Settings.GATEWAY_REQUEST_HEADER_TIMEOUT))
             .clock(clock)
             .runtimes(runtimes)
             .mount("/v1/triggers",
@@ -324,6 +335,23 @@ public final class Platform implements AutoCloseable {
   /** {@code bootstrap.servers} for producers to trigger topics and readers of reply topics. */
   public String kafkaBootstrap() {
     return kafkaBootstrap;
+  }
+
+  /**
+   * The platform's own Kafka client settings (with the embedded broker: its super user), for
+   * in-process tools such as the load harness. Never hand these out; see {@link #kafkaClientFiles}.
+   */
+  public KafkaClients kafkaPlatformClients() {
+    return kafkaClients;
+  }
+
+  /**
+   * The embedded broker's client settings, {@code client.properties} (Java clients) and {@code
+   * librdkafka.conf} ({@code kcat -F}), to hand to producers of trigger topics; empty with an
+   * external cluster.
+   */
+  public List<Path> kafkaClientFiles() {
+    return kafkaClientFiles;
   }
 
   /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.confaas.gateway.ConnectionLimits;
 import dev.confaas.gateway.GatewayConfig;
 import dev.confaas.pool.PoolConfig;
 import dev.confaas.scheduler.SchedulerConfig;
@@ -68,10 +69,17 @@ public final class Settings {
       Setting.ofDuration("gateway.shutdownGrace", Duration.ofSeconds(30), ZERO);
   static final Setting GATEWAY_QUEUE_ALLOWANCE =
       Setting.ofDuration("gateway.queueAllowance", Duration.ofSeconds(10), ZERO);
+  static final Setting GATEWAY_MAX_CONNECTIONS =
+      Setting.ofInt("gateway.maxConnections", 0, 0, 1_000_000);
+  static final Setting GATEWAY_MAX_CONNECTIONS_PER_CLIENT = Setting.ofInt(
+      "gateway.maxConnectionsPerClient", ConnectionLimits.DEFAULT_PER_CLIENT, 1, 1_000_000);
+  static final Setting GATEWAY_REQUEST_HEADER_TIMEOUT = Setting.ofDuration(
+      "gateway.requestHeaderTimeout", ConnectionLimits.DEFAULT_HEADER_TIMEOUT, Duration.ofMillis(100));
 
   static final Setting KAFKA_BOOTSTRAP_SERVERS = Setting.ofString("kafka.bootstrapServers", "");
   static final Setting KAFKA_PORT = Setting.ofInt("kafka.port", 0, 0, 65535);
   static final Setting KAFKA_DATA_DIR = Setting.ofString("kafka.dataDir", "kafka");
+  static final Setting KAFKA_CLIENT_PROPERTIES = Setting.ofString("kafka.clientProperties", "");
 
   static final Setting POOL_SIZE = Setting.ofInt("pool.size", POOL_DEFAULTS.target(), 1, 64);
   static final Setting POOL_MIN = Setting.ofInt("pool.min", POOL_DEFAULTS.min(), 0, 64);
@@ -128,7 +136,8 @@ public final class Settings {
   static final List<Setting> ALL = List.of(
       GATEWAY_HOST, GATEWAY_PORT, GATEWAY_MAX_BODY_BYTES, GATEWAY_MAX_DEPLOY_BYTES,
       GATEWAY_IDLE_TIMEOUT, GATEWAY_SHUTDOWN_GRACE, GATEWAY_QUEUE_ALLOWANCE,
-      KAFKA_BOOTSTRAP_SERVERS, KAFKA_PORT, KAFKA_DATA_DIR,
+      GATEWAY_MAX_CONNECTIONS, GATEWAY_MAX_CONNECTIONS_PER_CLIENT, GATEWAY_REQUEST_HEADER_TIMEOUT,
+      KAFKA_BOOTSTRAP_SERVERS, KAFKA_PORT, KAFKA_DATA_DIR, KAFKA_CLIENT_PROPERTIES,
       POOL_SIZE, POOL_MIN, POOL_MAX, POOL_BOOTS_IN_FLIGHT, POOL_HEALTH_INTERVAL, POOL_MAX_AGE,
       POOL_MAX_IMAGES_PER_TD, POOL_DRAIN_TIMEOUT, POOL_BOOT_TIMEOUT, POOL_LIVENESS_LIMIT, POOL_STOP_GRACE,
       SCHEDULER_QUEUE_CAPACITY, SCHEDULER_KEEP_ALIVE, SCHEDULER_MAX_INSTANCES_PER_TD,

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.confaas.gateway.kafka.KafkaClients;
 import dev.confaas.image.SigningKeys;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
@@ -72,9 +73,9 @@ class PlatformKafkaAndRestartTest {
           .put("maxRetries", 2));
 
       // Replies: every record answered, keyed like its input, with a correlation header.
-      Map<String, String> sent = produceWords(p.platform.kafkaBootstrap(), "words", 12, "a");
+      Map<String, String> sent = produceWords(trigger(p.platform), "words", 12, "a");
       Map<String, ConsumerRecord<byte[], byte[]>> replies =
-          readKeyed(p.platform.kafkaBootstrap(), "words-upper", sent.keySet(), Duration.ofSeconds(90));
+          readKeyed(trigger(p.platform), "words-upper", sent.keySet(), Duration.ofSeconds(90));
       for (Map.Entry<String, String> e : sent.entrySet()) {
         ConsumerRecord<byte[], byte[]> reply = replies.get(e.getKey());
         // The event is the record as JSON (value, key, topic, ...); upper cased by the function.
@@ -87,9 +88,9 @@ class PlatformKafkaAndRestartTest {
       }
 
       // Dead letters: after the retries, with what failed, how often and where it came from.
-      Map<String, String> orders = produceWords(p.platform.kafkaBootstrap(), "orders", 2, "o");
+      Map<String, String> orders = produceWords(trigger(p.platform), "orders", 2, "o");
       Map<String, ConsumerRecord<byte[], byte[]>> dead =
-          readKeyed(p.platform.kafkaBootstrap(), "orders-dlq", orders.keySet(), Duration.ofSeconds(90));
+          readKeyed(trigger(p.platform), "orders-dlq", orders.keySet(), Duration.ofSeconds(90));
       for (Map.Entry<String, String> e : orders.entrySet()) {
         ConsumerRecord<byte[], byte[]> d = dead.get(e.getKey());
         assertEquals(e.getValue(), utf8(d.value()), "the dead letter must carry the original value");
@@ -123,9 +124,9 @@ class PlatformKafkaAndRestartTest {
       assertEquals(Set.of("broken", "upper"), functions, triggers.body());
 
       // The trigger runs again: new records on its topic are answered.
-      Map<String, String> after = produceWords(p.platform.kafkaBootstrap(), "words", 3, "b");
+      Map<String, String> after = produceWords(trigger(p.platform), "words", 3, "b");
       Map<String, ConsumerRecord<byte[], byte[]>> replies =
-          readKeyed(p.platform.kafkaBootstrap(), "words-upper", after.keySet(), Duration.ofSeconds(90));
+          readKeyed(trigger(p.platform), "words-upper", after.keySet(), Duration.ofSeconds(90));
       after.forEach((k, v) -> assertTrue(
           utf8(replies.get(k).value()).contains(v.toUpperCase(Locale.ROOT)), "reply to " + k));
 
@@ -149,11 +150,15 @@ class PlatformKafkaAndRestartTest {
     assertEquals(201, r.statusCode(), () -> "adding trigger " + trigger + ": " + r.body());
   }
 
+  /** A trigger client as an operator sets one up: from the client.properties {@code up} wrote. */
+  private static KafkaClients trigger(Platform platform) throws java.io.IOException {
+    return KafkaClients.load(platform.kafkaBootstrap(), platform.kafkaClientFiles().get(0));
+  }
+
   /** Produces {@code n} records with distinct keys; returns key to value. */
-  private static Map<String, String> produceWords(String bootstrap, String topic, int n, String tag)
+  private static Map<String, String> produceWords(KafkaClients client, String topic, int n, String tag)
       throws Exception {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    Map<String, Object> c = client.settings();
     c.put(ProducerConfig.ACKS_CONFIG, "all");
     c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
@@ -176,9 +181,8 @@ class PlatformKafkaAndRestartTest {
 
   /** Reads {@code topic} from the start until a record for each of {@code keys} arrived. */
   private static Map<String, ConsumerRecord<byte[], byte[]>> readKeyed(
-      String bootstrap, String topic, Set<String> keys, Duration limit) {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      KafkaClients client, String topic, Set<String> keys, Duration limit) {
+    Map<String, Object> c = client.settings();
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

@@ -50,7 +50,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -409,8 +408,9 @@ public final class LoadHarness {
     deploy(p, "noop", NOOP);
     String in = "bench-in";
     String out = "bench-out";
+    // The broker requires SASL; the harness runs inside the platform, so it uses its own user.
     Properties common = new Properties();
-    common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafkaBootstrap());
+    common.putAll(p.kafkaPlatformClients().settings());
     try (Admin admin = Admin.create(common)) {
       admin.createTopics(List.of(new NewTopic(in, 4, (short) 1), new NewTopic(out, 1, (short) 1)))
           .all().get(1, TimeUnit.MINUTES);
@@ -428,7 +428,7 @@ public final class LoadHarness {
     }
     // Baseline first: a bare consumer reading the same records from the same broker.
     long b0 = System.nanoTime();
-    int read = drain(p.kafkaBootstrap(), in, 4, records);
+    int read = drain(common, in, 4, records);
     double bareSeconds = (System.nanoTime() - b0) / 1e9;
     if (read < records) {
       throw new IllegalStateException("the bare consumer read " + read + " of " + records);
@@ -438,7 +438,7 @@ public final class LoadHarness {
         .put("replyTopic", out).put("ordering", "none").put("concurrency", concurrency);
     long t0 = System.nanoTime();
     post(p, "/v1/triggers", spec.toString());
-    int replies = drain(p.kafkaBootstrap(), out, 1, records);
+    int replies = drain(common, out, 1, records);
     double triggerSeconds = (System.nanoTime() - t0) / 1e9;
     if (replies < records) {
       throw new IllegalStateException("the trigger produced " + replies + " of " + records
@@ -454,9 +454,9 @@ public final class LoadHarness {
   }
 
   /** Reads {@code topic}'s partitions from the beginning until {@code want} records (or 3 min). */
-  private static int drain(String bootstrap, String topic, int partitions, int want) {
+  private static int drain(Properties common, String topic, int partitions, int want) {
     Properties c = new Properties();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    c.putAll(common);
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

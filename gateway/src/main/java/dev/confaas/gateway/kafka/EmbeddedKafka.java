@@ -35,7 +35,15 @@ import org.apache.kafka.server.common.MetadataVersion;
  * starts reuse it, so topics and committed consumer offsets survive a restart. Topics are never
  * auto-created: triggers and the async queue create theirs explicitly.
  *
- * <p>Everything else in this package takes bootstrap servers, not this object, so an external
+ * <p>Clients must authenticate (SASL/PLAIN, see {@link BrokerCredentials}): the platform as its
+ * super user ({@link #platformClients()}), everyone else as the client user, whose settings {@link
+ * #start} writes to {@code client.properties} (Java clients) and {@code librdkafka.conf} ({@code
+ * kcat -F}) in the data directory. ACLs (StandardAuthorizer) let the client user read and write
+ * any topic and join any group except the platform's own: topics {@code confaas.*} (async
+ * invocations and results) and groups {@code confaas-*} (async worker, default trigger groups). It
+ * cannot create topics; triggers create theirs.
+ *
+ * <p>Everything else in this package takes {@link KafkaClients}, not this object, so an external
  * cluster can stand in for it.
  */
 public final class EmbeddedKafka implements AutoCloseable {
@@ -45,12 +53,17 @@ public final class EmbeddedKafka implements AutoCloseable {
   private final KafkaRaftServer server;
   private final String bootstrapServers;
   private final Duration startupTime;
+  private final Path dataDir;
+  private final BrokerCredentials credentials;
   private volatile boolean closed;
 
-  private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers, Duration startupTime) {
+  private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers, Duration startupTime,
+      Path dataDir, BrokerCredentials credentials) {
     this.server = server;
     this.bootstrapServers = bootstrapServers;
     this.startupTime = startupTime;
+    this.dataDir = dataDir;
+    this.credentials = credentials;
   }
 
   /**
@@ -66,7 +79,8 @@ public final class EmbeddedKafka implements AutoCloseable {
       String clusterId = clusterId(dataDir);
       int clientPort = port == 0 ? freePort() : port;
       int controllerPort = freePort();
-      Properties props = config(logDir, clientPort, controllerPort);
+      BrokerCredentials credentials = BrokerCredentials.loadOrCreate(dataDir);
+      Properties props = config(logDir, clientPort, controllerPort, credentials);
       KafkaConfig config = KafkaConfig.fromProps(props);
       if (!Files.exists(logDir.resolve("meta.properties"))) {
         format(logDir, clusterId);
@@ -75,13 +89,17 @@ public final class EmbeddedKafka implements AutoCloseable {
       String bootstrap = "127.0.0.1:" + clientPort;
       try {
         server.startup();
-        awaitReady(bootstrap);
-      } catch (RuntimeException e) {
+        KafkaClients platform = credentials.platformClients(bootstrap);
+        awaitReady(platform);
+        BrokerAcls.grantClient(platform, BrokerCredentials.CLIENT_USER);
+        credentials.writeClientFiles(dataDir, bootstrap);
+      } catch (RuntimeException | IOException e) {
         server.shutdown();
         server.awaitShutdown();
         throw e;
       }
-      return new EmbeddedKafka(server, bootstrap, Duration.ofNanos(System.nanoTime() - started));
+      return new EmbeddedKafka(server, bootstrap, Duration.ofNanos(System.nanoTime() - started),
+          dataDir, credentials);
     } catch (IOException e) {
       throw new UncheckedIOException("could not prepare Kafka data directory " + dataDir, e);
     }
@@ -90,6 +108,26 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** {@code host:port} for Kafka clients' {@code bootstrap.servers}. */
   public String bootstrapServers() {
     return bootstrapServers;
+  }
+
+  /** How the platform's own clients connect: as its super user. */
+  public KafkaClients platformClients() {
+    return credentials.platformClients(bootstrapServers);
+  }
+
+  /** What {@code client.properties} holds: the client user, for trigger topics (and tests). */
+  public KafkaClients clientClients() {
+    return credentials.clientClients(bootstrapServers);
+  }
+
+  /** The client user's settings for Java clients, mode 0600. */
+  public Path clientProperties() {
+    return dataDir.resolve(BrokerCredentials.CLIENT_PROPERTIES);
+  }
+
+  /** The client user's settings for librdkafka clients ({@code kcat -F}), mode 0600. */
+  public Path librdkafkaConf() {
+    return dataDir.resolve(BrokerCredentials.LIBRDKAFKA_CONF);
   }
 
   /** How long {@link #start} took, from call to a broker answering clients. */
@@ -107,16 +145,26 @@ public final class EmbeddedKafka implements AutoCloseable {
     server.awaitShutdown();
   }
 
-  private static Properties config(Path logDir, int clientPort, int controllerPort) {
+  private static Properties config(Path logDir, int clientPort, int controllerPort,
+      BrokerCredentials credentials) {
     Properties p = new Properties();
     p.put("process.roles", "broker,controller");
     p.put("node.id", String.valueOf(NODE_ID));
     p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-    p.put("listeners", "PLAINTEXT://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + clientPort);
+    p.put("listeners", "CLIENTS://127.0.0.1:" + clientPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.put("advertised.listeners", "CLIENTS://127.0.0.1:" + clientPort);
     p.put("controller.listener.names", CONTROLLER_LISTENER);
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    p.put("inter.broker.listener.name", "PLAINTEXT");
+    // Both listeners authenticate: the controller's too, or anyone could send it admin requests.
+    p.put("listener.security.protocol.map", "CLIENTS:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+    p.put("inter.broker.listener.name", "CLIENTS");
+    p.put("sasl.enabled.mechanisms", "PLAIN");
+    p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+    p.put("sasl.mechanism.controller.protocol", "PLAIN");
+    p.put("listener.name.clients.plain.sasl.jaas.config", credentials.listenerJaas());
+    p.put("listener.name.controller.plain.sasl.jaas.config", credentials.listenerJaas());
+    p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    p.put("super.users", "User:" + BrokerCredentials.PLATFORM_USER);
+    p.put("allow.everyone.if.no.acl.found", "false");
     p.put("log.dirs", logDir.toString());
     p.put("metadata.log.dir", logDir.toString());
     // Topics exist only when a trigger or the async queue creates them.
@@ -176,12 +224,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
   }
 
-  private static void awaitReady(String bootstrap) {
-    Map<String, Object> conf =
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
+  private static void awaitReady(KafkaClients platform) {
+    String bootstrap = platform.bootstrapServers();
+    Map<String, Object> conf = platform.settings();
+    conf.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    conf.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
     try (Admin admin = Admin.create(conf)) {
       admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
     } catch (ExecutionException | java.util.concurrent.TimeoutException e) {

@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +26,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -72,6 +70,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   private static final int MAX_OVERLOAD_RETRIES = 20;
 
   private final String bootstrapServers;
+  private final KafkaClients clients;
   private final FunctionInvoker invoker;
   private final Clock clock;
   private final Duration retention;
@@ -83,14 +82,14 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   private volatile KafkaConsumer<String, byte[]> consumer;
 
   private KafkaAsyncInvocations(
-      String bootstrapServers, FunctionInvoker invoker, Clock clock, Duration retention, int concurrency) {
-    this.bootstrapServers = bootstrapServers;
+      KafkaClients clients, FunctionInvoker invoker, Clock clock, Duration retention, int concurrency) {
+    this.bootstrapServers = clients.bootstrapServers();
+    this.clients = clients;
     this.invoker = invoker;
     this.clock = clock;
     this.retention = retention;
     this.concurrency = concurrency;
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> p = clients.settings();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "confaas-async-out");
@@ -110,14 +109,14 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
    * @param concurrency invocations run at once
    */
   public static KafkaAsyncInvocations start(
-      String bootstrapServers,
+      KafkaClients clients,
       FunctionInvoker invoker,
       Clock clock,
       Duration retention,
       int partitions,
       int concurrency) {
-    createTopics(bootstrapServers, retention, partitions);
-    KafkaAsyncInvocations a = new KafkaAsyncInvocations(bootstrapServers, invoker, clock, retention, concurrency);
+    createTopics(clients, retention, partitions);
+    KafkaAsyncInvocations a = new KafkaAsyncInvocations(clients, invoker, clock, retention, concurrency);
     try {
       a.loadResults();
     } catch (RuntimeException e) {
@@ -198,8 +197,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   // ---- worker ----
 
   private void work() {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> c = clients.settings();
     c.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "confaas-async-in");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -352,8 +350,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   }
 
   private void loadResults() {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> c = clients.settings();
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
@@ -426,9 +423,10 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     }
   }
 
-  private static void createTopics(String bootstrapServers, Duration retention, int partitions) {
+  private static void createTopics(KafkaClients clients, Duration retention, int partitions) {
     String ms = Long.toString(retention.toMillis());
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+    String bootstrapServers = clients.bootstrapServers();
+    try (Admin admin = Admin.create(clients.settings())) {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> topics = new ArrayList<>();
       if (!existing.contains(INVOCATIONS_TOPIC)) {

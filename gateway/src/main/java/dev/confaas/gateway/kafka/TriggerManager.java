@@ -15,7 +15,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 
@@ -23,12 +22,13 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * Runs one {@link TriggerRunner} per stored trigger. Triggers are added and removed here (and so
  * through {@link TriggerApi}); {@link #start()} resumes the stored ones after a restart.
  *
- * <p>Takes Kafka's bootstrap servers, not an {@link EmbeddedKafka}: an external cluster works the
+ * <p>Takes {@link KafkaClients}, not an {@link EmbeddedKafka}: an external cluster works the
  * same.
  */
 public final class TriggerManager implements AutoCloseable {
   private final TriggerStore store;
   private final String bootstrapServers;
+  private final KafkaClients clients;
   private final FunctionInvoker invoker;
   private final MeterRegistry registry;
   private final Clock clock;
@@ -43,24 +43,25 @@ public final class TriggerManager implements AutoCloseable {
    */
   public TriggerManager(
       TriggerStore store,
-      String bootstrapServers,
+      KafkaClients clients,
       FunctionInvoker invoker,
       MeterRegistry registry,
       Clock clock,
       int defaultPartitions) {
-    this(store, bootstrapServers, invoker, registry, clock, defaultPartitions, TriggerRunner.Options.defaults());
+    this(store, clients, invoker, registry, clock, defaultPartitions, TriggerRunner.Options.defaults());
   }
 
   TriggerManager(
       TriggerStore store,
-      String bootstrapServers,
+      KafkaClients clients,
       FunctionInvoker invoker,
       MeterRegistry registry,
       Clock clock,
       int defaultPartitions,
       TriggerRunner.Options options) {
     this.store = store;
-    this.bootstrapServers = bootstrapServers;
+    this.bootstrapServers = clients.bootstrapServers();
+    this.clients = clients;
     this.invoker = invoker;
     this.registry = registry;
     this.clock = clock;
@@ -186,13 +187,13 @@ public final class TriggerManager implements AutoCloseable {
 
   private synchronized Admin admin() {
     if (admin == null) {
-      admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+      admin = Admin.create(clients.settings());
     }
     return admin;
   }
 
   private void startRunner(TriggerSpec s) {
-    TriggerRunner r = new TriggerRunner(s, bootstrapServers, invoker, registry, clock, options);
+    TriggerRunner r = new TriggerRunner(s, clients, invoker, registry, clock, options);
     runners.put(s.id(), r);
     r.start();
   }

@@ -128,7 +128,7 @@ final class TriggerRunner implements AutoCloseable {
   }
 
   private final TriggerSpec spec;
-  private final String bootstrapServers;
+  private final KafkaClients clients;
   private final FunctionInvoker invoker;
   private final MeterRegistry registry;
   private final Clock clock;
@@ -163,13 +163,13 @@ final class TriggerRunner implements AutoCloseable {
 
   TriggerRunner(
       TriggerSpec spec,
-      String bootstrapServers,
+      KafkaClients clients,
       FunctionInvoker invoker,
       MeterRegistry registry,
       Clock clock,
       Options options) {
     this.spec = spec;
-    this.bootstrapServers = bootstrapServers;
+    this.clients = clients;
     this.invoker = invoker;
     this.registry = registry;
     this.clock = clock;
@@ -755,8 +755,7 @@ final class TriggerRunner implements AutoCloseable {
   }
 
   private Map<String, Object> consumerConfig() {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> c = clients.settings();
     c.put(ConsumerConfig.GROUP_ID_CONFIG, spec.group());
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "confaas-trigger-" + spec.id());
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -770,8 +769,7 @@ final class TriggerRunner implements AutoCloseable {
   }
 
   private Map<String, Object> producerConfig() {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> c = clients.settings();
     c.put(ProducerConfig.CLIENT_ID_CONFIG, "confaas-trigger-" + spec.id() + "-out");
     c.put(ProducerConfig.ACKS_CONFIG, "all");
     c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -125,5 +125,10 @@ record TriggerSpec(
           field + " must be a Kafka topic name (1-249 of letters, digits, '.', '_', '-'), was '"
               + name + "'");
     }
+    if (name.startsWith(BrokerAcls.INTERNAL_TOPIC_PREFIX)) {
+      throw new IllegalArgumentException(field + " '" + name + "' is reserved: topics starting with '"
+          + BrokerAcls.INTERNAL_TOPIC_PREFIX + "' are the platform's own (async invocations and"
+          + " results); pick another name");
+    }
   }
 }

@@ -8,7 +8,10 @@
  *   <li>{@link dev.confaas.gateway.kafka.EmbeddedKafka}: a real Apache Kafka (KRaft, one combined
  *       broker + controller) inside the gateway's JVM, data under the platform's data directory,
  *       topics and committed offsets surviving restarts, {@code auto.create.topics.enable=false}.
- *       Everything else takes {@code bootstrap.servers}, so an external cluster replaces it.
+ *       Clients authenticate (SASL/PLAIN, {@code BrokerCredentials}); ACLs ({@code BrokerAcls})
+ *       keep the internal topics ({@code confaas.*}) and groups ({@code confaas-*}) to the
+ *       platform. Everything else takes {@link dev.confaas.gateway.kafka.KafkaClients}, so an
+ *       external cluster replaces it.
  *   <li>{@link dev.confaas.gateway.kafka.TriggerSpec} / {@link
  *       dev.confaas.gateway.kafka.TriggerStore} ({@code triggers.json}, rewritten atomically) /
  *       {@link dev.confaas.gateway.kafka.TriggerManager} (one runner, i.e. one consumer-group member

@@ -78,14 +78,14 @@ class KafkaAsyncInvocationsTest {
     FunctionInvoker hangs = r -> new CompletableFuture<>();
     String id;
     try (KafkaAsyncInvocations before =
-        KafkaAsyncInvocations.start(kafka.bootstrapServers(), hangs, clock, Duration.ofHours(1), 2, 4)) {
+        KafkaAsyncInvocations.start(kafka.platformClients(), hangs, clock, Duration.ofHours(1), 2, 4)) {
       id = before.submit(submission("resize", "photo-1")).get(30, TimeUnit.SECONDS);
       assertTrue(before.status(id).isPresent(), "status is known right after submit");
     }
     FunctionInvoker works =
         function(r -> ok(r, utf8("resized " + text(r.payload()) + " for " + r.requestId())));
     try (KafkaAsyncInvocations after =
-        KafkaAsyncInvocations.start(kafka.bootstrapServers(), works, clock, Duration.ofHours(1), 2, 4)) {
+        KafkaAsyncInvocations.start(kafka.platformClients(), works, clock, Duration.ofHours(1), 2, 4)) {
       assertTrue(after.status(id).isPresent(), "the status survives the restart");
       await("the invocation accepted before the restart succeeds after it",
           () -> after.status(id).map(s -> s.state() == State.SUCCEEDED).orElse(false),
@@ -100,7 +100,7 @@ class KafkaAsyncInvocationsTest {
     FunctionInvoker mustNotRun =
         r -> CompletableFuture.failedFuture(new AssertionError("ran an invocation whose outcome was recorded"));
     try (KafkaAsyncInvocations third =
-        KafkaAsyncInvocations.start(kafka.bootstrapServers(), mustNotRun, clock, Duration.ofHours(1), 2, 4)) {
+        KafkaAsyncInvocations.start(kafka.platformClients(), mustNotRun, clock, Duration.ofHours(1), 2, 4)) {
       assertEquals(State.SUCCEEDED, third.status(id).orElseThrow().state());
       // Results are forgotten after the retention.
       clock.now.set(clock.instant().plus(Duration.ofHours(2)));
@@ -121,7 +121,7 @@ class KafkaAsyncInvocationsTest {
       return f;
     };
     try (KafkaAsyncInvocations a =
-        KafkaAsyncInvocations.start(kafka.bootstrapServers(), fn, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+        KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
       String failed = a.submit(submission("parse", "garbage")).get(30, TimeUnit.SECONDS);
       String rejected = a.submit(submission("ghost", "missing")).get(30, TimeUnit.SECONDS);
       await("both finish", () -> a.status(failed).map(s -> s.finishedAt() != null).orElse(false)

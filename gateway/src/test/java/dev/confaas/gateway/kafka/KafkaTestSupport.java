@@ -21,7 +21,6 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -47,19 +46,18 @@ final class KafkaTestSupport {
       new TriggerRunner.Options(
           Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(50), Duration.ofSeconds(30), 20);
 
-  static Admin admin(String bootstrap) {
-    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+  static Admin admin(KafkaClients clients) {
+    return Admin.create(clients.settings());
   }
 
-  static void createTopic(String bootstrap, String topic, int partitions) throws Exception {
+  static void createTopic(KafkaClients bootstrap, String topic, int partitions) throws Exception {
     try (Admin a = admin(bootstrap)) {
       a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
     }
   }
 
-  static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+  static KafkaProducer<byte[], byte[]> producer(KafkaClients bootstrap) {
+    Map<String, Object> c = bootstrap.settings();
     c.put(ProducerConfig.ACKS_CONFIG, "all");
     c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
@@ -67,7 +65,7 @@ final class KafkaTestSupport {
   }
 
   /** Produces records to explicit partitions and waits for every ack. */
-  static void produce(String bootstrap, List<ProducerRecord<byte[], byte[]>> records) throws Exception {
+  static void produce(KafkaClients bootstrap, List<ProducerRecord<byte[], byte[]>> records) throws Exception {
     try (KafkaProducer<byte[], byte[]> p = producer(bootstrap)) {
       List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
       for (ProducerRecord<byte[], byte[]> r : records) {
@@ -93,9 +91,8 @@ final class KafkaTestSupport {
   }
 
   /** Reads {@code topic} from the beginning until {@code count} records arrived (or fails). */
-  static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrap, String topic, int count) {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+  static List<ConsumerRecord<byte[], byte[]>> readAll(KafkaClients bootstrap, String topic, int count) {
+    Map<String, Object> c = bootstrap.settings();
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + System.nanoTime());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

@@ -50,7 +50,7 @@ class RestartTest {
         });
     String group;
     try (EmbeddedKafka kafka = EmbeddedKafka.start(brokerDir, 0)) {
-      String bootstrap = kafka.bootstrapServers();
+      KafkaClients bootstrap = kafka.platformClients();
       createTopic(bootstrap, "events", 3);
       List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
       for (int i = 0; i < 600; i++) {
@@ -70,7 +70,7 @@ class RestartTest {
       assertTrue(committedBefore < 600, "the trigger should have stopped mid-stream, committed " + before);
     }
     try (EmbeddedKafka kafka = EmbeddedKafka.start(brokerDir, 0)) {
-      String bootstrap = kafka.bootstrapServers();
+      KafkaClients bootstrap = kafka.platformClients();
       TriggerManager second =
           new TriggerManager(new TriggerStore(dataDir), bootstrap, fn, new SimpleMeterRegistry(), Clock.systemUTC(), 3, FAST);
       assertEquals(1, second.list().size(), "the trigger was stored and survives the restart");

@@ -66,7 +66,7 @@ class TriggerTest {
 
   @TempDir static Path brokerDir;
   static EmbeddedKafka kafka;
-  static String bootstrap;
+  static KafkaClients bootstrap;
   static org.apache.kafka.clients.admin.Admin admin;
 
   @TempDir Path dataDir;
@@ -75,7 +75,7 @@ class TriggerTest {
   @BeforeAll
   static void startBroker() {
     kafka = EmbeddedKafka.start(brokerDir, 0);
-    bootstrap = kafka.bootstrapServers();
+    bootstrap = kafka.platformClients();
     admin = KafkaTestSupport.admin(bootstrap);
   }
 
