@@ -138,134 +138,7 @@ public final class ReceiptVerifier {
     }
     Receipt.Claims c = receipt.claims();
 
-    // The TD: quote, measurements, key binding, RTMR3 log — one appraisal.
-    RtmrLog log;
-    try {
-      log = RtmrLog.of(evidence.rtmr3Log());
-    } catch (IllegalArgumentException e) {
-      log = null;
-      lines.add(fail(Check.RTMR3_LOG, "the evidence's RTMR3 log is malformed: " + e.getMessage()));
-    }
-    ReferenceValues.Builder expected;
-    String refSource;
-    if (reference != null) {
-      expected = reference.toBuilder();
-      refSource = "the reference values you supplied";
-    } else {
-      try {
-        expected = fromEvidence(evidence.referenceValues());
-      } catch (IllegalArgumentException e) {
-        lines.add(
-            fail(Check.MEASUREMENTS, "the evidence's reference values are malformed: " + e.getMessage()));
-        expected = ReferenceValues.builder();
-      }
-      refSource =
-          evidence.referenceValues().isEmpty()
-              ? null
-              : "the reference values the evidence carries (the operator's claim; supply your own to"
-                  + " rely on them)";
-    }
-    boolean keysPresent =
-        evidence.identityPublicKey().length > 0 && evidence.sealingPublicKey().length > 0;
-    if (keysPresent) {
-      expected.reportData(
-          ReportDataBinding.of(
-              evidence.identityPublicKey(), evidence.sealingPublicKey(), evidence.nonce()));
-    }
-    if (log != null) {
-      expected.rtmr3Log(log);
-    }
-    QuoteVerification qv = quotes.verify(evidence.quote(), collateral);
-    Appraisal appraisal = expected.build().appraise(qv);
-
-    if (!qv.verified()) {
-      lines.add(
-          fail(
-              Check.QUOTE,
-              "the quote did not verify: "
-                  + qv.failedCheck().map(Enum::name).orElse("")
-                  + ": "
-                  + qv.message()));
-    } else if (qv.simulated()) {
-      lines.add(
-          pass(
-              Check.QUOTE,
-              "simulated TDX: the quote chains to a dev root ("
-                  + qv.rootSubject().orElse("?")
-                  + ") and is trusted only because this verifier was told to trust that root"
-                  + " (--trust-dev-root); it proves nothing about hardware"));
-    } else {
-      lines.add(
-          pass(
-              Check.QUOTE,
-              "genuine TDX quote: chains to "
-                  + qv.rootSubject().orElse("the pinned root")
-                  + ", TCB "
-                  + qv.tcbStatus().map(s -> s.pcsName()).orElse("?")
-                  + (qv.advisoryIds().isEmpty() ? "" : ", advisories " + qv.advisoryIds())));
-    }
-
-    List<String> measurementFailures = new ArrayList<>();
-    for (Appraisal.Failure f : appraisal.failures()) {
-      switch (f.check()) {
-        case QUOTE_VERIFICATION, REPORT_DATA, RTMR3 -> {}
-        default -> measurementFailures.add(f.toString());
-      }
-    }
-    List<Appraisal.Check> measured =
-        appraisal.checked().stream()
-            .filter(k -> k == Appraisal.Check.MRTD || k.name().matches("RTMR[012]"))
-            .toList();
-    if (!measurementFailures.isEmpty()) {
-      lines.add(fail(Check.MEASUREMENTS, String.join("; ", measurementFailures)));
-    } else if (measured.isEmpty()) {
-      lines.add(
-          notChecked(
-              Check.MEASUREMENTS,
-              "no reference values for MRTD and RTMR0..2 were given: the quote says nothing here"
-                  + " about which firmware, kernel and agent the TD runs; supply reference values"));
-    } else {
-      lines.add(
-          pass(
-              Check.MEASUREMENTS,
-              measured + " match " + refSource + "; not a debug TD; TCB status accepted"));
-    }
-
-    if (!keysPresent) {
-      lines.add(
-          fail(Check.KEY_BINDING, "the evidence lacks the identity or sealing public key"));
-    } else if (appraisal.failed(Appraisal.Check.REPORT_DATA)) {
-      lines.add(
-          fail(
-              Check.KEY_BINDING,
-              "the quote's REPORTDATA does not bind this identity key, sealing key and nonce"
-                  + " (ReportDataBinding): the keys in the evidence are not the TD's"));
-    } else {
-      lines.add(
-          pass(
-              Check.KEY_BINDING,
-              "the quote's REPORTDATA binds the identity key (kid "
-                  + thumbprintOrUnknown(evidence.identityPublicKey())
-                  + "), the sealing key and the evidence's nonce"));
-    }
-
-    if (log != null) {
-      if (appraisal.failed(Appraisal.Check.RTMR3)) {
-        lines.add(
-            fail(
-                Check.RTMR3_LOG,
-                appraisal.failures().stream()
-                    .filter(f -> f.check() == Appraisal.Check.RTMR3)
-                    .findFirst()
-                    .map(Appraisal.Failure::message)
-                    .orElse("")));
-      } else {
-        lines.add(
-            pass(
-                Check.RTMR3_LOG,
-                "the evidence's " + log.size() + "-entry RTMR3 log replays to the quoted RTMR3"));
-      }
-    }
+    RtmrLog log = evidenceChecks(evidence, lines);
 
     // The receipt: signature by the bound key, then what it says against the log.
     PublicKey key = null;
@@ -397,6 +270,152 @@ public final class ReceiptVerifier {
       lines.add(hashLine(Check.RESPONSE_HASH, "response", c.responseSha256(), response));
     }
     return new Result(lines, Optional.of(receipt));
+  }
+
+  /**
+   * Checks a TD's evidence alone — quote, measurements, key binding, RTMR3 log — as a caller does
+   * before it seals an event to the TD's sealing key: the key is the TD's only when these pass.
+   * {@link Result#receipt()} is empty.
+   */
+  public Result verifyEvidence(TdEvidence evidence) {
+    List<Line> lines = new ArrayList<>();
+    evidenceChecks(evidence, lines);
+    return new Result(lines, Optional.empty());
+  }
+
+  /**
+   * The TD's checks (one appraisal): QUOTE, MEASUREMENTS, KEY_BINDING, RTMR3_LOG; returns the
+   * evidence's RTMR3 log, null when malformed.
+   */
+  private RtmrLog evidenceChecks(TdEvidence evidence, List<Line> lines) {
+    RtmrLog log;
+    try {
+      log = RtmrLog.of(evidence.rtmr3Log());
+    } catch (IllegalArgumentException e) {
+      log = null;
+      lines.add(fail(Check.RTMR3_LOG, "the evidence's RTMR3 log is malformed: " + e.getMessage()));
+    }
+    ReferenceValues.Builder expected;
+    String refSource;
+    if (reference != null) {
+      expected = reference.toBuilder();
+      refSource = "the reference values you supplied";
+    } else {
+      try {
+        expected = fromEvidence(evidence.referenceValues());
+      } catch (IllegalArgumentException e) {
+        lines.add(
+            fail(Check.MEASUREMENTS, "the evidence's reference values are malformed: " + e.getMessage()));
+        expected = ReferenceValues.builder();
+      }
+      refSource =
+          evidence.referenceValues().isEmpty()
+              ? null
+              : "the reference values the evidence carries (the operator's claim; supply your own to"
+                  + " rely on them)";
+    }
+    boolean keysPresent =
+        evidence.identityPublicKey().length > 0 && evidence.sealingPublicKey().length > 0;
+    if (keysPresent) {
+      expected.reportData(
+          ReportDataBinding.of(
+              evidence.identityPublicKey(), evidence.sealingPublicKey(), evidence.nonce()));
+    }
+    if (log != null) {
+      expected.rtmr3Log(log);
+    }
+    QuoteVerification qv = quotes.verify(evidence.quote(), collateral);
+    Appraisal appraisal = expected.build().appraise(qv);
+
+    if (!qv.verified()) {
+      lines.add(
+          fail(
+              Check.QUOTE,
+              "the quote did not verify: "
+                  + qv.failedCheck().map(Enum::name).orElse("")
+                  + ": "
+                  + qv.message()));
+    } else if (qv.simulated()) {
+      lines.add(
+          pass(
+              Check.QUOTE,
+              "simulated TDX: the quote chains to a dev root ("
+                  + qv.rootSubject().orElse("?")
+                  + ") and is trusted only because this verifier was told to trust that root"
+                  + " (--trust-dev-root); it proves nothing about hardware"));
+    } else {
+      lines.add(
+          pass(
+              Check.QUOTE,
+              "genuine TDX quote: chains to "
+                  + qv.rootSubject().orElse("the pinned root")
+                  + ", TCB "
+                  + qv.tcbStatus().map(s -> s.pcsName()).orElse("?")
+                  + (qv.advisoryIds().isEmpty() ? "" : ", advisories " + qv.advisoryIds())));
+    }
+
+    List<String> measurementFailures = new ArrayList<>();
+    for (Appraisal.Failure f : appraisal.failures()) {
+      switch (f.check()) {
+        case QUOTE_VERIFICATION, REPORT_DATA, RTMR3 -> {}
+        default -> measurementFailures.add(f.toString());
+      }
+    }
+    List<Appraisal.Check> measured =
+        appraisal.checked().stream()
+            .filter(k -> k == Appraisal.Check.MRTD || k.name().matches("RTMR[012]"))
+            .toList();
+    if (!measurementFailures.isEmpty()) {
+      lines.add(fail(Check.MEASUREMENTS, String.join("; ", measurementFailures)));
+    } else if (measured.isEmpty()) {
+      lines.add(
+          notChecked(
+              Check.MEASUREMENTS,
+              "no reference values for MRTD and RTMR0..2 were given: the quote says nothing here"
+                  + " about which firmware, kernel and agent the TD runs; supply reference values"));
+    } else {
+      lines.add(
+          pass(
+              Check.MEASUREMENTS,
+              measured + " match " + refSource + "; not a debug TD; TCB status accepted"));
+    }
+
+    if (!keysPresent) {
+      lines.add(
+          fail(Check.KEY_BINDING, "the evidence lacks the identity or sealing public key"));
+    } else if (appraisal.failed(Appraisal.Check.REPORT_DATA)) {
+      lines.add(
+          fail(
+              Check.KEY_BINDING,
+              "the quote's REPORTDATA does not bind this identity key, sealing key and nonce"
+                  + " (ReportDataBinding): the keys in the evidence are not the TD's"));
+    } else {
+      lines.add(
+          pass(
+              Check.KEY_BINDING,
+              "the quote's REPORTDATA binds the identity key (kid "
+                  + thumbprintOrUnknown(evidence.identityPublicKey())
+                  + "), the sealing key and the evidence's nonce"));
+    }
+
+    if (log != null) {
+      if (appraisal.failed(Appraisal.Check.RTMR3)) {
+        lines.add(
+            fail(
+                Check.RTMR3_LOG,
+                appraisal.failures().stream()
+                    .filter(f -> f.check() == Appraisal.Check.RTMR3)
+                    .findFirst()
+                    .map(Appraisal.Failure::message)
+                    .orElse("")));
+      } else {
+        lines.add(
+            pass(
+                Check.RTMR3_LOG,
+                "the evidence's " + log.size() + "-entry RTMR3 log replays to the quoted RTMR3"));
+      }
+    }
+    return log;
   }
 
   private static Line hashLine(Check check, String what, String claimed, byte[] given) {

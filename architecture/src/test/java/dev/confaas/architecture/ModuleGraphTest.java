@@ -66,9 +66,6 @@ class ModuleGraphTest {
       Map.entry("dev.confaas.runtime.QuoteReporter", AGENT_IN_PROCESS),
       Map.entry("dev.confaas.runtime.InstanceSupervisor", AGENT_IN_PROCESS),
       Map.entry("dev.confaas.runtime.SealingKey", AGENT_IN_PROCESS),
-      Map.entry("dev.confaas.agent.ReceiptVerifier",
-          "the offline receipt verifier (docs/receipts.md), a public API for any caller; today"
-              + " only tests use it (function-runtime's ReceiptTest), the CLI's verify is next"),
       Map.entry("dev.confaas.attestation.QuoteSignatureData",
           "benchmarks' QuoteVerifyBenchmark reads the quote's signature and key for its baseline"
               + " without naming the type, so neither bytecode here nor an import shows it"));

@@ -2,6 +2,7 @@ package dev.confaas.pool;
 
 import dev.confaas.agent.AgentCallException;
 import dev.confaas.agent.Receipt;
+import dev.confaas.agent.TdEvidence;
 import dev.confaas.agent.v1.InspectRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -18,6 +19,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -194,6 +196,39 @@ public final class WarmPool implements AutoCloseable {
       refill();
     }
     return f;
+  }
+
+  /**
+   * The TD {@code id} if it is idle, now ACTIVE and the caller's as with {@link #acquire()}: for a
+   * caller that must run in one TD (a sealed invocation, sealed to that TD's key). Empty when no TD
+   * by that ID is idle (unknown, booting, in use, draining or stopped). Never blocks.
+   */
+  public Optional<PooledTd> acquire(String id) {
+    synchronized (this) {
+      Entry e = entries.get(id);
+      if (closed || e == null || e.state != TdState.IDLE) {
+        return Optional.empty();
+      }
+      e.state = TdState.ACTIVE;
+      refill();
+      return Optional.of(e.handle);
+    }
+  }
+
+  /**
+   * The evidence of TD {@code id}'s latest attestation (docs/receipts.md), as a caller verifies it
+   * offline; empty when no TD by that ID runs or it has not been attested yet.
+   */
+  public Optional<TdEvidence> evidence(String id) {
+    AttestedTd a;
+    synchronized (this) {
+      Entry e = entries.get(id);
+      if (e == null || e.state == TdState.STOPPED) {
+        return Optional.empty();
+      }
+      a = e.attested();
+    }
+    return a == null ? Optional.empty() : a.evidence();
   }
 
   /**

@@ -37,7 +37,7 @@ import java.util.Objects;
  * Issuer chains arrive URL-encoded in the headers. Bodies of CRLs may be DER, PEM or hex-encoded
  * DER. The fetch is blocking: call it off any event loop.
  */
-final class PcsCollateralSource implements CollateralSource {
+public final class PcsCollateralSource implements CollateralSource {
   private final URI base;
   private final URI rootCaCrl;
   private final HttpClient http;

@@ -184,7 +184,7 @@ final class AttestCommand implements Runnable {
       }
     }
 
-    private static X509Certificate readRoot(Path pem) {
+    static X509Certificate readRoot(Path pem) {
       try {
         var certs =
             java.security.cert.CertificateFactory.getInstance("X.509")

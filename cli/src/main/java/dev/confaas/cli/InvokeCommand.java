@@ -38,11 +38,13 @@ import picocli.CommandLine.Spec;
       "Examples:",
       "  confaas invoke hello --data '{\"name\":\"td\"}'",
       "  echo '{}' | confaas invoke hello",
-      "  confaas invoke hello --async --data '{}'"
+      "  confaas invoke hello --async --data '{}'",
+      "  confaas invoke hello --sealed --data secret    # sealed to a verified TD; see docs/sealed-invocations.md"
     })
 final class InvokeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin GatewayClient.Options gateway;
+  @Mixin ReceiptTrust.Options trust;
 
   // No standard --version here: it names the function version to invoke.
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
@@ -76,6 +78,15 @@ final class InvokeCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the outcome as JSON (body, request, TD, image).")
   boolean json;
 
+  @Option(names = "--sealed", description = "Seal the event to a TD whose evidence verifies, so the"
+      + " host relays only ciphertext; print the opened response, and the evidence and receipt checks"
+      + " on standard error. Simulated TDX trusts the dev root 'confaas up' wrote, and says so.")
+  boolean sealed;
+
+  @Option(names = "--td", paramLabel = "ID", description = "With --sealed: the TD to seal to (default:"
+      + " the first the gateway lists for the function).")
+  String td;
+
   @Override
   public Integer call() throws IOException {
     byte[] payload;
@@ -87,6 +98,21 @@ final class InvokeCommand implements Callable<Integer> {
       payload = System.in.readAllBytes();
     }
     GatewayClient client = gateway.client();
+    if (sealed) {
+      if (async || json) {
+        throw new Main.CliException("--sealed cannot be combined with --async or --json yet");
+      }
+      SealedInvoke.Outcome o = new SealedInvoke(client, trust, spec.commandLine().getErr())
+          .invoke(name, version, td, payload, timeoutMs);
+      if (o.functionError() != null) {
+        throw new Main.CliException("function " + name + " failed (" + o.functionError() + "): "
+            + new String(o.plaintext(), StandardCharsets.UTF_8));
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      out.print(new String(o.plaintext(), StandardCharsets.UTF_8));
+      out.flush();
+      return o.verified() ? 0 : 1;
+    }
     String path = "/v1/functions/" + URLEncoder.encode(name, StandardCharsets.UTF_8)
         + (async ? "/invoke-async" : "/invoke")
         + (version == null ? "" : "?version=" + URLEncoder.encode(version, StandardCharsets.UTF_8));

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       ImageCommand.class,
       VendorCommand.class,
       AttestCommand.class,
+      VerifyCommand.class,
       DemoCommand.class,
       DeployCommand.class,
       InvokeCommand.class,

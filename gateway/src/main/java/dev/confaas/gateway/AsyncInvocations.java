@@ -46,6 +46,8 @@ public interface AsyncInvocations extends AutoCloseable {
    * @param error a JSON object describing the error when {@code FAILED}/{@code REJECTED}, else {@code null}
    * @param tdId the TD that ran it, when it ran
    * @param imageId the image that ran, when it ran
+   * @param receipt the TD's receipt for the invocation (docs/receipts.md), when it ran and the TD
+   *     signed one; else {@code null}
    */
   record Status(
       String id,
@@ -56,5 +58,13 @@ public interface AsyncInvocations extends AutoCloseable {
       byte[] result,
       String error,
       String tdId,
-      String imageId) {}
+      String imageId,
+      String receipt) {
+
+    /** A status without a receipt (not run yet, rejected, or from a TD that gave none). */
+    public Status(String id, String function, State state, Instant acceptedAt, Instant finishedAt,
+        byte[] result, String error, String tdId, String imageId) {
+      this(id, function, state, acceptedAt, finishedAt, result, error, tdId, imageId, null);
+    }
+  }
 }

@@ -260,6 +260,9 @@ public final class Gateway implements AutoCloseable {
     limit(r.post(invokeAsync), config.maxBodyBytes()).handler(auth::requireInvoke);
     r.post(invokeAsync).handler(eventBody).handler(invocations::invokeAsync);
     r.get("/v1/invocations/:id").handler(invocations::invocationStatus);
+    EvidenceRoutes evidence = new EvidenceRoutes(tds, registry, auth);
+    r.get("/v1/tds/:id/evidence").handler(evidence::td);
+    r.get("/v1/functions/:name/evidence").handler(evidence::function);
 
     limit(r.post("/v1/functions"), config.maxDeployBytes()).handler(admin);
     r.post("/v1/functions").handler(bundleBody).handler(management::deploy);

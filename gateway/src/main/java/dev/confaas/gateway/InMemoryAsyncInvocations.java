@@ -81,10 +81,10 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
     }
     if (r.succeeded()) {
       return new Status(id, function, State.SUCCEEDED, accepted, now, r.payload(), null, r.tdId(),
-          r.imageId());
+          r.imageId(), Receipts.of(r));
     }
     return new Status(id, function, State.FAILED, accepted, now, null,
-        Problem.functionError(r.error()).encode(), r.tdId(), r.imageId());
+        Problem.functionError(r.error()).encode(), r.tdId(), r.imageId(), Receipts.of(r));
   }
 
   @Override

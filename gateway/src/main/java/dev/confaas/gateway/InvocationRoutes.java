@@ -113,8 +113,20 @@ final class InvocationRoutes {
     }
     String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
         .orElse(ctx.request().getHeader("X-Amzn-Trace-Id"));
-    InvocationRequest req = new InvocationRequest(name, version, EventBody.of(ctx),
-        config.clock().instant().plus(timeout), requestId, trace, clientContext, "");
+    boolean sealed = SealedInvocations.isSealed(ctx);
+    InvocationRequest req;
+    if (sealed) {
+      String td = SealedInvocations.targetTd(ctx);
+      if (td == null) {
+        return;
+      }
+      // The body is ciphertext only the TD opens; it is passed on, never logged or stored.
+      req = InvocationRequest.sealed(name, version, EventBody.of(ctx), td,
+          config.clock().instant().plus(timeout), requestId, trace);
+    } else {
+      req = new InvocationRequest(name, version, EventBody.of(ctx),
+          config.clock().instant().plus(timeout), requestId, trace, clientContext, "");
+    }
     long start = System.nanoTime();
     inFlight.begin();
     Future<InvocationResult> f;
@@ -134,7 +146,14 @@ final class InvocationRoutes {
         if (r.imageId() != null) {
           resp.putHeader(IMAGE_ID, r.imageId());
         }
-        if (r.succeeded()) {
+        if (r.hasReceipt()) {
+          resp.putHeader(Receipts.HEADER, r.receipt());
+        }
+        if (sealed && r.sealed()) {
+          written = SealedInvocations.answer(ctx, r);
+          record(fn, r.succeeded() ? "success" : "function_error",
+              r.succeeded() ? null : r.error().kind().name(), start);
+        } else if (r.succeeded()) {
           record(fn, "success", null, start);
           written = resp.setStatusCode(200).end(Buffer.buffer(r.payload()));
         } else {
@@ -175,6 +194,12 @@ final class InvocationRoutes {
 
   void invokeAsync(RoutingContext ctx) {
     String name = ctx.pathParam("name");
+    if (SealedInvocations.isSealed(ctx)) {
+      Problem.of(Problem.Reason.UNSUPPORTED_MEDIA_TYPE, "sealed invocations ("
+          + SealedInvocations.REQUEST_TYPE + ") are synchronous only for now: POST them to"
+          + " /v1/functions/" + name + "/invoke").send(ctx);
+      return;
+    }
     String version = ctx.queryParams().get("version");
     Duration timeout;
     try {
@@ -248,6 +273,9 @@ final class InvocationRoutes {
         .put("finishedAt", str(s.finishedAt()))
         .put("tdId", s.tdId())
         .put("imageId", s.imageId());
+    if (s.receipt() != null) {
+      o.put("receipt", s.receipt());
+    }
     if (s.result() != null) {
       try {
         o.put("result", StandardCharsets.UTF_8.newDecoder()

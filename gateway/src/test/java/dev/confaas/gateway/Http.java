@@ -65,6 +65,17 @@ final class Http {
         .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build());
   }
 
+  HttpResponse<byte[]> sendBytes(HttpRequest r) {
+    try {
+      return client.send(r, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   HttpResponse<String> send(HttpRequest r) {
     try {
       return client.send(r, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));

@@ -17,15 +17,12 @@ import dev.confaas.gateway.kafka.TriggerStore;
 import dev.confaas.image.ImageVerificationException;
 import dev.confaas.pool.PoolConfig;
 import dev.confaas.pool.ProcessTdLauncher;
-import dev.confaas.pool.TdInfo;
 import dev.confaas.pool.TdLogStreams;
 import dev.confaas.pool.WarmPool;
 import dev.confaas.scheduler.Scheduler;
 import dev.confaas.vendor.framework.FrameworkLayers;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -61,7 +58,8 @@ import java.util.function.Consumer;
  *
  * <p>State under the data directory (kept across restarts): {@code confaas.yaml}, {@code images/},
  * {@code functions/}, {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code
- * triggers.json}, {@code pool/} (the simulated TDX PKI and per-TD work directories), {@code cache/}
+ * triggers.json}, {@code pool/} (the simulated TDX PKI and per-TD work directories), {@code attestation/} (the
+ * simulated PKI's root and collateral, public, for verifiers of receipts and evidence), {@code cache/}
  * (built framework layers), {@code admin.token}, {@code gateway.url}.
  */
 public final class Platform implements AutoCloseable {
@@ -191,6 +189,18 @@ public final class Platform implements AutoCloseable {
     }
     ProcessTdLauncher launcher = new ProcessTdLauncher(launch);
     closeInReverse.push(launcher);
+    // Verifiers outside the platform (confaas verify, invoke --sealed) need the simulated root and
+    // collateral to check these TDs' quotes; they are public, and valid for a day, so refresh them.
+    DevAttestationFiles devAttestation = new DevAttestationFiles(data, launcher::collateral);
+    devAttestation.refresh();
+    var refresh = timer.scheduleWithFixedDelay(() -> {
+      try {
+        devAttestation.refresh();
+      } catch (RuntimeException e) {
+        progress.accept("WARNING: " + e.getMessage());
+      }
+    }, 6, 6, java.util.concurrent.TimeUnit.HOURS);
+    closeInReverse.push(() -> refresh.cancel(false));
     pool = new WarmPool(
         launcher, launcher.attestor(), poolConfig, clock, timer, boots, meters);
     closeInReverse.push(pool);
@@ -233,7 +243,7 @@ public final class Platform implements AutoCloseable {
             .mount("/v1/triggers",
                 vertx -> TriggerApi.router(vertx, triggers, n -> registry.get(n).isPresent()))
             .build(),
-        scheduler, registry, async, () -> tdsJson(pool.tds()), meters, pool::isReady);
+        scheduler, registry, async, new PlatformTds(pool, scheduler, () -> logStreams), meters, pool::isReady);
     closeInReverse.push(gateway);
     followLogs(gateway.logs(), timer);
     gateway.start();
@@ -285,29 +295,6 @@ public final class Platform implements AutoCloseable {
     } finally {
       deleteTree(work);
     }
-  }
-
-  private JsonArray tdsJson(List<TdInfo> tds) {
-    JsonArray a = new JsonArray();
-    TdLogStreams streams = logStreams;
-    for (TdInfo td : tds) {
-      JsonObject logStream = streams == null ? null : streams.status(td.id())
-          .map(st -> new JsonObject().put("state", st.state().name()).put("lines", st.lines())
-              .put("dropped", st.dropped()).put("restarts", st.restarts())
-              .put("lastError", st.lastError()))
-          .orElse(null);
-      a.add(new JsonObject()
-          .put("id", td.id())
-          .put("backend", td.backend())
-          .put("state", td.state().name())
-          .put("ageSeconds", td.age().toSeconds())
-          .put("loadedImages", new JsonArray(List.copyOf(td.loadedImages())))
-          .put("rtmr3Log", new JsonArray(List.copyOf(td.rtmr3Log())))
-          .put("lastAttested", td.lastAttested() == null ? null : td.lastAttested().toString())
-          .put("reason", td.reason())
-          .put("logStream", logStream));
-    }
-    return a;
   }
 
   /**

@@ -85,6 +85,8 @@ class PlatformKafkaAndRestartTest {
         String correlation = header(reply, "confaas-correlation-id");
         assertTrue(correlation.startsWith("words/"),
             "the correlation header should name the input record: " + correlation);
+        assertEquals(3, header(reply, "confaas-receipt").split("\\.", -1).length,
+            "the reply should carry the TD's receipt (a compact JWS) as header confaas-receipt");
       }
 
       // Dead letters: after the retries, with what failed, how often and where it came from.

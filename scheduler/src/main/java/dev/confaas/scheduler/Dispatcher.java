@@ -43,6 +43,11 @@ final class Dispatcher implements InstanceStarter.Host {
   private final Map<String, FunctionLane> functions = new LinkedHashMap<>();
   private final Map<String, HeldTd> held = new LinkedHashMap<>();
   private final FairQueues<FunctionLane, Pending> queues;
+  /**
+   * Calls that must run in one TD (sealed ones), oldest first; outside the fair queues because only
+   * an instance in that TD may take them. At most {@code queueCapacity} per function.
+   */
+  private final List<Pending> pinned = new ArrayList<>();
   private List<Runnable> effects = new ArrayList<>();
   private boolean closed;
 
@@ -103,18 +108,25 @@ final class Dispatcher implements InstanceStarter.Host {
       FunctionLane fn = functions.computeIfAbsent(FunctionLane.key(d.get()), k -> newLane(d.get(), now));
       fn.lastActive = now;
       Pending p = new Pending(request, fn, result, now);
-      Instance idle =
-          queues.depth(fn) == 0 && fn.count(State.BUSY) < fn.d.concurrency() ? fn.idleInstance() : null;
-      if (idle != null) {
-        run(p, idle);
-      } else if (!queues.offer(fn, p)) {
-        Duration retry = retryAfter(fn);
-        return rejected(Reason.OVERLOADED,
-            "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
-                + ") with " + config.queueCapacity() + " invocations queued; retry after "
-                + retry.toSeconds() + " s", retry);
+      if (request.targetTd() != null) {
+        CompletableFuture<InvocationResult> refused = pin(p, now);
+        if (refused != null) {
+          return refused;
+        }
       } else {
-        dispatch();
+        Instance idle =
+            queues.depth(fn) == 0 && fn.count(State.BUSY) < fn.d.concurrency() ? fn.idleInstance() : null;
+        if (idle != null) {
+          run(p, idle);
+        } else if (!queues.offer(fn, p)) {
+          Duration retry = retryAfter(fn);
+          return rejected(Reason.OVERLOADED,
+              "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
+                  + ") with " + config.queueCapacity() + " invocations queued; retry after "
+                  + retry.toSeconds() + " s", retry);
+        } else {
+          dispatch();
+        }
       }
       later = takeEffects();
     }
@@ -124,6 +136,174 @@ final class Dispatcher implements InstanceStarter.Host {
 
   private static CompletableFuture<InvocationResult> rejected(Reason r, String message, Duration retry) {
     return CompletableFuture.failedFuture(new InvocationRejectedException(r, message, retry));
+  }
+
+  /**
+   * Takes a call that must run in TD {@code targetTd}: holds that TD (taking it from the pool when
+   * it is idle there) and waits for an instance of the function in it. Returns a failed future
+   * when the call cannot be taken, else null. Under the monitor.
+   */
+  private CompletableFuture<InvocationResult> pin(Pending p, Instant now) {
+    String tdId = p.request().targetTd();
+    HeldTd td = held.get(tdId);
+    if (td == null) {
+      Optional<TdSource.LeasedTd> idle = tds.acquire(tdId);
+      if (idle.isPresent()) {
+        td = new HeldTd(idle.get());
+        held.put(tdId, td);
+      }
+    }
+    if (td == null || !td.lease.acceptsWork()) {
+      return rejected(Reason.TD_GONE, tdGone(tdId), Duration.ZERO);
+    }
+    long waiting = pinned.stream().filter(q -> q.fn() == p.fn()).count();
+    if (waiting >= config.queueCapacity()) {
+      Duration retry = retryAfter(p.fn());
+      return rejected(Reason.OVERLOADED,
+          "function \"" + p.fn().d.name() + "\" has " + waiting + " invocations waiting for an"
+              + " instance in a given TD; retry after " + retry.toSeconds() + " s", retry);
+    }
+    pinned.add(p);
+    dispatch();
+    return null;
+  }
+
+  private static String tdGone(String tdId) {
+    return "TD " + tdId + " is not in service (stopped, lost, draining, or in no pool here); fetch"
+        + " fresh evidence (GET /v1/functions/NAME/evidence) and seal the request again to a TD it lists";
+  }
+
+  /**
+   * Runs pinned calls on idle instances in their TDs, starting one there when none is live; refuses
+   * those whose TD went. Before the fair queues, so an instance started for a pinned call serves it.
+   */
+  private void dispatchPinned(Instant now) {
+    for (Pending p : List.copyOf(pinned)) {
+      String tdId = p.request().targetTd();
+      FunctionLane fn = p.fn();
+      HeldTd td = held.get(tdId);
+      if (!p.request().deadline().isAfter(now)) {
+        pinned.remove(p);
+        reject(p, Reason.DEADLINE_EXCEEDED,
+            "the deadline passed after " + Duration.between(p.enqueuedAt(), now).toMillis()
+                + " ms waiting for an instance of function \"" + fn.d.name() + "\" in TD " + tdId,
+            Duration.ZERO);
+      } else if (closed) {
+        pinned.remove(p);
+        reject(p, Reason.SHUTTING_DOWN, "the platform is shutting down", Duration.ZERO);
+      } else if (td == null || !td.lease.acceptsWork()) {
+        pinned.remove(p);
+        reject(p, Reason.TD_GONE, tdGone(tdId), Duration.ZERO);
+      } else {
+        Instance idle = fn.count(State.BUSY) < fn.d.concurrency() ? fn.idleInstanceIn(tdId) : null;
+        if (idle != null) {
+          pinned.remove(p);
+          run(p, idle);
+        } else if (!fn.hasLiveIn(tdId)) {
+          if (fn.live() < fn.d.concurrency()) {
+            Instance s = new Instance(fn, now, tdId);
+            fn.instances.add(s);
+            effects.add(() -> starter.start(s, this));
+          } else {
+            pinned.remove(p);
+            Duration retry = retryAfter(fn);
+            reject(p, Reason.OVERLOADED,
+                "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
+                    + ") and none of its instances is in TD " + tdId + "; retry after "
+                    + retry.toSeconds() + " s", retry);
+          }
+        }
+      }
+    }
+  }
+
+  /** Whether a pinned call waits for TD {@code tdId} (so it is held even without instances). */
+  private boolean awaitedByPinned(HeldTd td) {
+    for (Pending p : pinned) {
+      if (p.request().targetTd().equals(td.id())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Makes sure the function has a warm instance, starting one when none is live, without an event:
+   * a caller that wants a TD's evidence before it seals an event to it asks this first. Completes
+   * when an instance is warm; fails with {@link InvocationRejectedException} as an invocation would.
+   */
+  CompletableFuture<Void> prepare(String function, String version) {
+    Optional<DeployedFunction> d;
+    try {
+      d = catalog.resolve(function, version);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (d.isEmpty()) {
+      return CompletableFuture.failedFuture(new InvocationRejectedException(Reason.NOT_FOUND,
+          "no function \"" + function + "\"" + (version == null ? "" : " version \"" + version + "\"")
+              + " is deployed; deploy it first or check the name"));
+    }
+    CompletableFuture<Void> ready = new CompletableFuture<>();
+    List<Runnable> later;
+    synchronized (this) {
+      Instant now = clock.instant();
+      if (closed) {
+        return CompletableFuture.failedFuture(
+            new InvocationRejectedException(Reason.SHUTTING_DOWN, "the platform is shutting down"));
+      }
+      FunctionLane fn = functions.computeIfAbsent(FunctionLane.key(d.get()), k -> newLane(d.get(), now));
+      fn.lastActive = now;
+      if (fn.working() > 0) {
+        return CompletableFuture.completedFuture(null);
+      }
+      if (fn.warmWaiters.size() >= config.queueCapacity()) {
+        return CompletableFuture.failedFuture(new InvocationRejectedException(Reason.OVERLOADED,
+            "function \"" + fn.d.name() + "\" already has " + fn.warmWaiters.size()
+                + " callers waiting for its first instance; retry in a second", Duration.ofSeconds(1)));
+      }
+      fn.warmWaiters.add(ready);
+      if (fn.count(State.STARTING) == 0) {
+        Instance s = new Instance(fn, now);
+        fn.instances.add(s);
+        effects.add(() -> starter.start(s, this));
+      }
+      later = takeEffects();
+    }
+    runAll(later);
+    return ready;
+  }
+
+  /** The TDs where the deployment {@code function} at {@code imageId} has a warm instance. */
+  synchronized List<String> tdsWithWarmInstances(String function, String imageId) {
+    List<String> out = new ArrayList<>();
+    for (FunctionLane fn : functions.values()) {
+      if (fn.d.name().equals(function) && fn.d.imageId().equals(imageId)) {
+        for (Instance i : fn.instances) {
+          if (i.state().isWarm() && i.td.lease.acceptsWork() && !out.contains(i.td.id())) {
+            out.add(i.td.id());
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private void completeWarmWaiters(FunctionLane fn, InvocationRejectedException failure) {
+    if (fn.warmWaiters.isEmpty()) {
+      return;
+    }
+    List<CompletableFuture<Void>> waiting = List.copyOf(fn.warmWaiters);
+    fn.warmWaiters.clear();
+    effects.add(() -> {
+      for (CompletableFuture<Void> w : waiting) {
+        if (failure == null) {
+          w.complete(null);
+        } else {
+          w.completeExceptionally(failure);
+        }
+      }
+    });
   }
 
   /** Expires queued calls, stops instances idle past keep-alive, gives back TDs, forgets functions. */
@@ -146,7 +326,7 @@ final class Dispatcher implements InstanceStarter.Host {
         }
       }
       for (HeldTd td : List.copyOf(held.values())) {
-        if (td.live() == 0) {
+        if (td.live() == 0 && !awaitedByPinned(td)) {
           giveBack(td, true, "no instances left after keep-alive");
         }
       }
@@ -167,6 +347,14 @@ final class Dispatcher implements InstanceStarter.Host {
       closed = true;
       for (Pending p : queues.drainAll()) {
         reject(p, Reason.SHUTTING_DOWN, "the platform is shutting down", Duration.ZERO);
+      }
+      for (Pending p : pinned) {
+        reject(p, Reason.SHUTTING_DOWN, "the platform is shutting down", Duration.ZERO);
+      }
+      pinned.clear();
+      for (FunctionLane fn : functions.values()) {
+        completeWarmWaiters(fn, new InvocationRejectedException(Reason.SHUTTING_DOWN,
+            "the platform is shutting down"));
       }
       for (HeldTd td : List.copyOf(held.values())) {
         if (td.count(State.BUSY) == 0) {
@@ -203,6 +391,7 @@ final class Dispatcher implements InstanceStarter.Host {
               + " ms in the queue of function \"" + p.fn().d.name() + "\" before an instance was free",
           Duration.ZERO);
     }
+    dispatchPinned(now);
     if (closed) {
       return;
     }
@@ -285,10 +474,20 @@ final class Dispatcher implements InstanceStarter.Host {
           case TD_LOST -> giveBack(td, false, "lost: " + why);
           case REFUSED -> idle(inst, now); // a refused request leaves the instance warm
           case INSTANCE_GONE -> remove(inst);
+          case SEALED_REFUSED -> {
+            // The platform did not run it: a rejection, not a function error; the instance is warm.
+            idle(inst, now);
+            result = null;
+            reject(p, Reason.SEALED_REQUEST_REFUSED,
+                "the agent in TD " + td.id() + " refused the sealed request for function \""
+                    + fn.d.name() + "\" (image " + fn.d.imageId() + "): it was sealed for another"
+                    + " function, TD or key, or altered on the way (" + failed.getMessage() + ")",
+                Duration.ZERO);
+          }
         }
       } else {
         result = new InvocationResult(r.requestId(), r.payload(), r.error(), td.id(), fn.d.imageId(),
-            r.instanceId(), r.duration());
+            r.instanceId(), r.duration(), r.receipt(), r.sealedResponse());
         if (r.error() != null && endsInstance(r.error().kind())) {
           remove(inst); // the agent's instance is gone (agent.proto: never restarted behind our back)
         } else {
@@ -302,7 +501,9 @@ final class Dispatcher implements InstanceStarter.Host {
       later = takeEffects();
     }
     runAll(later);
-    p.result().complete(result);
+    if (result != null) {
+      p.result().complete(result);
+    }
   }
 
   /**
@@ -364,10 +565,12 @@ final class Dispatcher implements InstanceStarter.Host {
         s.id = instanceId;
         s.lastUsed = clock.instant();
         s.moveTo(State.IDLE);
+        completeWarmWaiters(s.fn, null);
         dispatch();
       } else {
         s.id = instanceId;
-        failStart(s, closed ? "the scheduler shut down" : "its TD was lost", Duration.ZERO);
+        failStart(s, closed ? "the scheduler shut down" : "its TD was lost", Duration.ZERO,
+            closed ? Reason.SHUTTING_DOWN : Reason.TD_GONE);
       }
       later = takeEffects();
     }
@@ -376,26 +579,43 @@ final class Dispatcher implements InstanceStarter.Host {
   }
 
   @Override
-  public void startFailed(Instance s, String why, Duration retryAfter) {
+  public void startFailed(Instance s, String why, Duration retryAfter, Reason reason) {
     List<Runnable> later;
     synchronized (this) {
-      failStart(s, why, retryAfter);
+      failStart(s, why, retryAfter, reason);
       later = takeEffects();
     }
     runAll(later);
   }
 
-  private void failStart(Instance s, String why, Duration retryAfter) {
-    log.warn("could not start an instance of {}: {}", s.fn.d.name(), why);
+  /**
+   * @param reason what the calls waiting for it are rejected with: those pinned to its target TD
+   *     when it had one, else the function's queue once no instance is left
+   */
+  private void failStart(Instance s, String why, Duration retryAfter, Reason reason) {
+    log.warn("could not start an instance of {}{}: {}", s.fn.d.name(),
+        s.target == null ? "" : " in TD " + s.target, why);
     FunctionLane fn = s.fn;
     HeldTd td = s.td;
     remove(s);
-    if (td != null && held.containsKey(td.id()) && td.live() == 0) {
+    if (s.target != null) {
+      for (Pending p : List.copyOf(pinned)) {
+        if (p.fn() == fn && p.request().targetTd().equals(s.target)) {
+          pinned.remove(p);
+          reject(p, reason,
+              "could not start an instance of function \"" + fn.d.name() + "\" in TD " + s.target
+                  + ": " + why, retryAfter);
+        }
+      }
+    }
+    if (td != null && held.containsKey(td.id()) && td.live() == 0 && !awaitedByPinned(td)) {
       giveBack(td, true, "an instance start failed on it: " + why);
     }
-    if (!fn.hasLive()) {
+    if (s.target == null && !fn.hasLive()) {
+      completeWarmWaiters(fn, new InvocationRejectedException(reason,
+          "could not start an instance of function \"" + fn.d.name() + "\": " + why, retryAfter));
       for (Pending p : queues.drain(fn)) {
-        reject(p, Reason.UNAVAILABLE,
+        reject(p, reason,
             "could not start an instance of function \"" + fn.d.name() + "\": " + why, retryAfter);
       }
     }

@@ -18,6 +18,8 @@ final class FunctionLane {
   /** The last time a call arrived or finished or an instance went; the lane is forgotten after. */
   Instant lastActive;
   FunctionMeters meters;
+  /** Callers of {@code prepare} waiting for a warm instance; bounded by the queue capacity. */
+  final List<java.util.concurrent.CompletableFuture<Void>> warmWaiters = new ArrayList<>();
 
   FunctionLane(DeployedFunction d, Instant now) {
     this.d = d;
@@ -52,6 +54,48 @@ final class FunctionLane {
     int n = 0;
     for (Instance i : instances) {
       if (i.state().isWarm() && i.td.lease.acceptsWork()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** An idle instance in TD {@code tdId}, if it still takes work; or null. */
+  Instance idleInstanceIn(String tdId) {
+    for (Instance i : instances) {
+      if (i.is(Instance.State.IDLE) && i.td.id().equals(tdId) && i.td.lease.acceptsWork()) {
+        return i;
+      }
+    }
+    return null;
+  }
+
+  /** Whether an instance is live in TD {@code tdId} or being started there. */
+  boolean hasLiveIn(String tdId) {
+    for (Instance i : instances) {
+      if (i.state().isLive()
+          && (tdId.equals(i.target) || i.td != null && i.td.id().equals(tdId))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether an instance is being started in TD {@code tdId}. */
+  boolean startingIn(String tdId) {
+    for (Instance i : instances) {
+      if (i.is(Instance.State.STARTING)
+          && (tdId.equals(i.target) || i.td != null && i.td.id().equals(tdId))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  int live() {
+    int n = 0;
+    for (Instance i : instances) {
+      if (i.state().isLive()) {
         n++;
       }
     }

@@ -51,6 +51,8 @@ final class Instance {
   }
 
   final FunctionLane fn;
+  /** The TD it must start in (for sealed invocations sent there), or null for wherever fits. */
+  final String target;
   private State state = State.STARTING;
   /** Where it runs; set once, while STARTING. */
   HeldTd td;
@@ -61,8 +63,13 @@ final class Instance {
   Instant lastUsed;
 
   Instance(FunctionLane fn, Instant now) {
+    this(fn, now, null);
+  }
+
+  Instance(FunctionLane fn, Instant now, String target) {
     this.fn = fn;
     this.lastUsed = now;
+    this.target = target;
   }
 
   State state() {

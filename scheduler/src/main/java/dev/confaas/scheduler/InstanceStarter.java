@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -40,7 +41,8 @@ final class InstanceStarter {
     /** The instance runs; false when it is not wanted any more (its TD went, shut down). */
     boolean started(Instance s, String instanceId);
 
-    void startFailed(Instance s, String why, Duration retryAfter);
+    /** The start failed; the calls waiting for it are rejected with {@code reason}. */
+    void startFailed(Instance s, String why, Duration retryAfter, InvocationRejectedException.Reason reason);
   }
 
   /**
@@ -95,7 +97,7 @@ final class InstanceStarter {
     TdSource.LeasedTd td;
     try {
       chain = images.chain(s.fn.d);
-      td = placeOnHeld(s, host, chain);
+      td = s.target != null ? placeOnTarget(s, host, chain) : placeOnHeld(s, host, chain);
     } catch (RuntimeException e) {
       fail(s, host, e);
       return;
@@ -157,6 +159,67 @@ final class InstanceStarter {
     }
   }
 
+  /**
+   * Reserves {@code s}'s target TD for it, when that TD still takes work, has room, and its images
+   * and the function's chain accept each other.
+   *
+   * @throws TargetRefused saying which of those does not hold
+   */
+  private TdSource.LeasedTd placeOnTarget(Instance s, Host host, List<ImageFacts> chain) {
+    List<PolicyImage> policies = chain.stream().map(ImageFacts::policy).toList();
+    ImageFacts function = chain.get(chain.size() - 1);
+    synchronized (placing) {
+      Candidate c = host.candidates(s).stream()
+          .filter(x -> x.tdId().equals(s.target)).findFirst().orElse(null);
+      if (c == null) {
+        throw new TargetRefused(InvocationRejectedException.Reason.TD_GONE,
+            "TD " + s.target + " no longer takes work (stopped, lost or draining)");
+      }
+      long toLoad = chain.stream().filter(f -> !c.images().contains(f.imageId())).count();
+      if (toLoad > 0 && c.images().size() + toLoad > tds.maxImagesPerTd()) {
+        throw refuses(s, "it holds " + c.images().size() + " images and the function needs " + toLoad
+            + " more, past the pool's limit of " + tds.maxImagesPerTd() + " per TD");
+      }
+      if (c.instances() >= config.maxInstancesPerTd()) {
+        throw refuses(s, "it runs " + c.instances() + " instances, the platform's limit per TD");
+      }
+      if (function.maxInstances() > 0 && c.instancesOfImage() >= function.maxInstances()) {
+        throw refuses(s, "it runs " + c.instancesOfImage() + " instances of the image, its manifest's"
+            + " maxInstances");
+      }
+      List<PolicyImage> held = policiesOf(c);
+      if (held == null) {
+        throw refuses(s, "the images it holds cannot be read from the repository");
+      }
+      Optional<String> refusal = Placement.refusal(held, policies);
+      if (refusal.isPresent()) {
+        throw refuses(s, "launch policies forbid it: " + refusal.get());
+      }
+      TdSource.LeasedTd td = host.reserve(s, c.tdId(), chain);
+      if (td == null) {
+        throw new TargetRefused(InvocationRejectedException.Reason.TD_GONE,
+            "TD " + s.target + " was given up while placing the function");
+      }
+      return td;
+    }
+  }
+
+  private static TargetRefused refuses(Instance s, String why) {
+    return new TargetRefused(InvocationRejectedException.Reason.TD_REFUSES_FUNCTION,
+        "TD " + s.target + " cannot take function \"" + s.fn.d.name() + "\": " + why);
+  }
+
+  /** The TD a start must use cannot take it; {@link #reason} says how the waiting calls are told. */
+  static final class TargetRefused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient InvocationRejectedException.Reason reason;
+
+    TargetRefused(InvocationRejectedException.Reason reason, String message) {
+      super(message);
+      this.reason = reason;
+    }
+  }
+
   /** The policies of what a TD holds; null (not a candidate) when one can no longer be read. */
   private List<PolicyImage> policiesOf(Candidate c) {
     List<PolicyImage> out = new ArrayList<>(c.images().size());
@@ -199,6 +262,7 @@ final class InstanceStarter {
     Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
     String why = cause.getMessage() == null ? cause.toString() : cause.getMessage();
     host.startFailed(
-        s, why, cause instanceof PoolExhaustedException ? RETRY_WHEN_POOL_EXHAUSTED : Duration.ZERO);
+        s, why, cause instanceof PoolExhaustedException ? RETRY_WHEN_POOL_EXHAUSTED : Duration.ZERO,
+        cause instanceof TargetRefused t ? t.reason : InvocationRejectedException.Reason.UNAVAILABLE);
   }
 }

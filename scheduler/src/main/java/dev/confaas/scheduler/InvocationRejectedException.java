@@ -22,7 +22,22 @@ public final class InvocationRejectedException extends RuntimeException {
     /** No attested TD could take it (pool empty, load failed, policy allows no placement): 503. */
     UNAVAILABLE,
     /** The platform is shutting down: HTTP 503. */
-    SHUTTING_DOWN
+    SHUTTING_DOWN,
+    /**
+     * The TD the invocation must run in (a sealed one's) is gone or not in service: HTTP 410. The
+     * caller fetches fresh evidence and seals again.
+     */
+    TD_GONE,
+    /**
+     * The TD the invocation must run in cannot take the function: launch policies refuse to share
+     * it, or it is full: HTTP 409.
+     */
+    TD_REFUSES_FUNCTION,
+    /**
+     * The TD's agent refused a sealed request: sealed for another function, TD or key, or altered:
+     * HTTP 403. The host cannot tell which: only the caller and the TD can open it.
+     */
+    SEALED_REQUEST_REFUSED
   }
 
   private final Reason reason;

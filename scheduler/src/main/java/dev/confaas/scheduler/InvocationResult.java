@@ -14,6 +14,11 @@ import java.util.Objects;
  * @param imageId the ACON image ID of the function image that ran ({@code sha384/SIGNER/MANIFEST})
  * @param instanceId the function instance inside that TD
  * @param duration time from handing the event to the instance until the outcome
+ * @param receipt the receipt the TD signed for this invocation (compact JWS, docs/receipts.md),
+ *     passed on unchanged; empty when the TD gave none (it was lost, or the agent refused the call)
+ * @param sealedResponse for a sealed invocation, the encapsulated response the TD sealed to the
+ *     caller (of the response, or of the function's error), which the host cannot open; on success
+ *     {@code payload} is the same bytes. {@code null} for a plain invocation
  */
 public record InvocationResult(
     String requestId,
@@ -22,13 +27,38 @@ public record InvocationResult(
     String tdId,
     String imageId,
     String instanceId,
-    Duration duration) {
+    Duration duration,
+    String receipt,
+    byte[] sealedResponse) {
 
   public InvocationResult {
     Objects.requireNonNull(requestId, "requestId");
+    receipt = receipt == null ? "" : receipt;
     if ((payload == null) == (error == null)) {
       throw new IllegalArgumentException("exactly one of payload and error must be set");
     }
+  }
+
+  /** A result without a receipt, of a plain invocation (tests, stand-ins for the scheduler). */
+  public InvocationResult(
+      String requestId,
+      byte[] payload,
+      FunctionError error,
+      String tdId,
+      String imageId,
+      String instanceId,
+      Duration duration) {
+    this(requestId, payload, error, tdId, imageId, instanceId, duration, "", null);
+  }
+
+  /** Whether the TD signed a receipt for it. */
+  public boolean hasReceipt() {
+    return !receipt.isEmpty();
+  }
+
+  /** Whether it was a sealed invocation (the response is {@link #sealedResponse}). */
+  public boolean sealed() {
+    return sealedResponse != null;
   }
 
   public boolean succeeded() {

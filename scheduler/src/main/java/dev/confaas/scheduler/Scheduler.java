@@ -142,6 +142,20 @@ public final class Scheduler implements FunctionInvoker, AutoCloseable {
     return dispatcher.instancesByTd();
   }
 
+  /**
+   * Starts an instance of the function when none is warm, without an event; completes once one is
+   * warm (at once when one is), or fails with {@link InvocationRejectedException} as an invocation
+   * would. For callers that fetch a TD's evidence before sealing an event to it.
+   */
+  public CompletableFuture<Void> prepare(String function, String version) {
+    return dispatcher.prepare(function, version);
+  }
+
+  /** The TDs where the deployment of {@code function} with image {@code imageId} has a warm instance. */
+  public List<String> tdsWithWarmInstances(String function, String imageId) {
+    return dispatcher.tdsWithWarmInstances(function, imageId);
+  }
+
   /** Function versions with state and meters in the dispatcher, for tests. */
   int functionsKnown() {
     return dispatcher.functionsKnown();

@@ -44,8 +44,23 @@ interface TdAgent {
    * @param error the function's (or its instance's) failure
    * @param instanceId the instance that ran it
    * @param duration as the agent measured it
+   * @param receipt the receipt the TD signed; empty when it gave none
+   * @param sealedResponse the encapsulated response of a sealed invocation, else {@code null}; on
+   *     success {@code payload} is the same bytes
    */
-  record Reply(String requestId, byte[] payload, FunctionError error, String instanceId, Duration duration) {}
+  record Reply(
+      String requestId,
+      byte[] payload,
+      FunctionError error,
+      String instanceId,
+      Duration duration,
+      String receipt,
+      byte[] sealedResponse) {
+
+    Reply(String requestId, byte[] payload, FunctionError error, String instanceId, Duration duration) {
+      this(requestId, payload, error, instanceId, duration, "", null);
+    }
+  }
 
   /** The agent refused a load or start, or did not answer; the message names the call and why. */
   final class Refused extends Exception {
@@ -67,7 +82,9 @@ interface TdAgent {
       /** The agent refused the request itself; the instance is still warm. */
       REFUSED,
       /** The agent failed the call and lost track of the instance. */
-      INSTANCE_GONE
+      INSTANCE_GONE,
+      /** The agent refused a sealed request (it does not open here); the instance is still warm. */
+      SEALED_REFUSED
     }
 
     private final Kind kind;

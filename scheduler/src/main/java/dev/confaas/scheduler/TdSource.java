@@ -16,6 +16,12 @@ interface TdSource {
    */
   CompletableFuture<LeasedTd> acquire();
 
+  /**
+   * The idle attested TD {@code tdId}, now the caller's as with {@link #acquire}; empty when the
+   * source has no such TD idle (unknown, stopped, or in use by another holder). Never blocks.
+   */
+  java.util.Optional<LeasedTd> acquire(String tdId);
+
   /** Gives a TD back; the pool decides whether it can serve again (RTMR3 only grows). */
   void release(LeasedTd td);
 

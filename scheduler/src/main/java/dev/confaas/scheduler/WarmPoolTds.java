@@ -44,6 +44,11 @@ final class WarmPoolTds implements TdSource {
   }
 
   @Override
+  public java.util.Optional<LeasedTd> acquire(String tdId) {
+    return pool.acquire(tdId).map(Lease::new);
+  }
+
+  @Override
   public void release(LeasedTd td) {
     pool.release(((Lease) td).pooled);
   }
@@ -120,10 +125,14 @@ final class WarmPoolTds implements TdSource {
 
     @Override
     public CompletableFuture<Reply> invoke(String instanceId, InvocationRequest request, Duration timeout) {
+      InvokeRequest.Builder b = InvokeRequest.newBuilder().setInstanceId(instanceId);
+      if (request.isSealed()) {
+        b.setSealedRequest(ByteString.copyFrom(request.sealedRequest()));
+      } else {
+        b.setPayload(ByteString.copyFrom(request.payload()));
+      }
       InvokeRequest req =
-          InvokeRequest.newBuilder()
-              .setInstanceId(instanceId)
-              .setPayload(ByteString.copyFrom(request.payload()))
+          b
               .setTimeoutMs((int) timeout.toMillis())
               .setRequestId(request.requestId())
               .setTraceId(request.traceId())
@@ -134,29 +143,34 @@ final class WarmPoolTds implements TdSource {
       pooled.agent().invoke(req, timeout.plus(invokeGrace)).whenComplete(
           (r, err) -> {
             if (err != null) {
-              out.completeExceptionally(failure(err));
+              out.completeExceptionally(failure(err, request.isSealed()));
             } else {
               FunctionError error = r.hasError() ? toError(r.getError()) : null;
+              byte[] sealed = request.isSealed() ? r.getSealedResponse().toByteArray() : null;
               out.complete(
                   new Reply(
                       r.getRequestId().isEmpty() ? request.requestId() : r.getRequestId(),
-                      error == null ? r.getPayload().toByteArray() : null,
+                      error != null ? null : sealed != null ? sealed : r.getPayload().toByteArray(),
                       error,
                       r.getInstanceId().isEmpty() ? instanceId : r.getInstanceId(),
-                      Duration.ofNanos(r.getDurationUs() * 1000)));
+                      Duration.ofNanos(r.getDurationUs() * 1000),
+                      r.getReceipt(),
+                      sealed));
             }
           });
       return out;
     }
 
-    private CallFailed failure(Throwable err) {
+    private CallFailed failure(Throwable err, boolean sealed) {
       AgentCallException e = AgentCallException.from(err);
       CallFailed.Kind kind =
           !pooled.isAlive() || e.kind() == AgentCallException.Kind.TRANSPORT_LOST
               ? CallFailed.Kind.TD_LOST
-              : e.code() == io.grpc.Status.Code.INVALID_ARGUMENT || e.kind() == AgentCallException.Kind.BUSY
-                  ? CallFailed.Kind.REFUSED
-                  : CallFailed.Kind.INSTANCE_GONE;
+              : sealed && e.code() == io.grpc.Status.Code.PERMISSION_DENIED
+                  ? CallFailed.Kind.SEALED_REFUSED
+                  : e.code() == io.grpc.Status.Code.INVALID_ARGUMENT || e.kind() == AgentCallException.Kind.BUSY
+                      ? CallFailed.Kind.REFUSED
+                      : CallFailed.Kind.INSTANCE_GONE;
       return new CallFailed(kind, e.describe(), err);
     }
 

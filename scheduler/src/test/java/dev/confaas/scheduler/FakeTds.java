@@ -51,6 +51,24 @@ final class FakeTds implements TdSource {
     return CompletableFuture.completedFuture(td);
   }
 
+  /** Idle TDs by ID: {@link #acquire(String)} hands them out (tests add them with {@link #idle}). */
+  final Map<String, FakeTd> idle = new LinkedHashMap<>();
+
+  FakeTd idle(String id) {
+    FakeTd td = new FakeTd(id);
+    idle.put(id, td);
+    return td;
+  }
+
+  @Override
+  public java.util.Optional<LeasedTd> acquire(String tdId) {
+    FakeTd td = idle.remove(tdId);
+    if (td != null) {
+      handedOut.add(td);
+    }
+    return java.util.Optional.ofNullable(td);
+  }
+
   @Override
   public void release(LeasedTd td) {
     released.add(td.id());
@@ -90,6 +108,12 @@ final class FakeTds implements TdSource {
       reply.complete(new TdAgent.Reply(request.requestId(),
           event().toUpperCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8), null, instanceId,
           Duration.ofMillis(3)));
+    }
+
+    /** The agent answers as for a sealed request: the bytes it sealed, and its receipt. */
+    void answerSealed(byte[] sealedResponse, String receipt) {
+      reply.complete(new TdAgent.Reply(request.requestId(), sealedResponse, null, instanceId,
+          Duration.ofMillis(3), receipt, sealedResponse));
     }
 
     void fail(TdAgent.CallFailed.Kind kind, String why) {

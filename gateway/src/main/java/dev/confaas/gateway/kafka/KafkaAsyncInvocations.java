@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.confaas.gateway.AsyncInvocations;
 import dev.confaas.gateway.Problem;
+import dev.confaas.gateway.Receipts;
 import dev.confaas.scheduler.FunctionInvoker;
 import dev.confaas.scheduler.InvocationRejectedException;
 import dev.confaas.scheduler.InvocationRequest;
@@ -319,10 +320,11 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     }
     if (!result.succeeded()) {
       String e = Problem.functionError(result.error()).encode();
-      return new Status(id, function, State.FAILED, accepted, now, null, e, result.tdId(), result.imageId());
+      return new Status(id, function, State.FAILED, accepted, now, null, e, result.tdId(), result.imageId(),
+          Receipts.of(result));
     }
-    return new Status(
-        id, function, State.SUCCEEDED, accepted, now, result.payload(), null, result.tdId(), result.imageId());
+    return new Status(id, function, State.SUCCEEDED, accepted, now, result.payload(), null, result.tdId(),
+        result.imageId(), Receipts.of(result));
   }
 
   private static boolean isFinal(State s) {
@@ -398,6 +400,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     n.put("error", s.error());
     n.put("tdId", s.tdId());
     n.put("imageId", s.imageId());
+    n.put("receipt", s.receipt());
     return bytes(n);
   }
 
@@ -412,7 +415,8 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
         n.hasNonNull("result") ? Base64.getDecoder().decode(n.get("result").asText()) : null,
         n.hasNonNull("error") ? n.get("error").asText() : null,
         n.hasNonNull("tdId") ? n.get("tdId").asText() : null,
-        n.hasNonNull("imageId") ? n.get("imageId").asText() : null);
+        n.hasNonNull("imageId") ? n.get("imageId").asText() : null,
+        n.hasNonNull("receipt") ? n.get("receipt").asText() : null);
   }
 
   private static byte[] bytes(JsonNode n) {

@@ -1,5 +1,6 @@
 package dev.confaas.gateway.kafka;
 
+import dev.confaas.gateway.Receipts;
 import dev.confaas.scheduler.FunctionInvoker;
 import dev.confaas.scheduler.InvocationRejectedException;
 import dev.confaas.scheduler.InvocationRequest;
@@ -512,6 +513,9 @@ final class TriggerRunner implements AutoCloseable {
     headers.add("confaas-correlation-id", utf8(correlation));
     headers.add("confaas-request-id", utf8(requestId));
     headers.add("confaas-function", utf8(spec.function()));
+    if (result.hasReceipt()) {
+      headers.add(Receipts.KAFKA_HEADER, utf8(result.receipt()));
+    }
     producer.send(
         new ProducerRecord<>(spec.replyTopic(), null, last.key(), result.payload(), headers),
         (md, ex) ->
@@ -531,7 +535,7 @@ final class TriggerRunner implements AutoCloseable {
   private static boolean isBackPressure(InvocationRejectedException.Reason reason) {
     return switch (reason) {
       case OVERLOADED, UNAVAILABLE, DEADLINE_EXCEEDED, SHUTTING_DOWN -> true;
-      case NOT_FOUND -> false;
+      case NOT_FOUND, TD_GONE, TD_REFUSES_FUNCTION, SEALED_REQUEST_REFUSED -> false;
     };
   }
 
