@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * LaunchedTd#isAlive} turns false. QEMU runs under a small shell that stops it when this JVM's pipe
  * to it closes, so even a killed launcher leaves no VM behind.
  */
-public final class QemuTdLauncher implements TdLauncher {
+final class QemuTdLauncher implements TdLauncher {
   private static final Logger log = LoggerFactory.getLogger(QemuTdLauncher.class);
   private static final Pattern TD_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
   static final String PID_FILE = "qemu.pid";

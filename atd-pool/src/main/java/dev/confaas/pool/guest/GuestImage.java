@@ -96,17 +96,17 @@ public record GuestImage(
 
   /** SHA-384 of the kernel file. */
   public byte[] kernelSha384() {
-    return Digests.sha384(kernel);
+    return GuestDigests.sha384(kernel);
   }
 
   /** SHA-384 of the initrd file. */
   public byte[] initrdSha384() {
-    return Digests.sha384(initrd);
+    return GuestDigests.sha384(initrd);
   }
 
   /** SHA-384 of the command line's UTF-8 bytes. */
   public byte[] cmdlineSha384() {
-    return Digests.sha384(cmdline.getBytes(StandardCharsets.UTF_8));
+    return GuestDigests.sha384(cmdline.getBytes(StandardCharsets.UTF_8));
   }
 
   static String hex(byte[] b) {

@@ -11,8 +11,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /** SHA-384, the digest of every measurement in TDX and of the image's parts. */
-final class Digests {
-  private Digests() {}
+final class GuestDigests {
+  private GuestDigests() {}
 
   static MessageDigest sha384() {
     try {
