@@ -77,6 +77,12 @@ final class TriggerCommand implements Runnable {
     @Option(names = "--concurrency", defaultValue = "1", description = "Invocations in flight (default ${DEFAULT-VALUE}).")
     int concurrency;
 
+    @Option(names = "--event", paramLabel = "value|envelope",
+        description = "What the function receives: value (the record's value bytes, as an HTTP"
+            + " invoke's body; the default) or envelope (JSON with topic, partition, offset,"
+            + " timestamp, key, value, headers; needed for --batch-size above 1). README, \"Kafka events\".")
+    String event;
+
     @Option(names = "--json", description = "Print the trigger as JSON.")
     boolean json;
 
@@ -84,6 +90,9 @@ final class TriggerCommand implements Runnable {
     public Integer call() {
       if (!ordering.matches("partition|key|none")) {
         throw new Main.CliException("--ordering must be partition, key or none, was '" + ordering + "'");
+      }
+      if (event != null && !event.matches("value|envelope")) {
+        throw new Main.CliException("--event must be value or envelope, was '" + event + "'");
       }
       ObjectNode body = JSON.createObjectNode();
       body.put("function", function);
@@ -95,6 +104,9 @@ final class TriggerCommand implements Runnable {
       body.put("batchSize", batchSize);
       body.put("ordering", ordering);
       body.put("concurrency", concurrency);
+      if (event != null) {
+        body.put("event", event);
+      }
       JsonNode t = request("POST", "", body.toString(), 201);
       PrintWriter out = spec.commandLine().getOut();
       if (json) {

@@ -102,6 +102,7 @@ class TriggerCliTest {
     assertEquals("confaas-thumbnail-uploads", t.get("group").asText(), "default group");
     assertEquals("key", t.get("ordering").asText());
     assertEquals(5, t.get("maxRetries").asInt());
+    assertEquals("value", t.get("event").asText(), "a new trigger delivers the record's value by default");
 
     CliRun list = CliRun.of("trigger", "list");
     assertEquals(0, list.code, list.toString());
@@ -109,15 +110,24 @@ class TriggerCliTest {
     CliRun listJson = CliRun.of("trigger", "list", "--json");
     assertEquals(id, new ObjectMapper().readTree(listJson.out.lines().findFirst().orElseThrow()).get("id").asText());
 
-    // The detail route reports where the trigger stands, lag per partition included.
-    java.net.http.HttpResponse<String> detail = java.net.http.HttpClient.newHttpClient().send(
-        java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + server.actualPort() + "/v1/triggers/" + id))
-            .header("Authorization", "Bearer " + TOKEN).build(),
-        java.net.http.HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, detail.statusCode(), detail.body());
-    JsonNode d = new ObjectMapper().readTree(detail.body());
+    // The detail route reports where the trigger stands, lag per partition included; its consumer
+    // is STARTING until the group gives it partitions, then RUNNING.
+    java.net.http.HttpResponse<String> detail;
+    JsonNode d;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    do {
+      detail = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(
+                  java.net.URI.create("http://127.0.0.1:" + server.actualPort() + "/v1/triggers/" + id))
+              .header("Authorization", "Bearer " + TOKEN).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, detail.statusCode(), detail.body());
+      d = new ObjectMapper().readTree(detail.body());
+      Thread.sleep(50); // polling for a state, not waiting for time to pass
+    } while (!d.get("state").asText().equals("RUNNING") && System.nanoTime() < deadline);
+    assertEquals("RUNNING", d.get("state").asText(), detail.body());
     assertTrue(d.get("running").asBoolean(), detail.body());
+    assertEquals(0, d.get("restarts").asInt(), detail.body());
     assertTrue(d.get("lag").isObject(), detail.body());
     assertEquals("uploads.dlq", d.get("deadLetterTopic").asText());
 
@@ -131,6 +141,18 @@ class TriggerCliTest {
     CliRun again = CliRun.of("trigger", "remove", id);
     assertEquals(1, again.code);
     assertTrue(again.err.contains("404 Not found: ") && again.err.contains("no trigger '" + id + "'"), again.err);
+  }
+
+  @Test
+  void theEnvelopeIsChosenWithEvent() throws Exception {
+    useGateway(TOKEN);
+    CliRun add = CliRun.of("trigger", "add", "thumbnail", "--topic", "batched", "--event", "envelope",
+        "--batch-size", "10", "--json");
+    assertEquals(0, add.code, add.toString());
+    JsonNode t = new ObjectMapper().readTree(add.out);
+    assertEquals("envelope", t.get("event").asText());
+    assertEquals(10, t.get("batchSize").asInt());
+    assertEquals(0, CliRun.of("trigger", "remove", t.get("id").asText()).code);
   }
 
   @Test
@@ -148,6 +170,13 @@ class TriggerCliTest {
     CliRun badOrdering = CliRun.of("trigger", "add", "thumbnail", "--topic", "t2", "--ordering", "random");
     assertEquals(1, badOrdering.code);
     assertTrue(badOrdering.err.contains("--ordering must be partition, key or none"), badOrdering.err);
+
+    CliRun badEvent = CliRun.of("trigger", "add", "thumbnail", "--topic", "t3", "--event", "json");
+    assertEquals(1, badEvent.code);
+    assertTrue(badEvent.err.contains("--event must be value or envelope"), badEvent.err);
+    CliRun valueBatch = CliRun.of("trigger", "add", "thumbnail", "--topic", "t4", "--batch-size", "10");
+    assertEquals(1, valueBatch.code);
+    assertTrue(valueBatch.err.contains("needs event 'envelope'"), valueBatch.err);
 
     useGateway("wrong-token");
     CliRun denied = CliRun.of("trigger", "list");

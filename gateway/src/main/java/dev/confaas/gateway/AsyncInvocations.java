@@ -13,20 +13,58 @@ import java.util.concurrent.CompletableFuture;
  * invocation is stored where a restart of the gateway will find it (the embedded deployment keeps it
  * in an internal Kafka topic), and every stored invocation is eventually run and its outcome
  * recorded. Results are kept for a configurable retention, then forgotten.
+ *
+ * <p>Neither {@link #submit} nor {@link #lookup} blocks its caller (an event loop calls them): work
+ * that waits for storage runs elsewhere, and a store that cannot answer fails the future within a
+ * bounded time.
  */
 public interface AsyncInvocations extends AutoCloseable {
 
-  /** Stores the invocation durably; completes with its ID, or fails when it could not be stored. */
+  /**
+   * Stores the invocation durably; completes with its ID, or fails when it could not be stored:
+   * with {@link IllegalArgumentException} when it never can be (too large), with {@link
+   * dev.confaas.scheduler.InvocationRejectedException} when the platform refuses it, else (storage
+   * unreachable or busy) with another exception, and then trying again later may succeed.
+   */
   CompletableFuture<String> submit(Submission submission);
 
-  /** The invocation's state, or empty when the ID is unknown or its result has expired. */
-  Optional<Status> status(String invocationId);
+  /**
+   * The invocation's state, or empty when the ID is unknown or its result has expired; fails when
+   * the store cannot be read now.
+   */
+  CompletableFuture<Optional<Status>> lookup(String invocationId);
+
+  /** {@link #lookup}, waiting for the answer: for tests and tools, never on an event loop. */
+  default Optional<Status> status(String invocationId) {
+    return lookup(invocationId).join();
+  }
 
   @Override
   void close();
 
-  /** An invocation to run later. */
-  record Submission(String function, String version, byte[] payload, Duration timeout, String traceId) {}
+  /**
+   * An invocation to run later: everything an invocation request holds but its deadline.
+   *
+   * @param payload the event; for a sealed invocation the caller's sealed request
+   * @param timeout how long it may take once it runs; {@code null} for the default
+   * @param clientContext the caller's client context (JSON on one line), or empty
+   * @param targetTd the TD a sealed invocation was sealed to; {@code null} for a plain one
+   * @param sealed whether {@code payload} is a sealed request (docs/sealed-invocations.md)
+   */
+  record Submission(String function, String version, byte[] payload, Duration timeout, String traceId,
+      String clientContext, String targetTd, boolean sealed) {
+    public Submission {
+      if (sealed && targetTd == null) {
+        throw new IllegalArgumentException("a sealed invocation names the TD it was sealed to");
+      }
+      clientContext = clientContext == null ? "" : clientContext;
+    }
+
+    /** A plain invocation without client context. */
+    public Submission(String function, String version, byte[] payload, Duration timeout, String traceId) {
+      this(function, version, payload, timeout, traceId, "", null, false);
+    }
+  }
 
   /** Where an accepted invocation stands. */
   enum State {

@@ -8,12 +8,12 @@ import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Async invocations kept in this process's memory and run at once through the {@link
@@ -23,13 +23,22 @@ import java.util.concurrent.ConcurrentHashMap;
  * invocation survives a restart. A crash or restart loses queued and running invocations and every
  * result. It exists so the async API works (tests, single-process development); the durable
  * implementation keeps submissions in a Kafka topic.
+ *
+ * <p>Memory is bounded: statuses live in a cache of at most {@link #MAX_STATUS_BYTES} (results
+ * count by their size), so under pressure the least useful are forgotten before their retention.
  */
 public final class InMemoryAsyncInvocations implements AsyncInvocations {
   private final FunctionInvoker invoker;
   private final Clock clock;
   private final Duration retention;
   private final Duration defaultTimeout;
-  private final Map<String, Status> statuses = new ConcurrentHashMap<>();
+  /** What the statuses (results included) may hold in memory. */
+  static final long MAX_STATUS_BYTES = 64L * 1024 * 1024;
+
+  private final Cache<String, Status> statuses = Caffeine.newBuilder()
+      .maximumWeight(MAX_STATUS_BYTES)
+      .weigher((String id, Status s) -> weight(s))
+      .build();
   private volatile boolean closed;
 
   /**
@@ -56,8 +65,11 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
     statuses.put(id, new Status(id, s.function(), State.RUNNING, accepted, null, null, null, null,
         null));
     Duration timeout = s.timeout() == null ? defaultTimeout : s.timeout();
-    InvocationRequest req = new InvocationRequest(s.function(), s.version(), s.payload(),
-        accepted.plus(timeout), id, s.traceId());
+    InvocationRequest req = s.sealed()
+        ? InvocationRequest.sealed(s.function(), s.version(), s.payload(), s.targetTd(),
+            accepted.plus(timeout), id, s.traceId())
+        : new InvocationRequest(s.function(), s.version(), s.payload(), accepted.plus(timeout), id,
+            s.traceId(), s.clientContext(), "");
     CompletableFuture<InvocationResult> run;
     try {
       run = invoker.invoke(req);
@@ -88,14 +100,21 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
   }
 
   @Override
-  public Optional<Status> status(String invocationId) {
+  public CompletableFuture<Optional<Status>> lookup(String invocationId) {
     expire();
-    return Optional.ofNullable(statuses.get(invocationId));
+    return CompletableFuture.completedFuture(Optional.ofNullable(statuses.getIfPresent(invocationId)));
   }
 
   private void expire() {
     Instant cutoff = clock.instant().minus(retention);
-    statuses.values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
+    statuses.asMap().values().removeIf(s -> s.finishedAt() != null && s.finishedAt().isBefore(cutoff));
+  }
+
+  /** A status's share of {@link #MAX_STATUS_BYTES}: its bytes and a little for the rest. */
+  static int weight(Status s) {
+    long w = 256L + (s.result() == null ? 0 : s.result().length) + (s.error() == null ? 0 : s.error().length())
+        + (s.receipt() == null ? 0 : s.receipt().length());
+    return (int) Math.min(Integer.MAX_VALUE, w);
   }
 
   @Override

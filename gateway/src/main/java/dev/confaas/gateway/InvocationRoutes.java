@@ -208,19 +208,31 @@ final class InvocationRoutes {
       Problem.of(Problem.Reason.INVALID_TIMEOUT, e.getMessage()).send(ctx);
       return;
     }
+    String clientContext;
+    try {
+      clientContext = ClientContextHeader.decode(ctx.request().getHeader(ClientContextHeader.NAME));
+    } catch (IllegalArgumentException e) {
+      Problem.of(Problem.Reason.INVALID_CLIENT_CONTEXT, e.getMessage()).send(ctx);
+      return;
+    }
     byte[] payload = EventBody.of(ctx);
-    String trace = ctx.request().getHeader("X-Confaas-Trace-Id");
+    String trace = Optional.ofNullable(ctx.request().getHeader("X-Confaas-Trace-Id"))
+        .orElse(ctx.request().getHeader("X-Amzn-Trace-Id"));
     inFlight.begin();
     Future<String> f;
     try {
+      // submit() never blocks (the Kafka store writes on its own threads), so this stays on the loop.
       f = Future.fromCompletionStage(async.submit(new AsyncInvocations.Submission(
-          name, version, payload, timeout, trace)), ctx.vertx().getOrCreateContext());
+          name, version, payload, timeout, trace, clientContext, null, false)),
+          ctx.vertx().getOrCreateContext());
     } catch (RuntimeException e) {
       f = Future.failedFuture(e);
     }
     long start = System.nanoTime();
     f.onComplete(ar -> {
       Future<Void> written;
+      Throwable cause = ar.failed() && ar.cause() instanceof CompletionException
+          && ar.cause().getCause() != null ? ar.cause().getCause() : ar.cause();
       if (ar.succeeded()) {
         String id = ar.result();
         written = ctx.response().setStatusCode(202)
@@ -228,12 +240,13 @@ final class InvocationRoutes {
             .putHeader(REQUEST_ID, id)
             .putHeader("Content-Type", "application/json")
             .end(new JsonObject().put("invocationId", id).encode());
-      } else if (ar.cause() instanceof InvocationRejectedException
-          || ar.cause().getCause() instanceof InvocationRejectedException) {
-        written = notRun(ctx, ar.cause(), metricName(name, ar.cause()), start);
+      } else if (cause instanceof InvocationRejectedException) {
+        written = notRun(ctx, cause, metricName(name, cause), start);
+      } else if (cause instanceof IllegalArgumentException) {
+        written = Problem.of(Problem.Reason.BODY_TOO_LARGE, cause.getMessage()).send(ctx);
       } else {
         written = Problem.of(Problem.Reason.UNAVAILABLE, "the invocation could not be stored, so"
-                + " it was not accepted: " + ar.cause().getMessage() + "; try again")
+                + " it was not accepted: " + cause.getMessage() + "; try again")
             .retryAfter(Duration.ofSeconds(1)).send(ctx);
       }
       written.onComplete(x -> inFlight.end());
@@ -242,10 +255,18 @@ final class InvocationRoutes {
 
   void invocationStatus(RoutingContext ctx) {
     String id = ctx.pathParam("id");
-    ctx.vertx().executeBlocking(() -> async.status(id), false).onComplete(ar -> {
+    Future<Optional<AsyncInvocations.Status>> lookup;
+    try {
+      lookup = Future.fromCompletionStage(async.lookup(id), ctx.vertx().getOrCreateContext());
+    } catch (RuntimeException e) {
+      lookup = Future.failedFuture(e);
+    }
+    lookup.onComplete(ar -> {
       if (ar.failed()) {
-        Problem.of(Problem.Reason.INTERNAL, "cannot read invocation " + id + ": "
-            + ar.cause().getMessage()).send(ctx);
+        Throwable cause = ar.cause() instanceof CompletionException && ar.cause().getCause() != null
+            ? ar.cause().getCause() : ar.cause();
+        Problem.of(Problem.Reason.UNAVAILABLE, "cannot read invocation " + id + " now: "
+            + cause.getMessage()).retryAfter(Duration.ofSeconds(1)).send(ctx);
         return;
       }
       Optional<AsyncInvocations.Status> st = ar.result();

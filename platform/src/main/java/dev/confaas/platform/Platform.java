@@ -214,7 +214,7 @@ public final class Platform implements AutoCloseable {
     AsyncInvocations async = KafkaAsyncInvocations.start(
         kafkaClients, scheduler, clock, settings.duration(Settings.ASYNC_RETENTION),
         settings.intValue(Settings.ASYNC_PARTITIONS),
-        settings.intValue(Settings.ASYNC_CONCURRENCY));
+        settings.intValue(Settings.ASYNC_CONCURRENCY), meters);
     closeInReverse.push(async);
     TriggerManager triggers = new TriggerManager(
         new TriggerStore(data), kafkaClients, scheduler, meters, clock,

@@ -189,7 +189,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("log.cleaner.io.buffer.size", String.valueOf(256 * 1024));
     p.put("log.segment.bytes", String.valueOf(64 * 1024 * 1024));
     p.put("socket.request.max.bytes", String.valueOf(16 * 1024 * 1024));
-    p.put("message.max.bytes", String.valueOf(8 * 1024 * 1024));
+    // Every topic takes records of the documented sizes (KafkaLimits), the platform's and clients'.
+    p.put("message.max.bytes", String.valueOf(KafkaLimits.MAX_MESSAGE_BYTES));
     p.put("controlled.shutdown.enable", "true");
     p.put("server.max.startup.time.ms", "60000");
     return p;

@@ -1,7 +1,8 @@
 package dev.confaas.gateway.kafka;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.confaas.gateway.AsyncInvocations;
 import dev.confaas.gateway.Problem;
 import dev.confaas.gateway.Receipts;
@@ -9,57 +10,76 @@ import dev.confaas.scheduler.FunctionInvoker;
 import dev.confaas.scheduler.InvocationRejectedException;
 import dev.confaas.scheduler.InvocationRequest;
 import dev.confaas.scheduler.InvocationResult;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link AsyncInvocations} kept in Kafka, so an accepted invocation survives a gateway restart.
+ * {@link AsyncInvocations} kept in Kafka, so an accepted invocation survives a gateway restart, run
+ * by the same engine as topic triggers.
  *
  * <ul>
  *   <li>{@link #submit} writes a {@code QUEUED} status to {@value #RESULTS_TOPIC}, then the
- *       invocation to {@value #INVOCATIONS_TOPIC} (both {@code acks=all}), and completes only after
- *       both acknowledgements.
- *   <li>A consumer group ({@value #GROUP}) runs the invocations through the {@link FunctionInvoker}
- *       and writes each outcome to {@value #RESULTS_TOPIC} (compacted, keyed by invocation ID); it
- *       commits an invocation's offset only after its outcome is acknowledged. A crash in between
- *       runs the invocation again (at least once).
- *   <li>At start the results topic is read from the beginning into memory, so {@link #status}
- *       answers for invocations accepted before a restart. Results older than the retention are
- *       forgotten: both topics have {@code retention.ms} set to it and the in-memory copy expires
- *       by the injected clock.
+ *       invocation to {@value #INVOCATIONS_TOPIC} (both {@code acks=all}; formats in {@link
+ *       AsyncRecords}), and completes only after both acknowledgements. The writes run on this
+ *       store's own threads, never the caller's; with Kafka unreachable the future fails within
+ *       about {@link Tuning#submitTimeout}, at once when too many submissions already wait.
+ *   <li>The invocations topic is a trigger with the results topic as its sink: a {@link
+ *       TriggerRunner} (consumer group {@value #GROUP}, ordering {@code none}, up to {@code
+ *       concurrency} in flight) runs each invocation through the {@link FunctionInvoker} and writes
+ *       its outcome to {@value #RESULTS_TOPIC} (compacted, keyed by invocation ID). Each record
+ *       completes on its own, and an offset is committed once every invocation before it has its
+ *       outcome stored, so one slow invocation holds back no other, and a crash in between runs an
+ *       invocation again (at least once). Function errors are not retried: they are the outcome
+ *       ({@code FAILED}). A result that cannot be stored (too large for the topic) ends the
+ *       invocation {@code FAILED} with reason {@code RESULT_NOT_STORED}; a record the worker
+ *       cannot read ends {@code FAILED} with reason {@code UNREADABLE}. Nothing stops the worker.
+ *   <li>Memory is bounded. An index remembers where each recent invocation's latest status is
+ *       (partition and offset, at most {@link Tuning#indexEntries}); a cache holds recent statuses
+ *       with their results (at most {@link Tuning#statusCacheBytes}); a status not cached is read
+ *       back from the compacted topic. At start the results topic is read once to rebuild the
+ *       index. Results older than the retention are forgotten: both topics have {@code
+ *       retention.ms} set to it and lookups check it by the injected clock.
  * </ul>
  */
 public final class KafkaAsyncInvocations implements AsyncInvocations {
@@ -68,42 +88,112 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
   public static final String INVOCATIONS_TOPIC = "confaas.async-invocations";
   public static final String RESULTS_TOPIC = "confaas.async-results";
   public static final String GROUP = "confaas-async";
-  private static final int MAX_OVERLOAD_RETRIES = 20;
+  /** The {@code trigger} tag of the async worker's metrics. */
+  static final String RUNNER_ID = "async";
 
-  private final String bootstrapServers;
+  /**
+   * Tuning beyond what the platform's settings give.
+   *
+   * @param indexEntries invocations whose status location is remembered (about 150 bytes each)
+   * @param statusCacheBytes statuses (results included) kept in memory
+   * @param pendingSubmitBytes event bytes of submissions waiting for Kafka at once; more get a
+   *     failed future at once
+   * @param submitTimeout longest a submission waits for Kafka before failing
+   * @param runner the worker's engine tuning
+   */
+  record Tuning(int indexEntries, long statusCacheBytes, long pendingSubmitBytes, Duration submitTimeout,
+      TriggerRunner.Options runner) {
+    static Tuning defaults() {
+      return new Tuning(200_000, 64L * 1024 * 1024, 64L * 1024 * 1024, Duration.ofSeconds(30),
+          TriggerRunner.Options.defaults());
+    }
+  }
+
+  /** Where an invocation's latest status record is, and whether it is final. */
+  private record Location(int partition, long offset, boolean finished, long fromEpochMilli) {}
+
+  /**
+   * The index: invocation ID to {@link Location}, at most {@code capacity} entries, the oldest
+   * (first written) forgotten first, so a new invocation is always findable. (A frequency-based
+   * cache could turn a new entry away in favour of often-polled old ones.)
+   */
+  private static final class StatusIndex {
+    private final int capacity;
+    private final LinkedHashMap<String, Location> map = new LinkedHashMap<>();
+
+    StatusIndex(int capacity) {
+      this.capacity = capacity;
+    }
+
+    synchronized void put(String id, Location at, long expiredBefore) {
+      map.put(id, at);
+      Iterator<Location> oldest = map.values().iterator();
+      while (oldest.hasNext()) {
+        Location l = oldest.next();
+        if (map.size() > capacity || l.fromEpochMilli() < expiredBefore) {
+          oldest.remove();
+        } else {
+          break;
+        }
+      }
+    }
+
+    synchronized Location get(String id) {
+      return map.get(id);
+    }
+
+    synchronized void remove(String id) {
+      map.remove(id);
+    }
+  }
+
   private final KafkaClients clients;
-  private final FunctionInvoker invoker;
   private final Clock clock;
   private final Duration retention;
-  private final int concurrency;
-  private final Map<String, Status> statuses = new ConcurrentHashMap<>();
-  private final KafkaProducer<String, byte[]> producer;
-  private final Thread worker;
-  private volatile boolean running = true;
-  private volatile KafkaConsumer<String, byte[]> consumer;
+  private final Tuning tuning;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final StatusIndex index;
+  private final Cache<String, Status> recent;
+  private final Semaphore pendingKib;
+  private final ThreadPoolExecutor sender;
+  private final ThreadPoolExecutor reader;
+  private KafkaConsumer<byte[], byte[]> readerConsumer; // only on the reader's thread
+  private TriggerRunner worker;
+  private volatile boolean closed;
 
-  private KafkaAsyncInvocations(
-      KafkaClients clients, FunctionInvoker invoker, Clock clock, Duration retention, int concurrency) {
-    this.bootstrapServers = clients.bootstrapServers();
+  private KafkaAsyncInvocations(KafkaClients clients, Clock clock, Duration retention, Tuning tuning) {
     this.clients = clients;
-    this.invoker = invoker;
     this.clock = clock;
     this.retention = retention;
-    this.concurrency = concurrency;
-    Map<String, Object> p = clients.settings();
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "confaas-async-out");
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    this.producer = new KafkaProducer<>(p);
-    this.worker = new Thread(this::work, "confaas-async-worker");
-    worker.setDaemon(true);
+    this.tuning = tuning;
+    this.producer = new KafkaProducer<>(KafkaLimits.producer(clients, "confaas-async-out"));
+    this.index = new StatusIndex(tuning.indexEntries());
+    this.recent = Caffeine.newBuilder()
+        .maximumWeight(tuning.statusCacheBytes())
+        .weigher((String id, Status s) -> weight(s))
+        .expireAfterWrite(retention)
+        .executor(Runnable::run) // evict on the writing thread: the bound holds when put returns
+        .build();
+    this.pendingKib = new Semaphore((int) Math.min(Integer.MAX_VALUE, Math.max(1, tuning.pendingSubmitBytes() / 1024)));
+    // Sends may block (metadata, a full buffer) for up to KafkaLimits.MAX_BLOCK: here, not on the
+    // caller's event loop. How much may wait is bounded by pendingKib, not by the queue.
+    this.sender = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+        daemon("confaas-async-submit"));
+    this.reader = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(256),
+        daemon("confaas-async-status-reader"));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /**
-   * Creates the internal topics when missing, loads recorded results, and starts running queued
-   * invocations.
+   * Creates the internal topics when missing, loads recorded statuses, and starts running queued
+   * invocations. The worker's metrics are not exported; see the overload with a registry.
    *
    * @param retention how long results (and unrun invocations) are kept
    * @param partitions partitions of the internal topics when they are created
@@ -116,61 +206,127 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
       Duration retention,
       int partitions,
       int concurrency) {
+    return start(clients, invoker, clock, retention, partitions, concurrency, new SimpleMeterRegistry());
+  }
+
+  /** As the other {@code start}, with the worker's {@code confaas.trigger.*} metrics (trigger {@code async}) in {@code meters}. */
+  public static KafkaAsyncInvocations start(
+      KafkaClients clients,
+      FunctionInvoker invoker,
+      Clock clock,
+      Duration retention,
+      int partitions,
+      int concurrency,
+      MeterRegistry meters) {
+    return start(clients, invoker, clock, retention, partitions, concurrency, meters, Tuning.defaults());
+  }
+
+  static KafkaAsyncInvocations start(
+      KafkaClients clients,
+      FunctionInvoker invoker,
+      Clock clock,
+      Duration retention,
+      int partitions,
+      int concurrency,
+      MeterRegistry meters,
+      Tuning tuning) {
     createTopics(clients, retention, partitions);
-    KafkaAsyncInvocations a = new KafkaAsyncInvocations(clients, invoker, clock, retention, concurrency);
+    KafkaAsyncInvocations a = new KafkaAsyncInvocations(clients, clock, retention, tuning);
     try {
-      a.loadResults();
+      a.loadStatuses();
     } catch (RuntimeException e) {
       a.close();
       throw e;
     }
+    TriggerRunner.Consumption consumption = new TriggerRunner.Consumption(RUNNER_ID, "-", INVOCATIONS_TOPIC,
+        GROUP, "confaas-async-in", TriggerSpec.Ordering.NONE, concurrency, 1, 0, Integer.MAX_VALUE);
+    a.worker = new TriggerRunner(consumption, a.new Worker(), clients, invoker, meters, clock, tuning.runner());
     a.worker.start();
     return a;
   }
 
+  // ---- submit ----
+
   @Override
   public CompletableFuture<String> submit(Submission s) {
-    if (!running) {
+    if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("async invocations are shut down"));
+    }
+    if (s.payload().length > KafkaLimits.MAX_EVENT_BYTES) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException("the event is " + s.payload().length
+          + " bytes; async invocations take at most " + KafkaLimits.MAX_EVENT_BYTES + " bytes (6 MiB)"));
+    }
+    int permits = Math.max(1, s.payload().length / 1024);
+    if (!pendingKib.tryAcquire(permits)) {
+      return CompletableFuture.failedFuture(new IllegalStateException(
+          "too many async invocations are waiting to be stored in Kafka (" + tuning.pendingSubmitBytes() / 1024
+              + " KiB of events); try again shortly"));
     }
     String id = UUID.randomUUID().toString();
     Instant now = clock.instant();
+    AsyncRecords.Invocation inv = new AsyncRecords.Invocation(id, s.function(), s.version(), s.payload(),
+        s.timeout() == null ? 60_000 : s.timeout().toMillis(), s.traceId(), s.clientContext(), "", now,
+        s.sealed(), s.targetTd());
     Status queued = new Status(id, s.function(), State.QUEUED, now, null, null, null, null, null);
-    ObjectNode inv = TriggerJson.MAPPER.createObjectNode();
-    inv.put("id", id);
-    inv.put("function", s.function());
-    inv.put("version", s.version());
-    inv.put("payload", Base64.getEncoder().encodeToString(s.payload()));
-    inv.put("timeoutMs", s.timeout() == null ? 60_000 : s.timeout().toMillis());
-    inv.put("traceId", s.traceId());
-    inv.put("acceptedAt", now.toString());
-    statuses.put(id, queued);
-    return send(RESULTS_TOPIC, id, statusJson(queued))
-        // Not on the producer's I/O thread, where the callback runs: send() may wait for metadata
-        // that only that thread can fetch.
-        .thenComposeAsync(x -> send(INVOCATIONS_TOPIC, id, bytes(inv)))
-        .handle(
-            (x, err) -> {
-              if (err != null) {
-                statuses.remove(id, queued);
-                throw new CompletionException(
-                    new IllegalStateException("could not store the invocation in Kafka: " + err.getMessage(), err));
-              }
-              return id;
-            });
+    AtomicBoolean givenUp = new AtomicBoolean();
+    CompletableFuture<String> stored;
+    try {
+      stored = CompletableFuture.supplyAsync(() -> null, sender)
+          .thenCompose(x -> store(queued))
+          // Not on the producer's I/O thread, where the callback runs: send() may wait for
+          // metadata that only that thread can fetch.
+          .thenComposeAsync(x -> {
+            if (givenUp.get()) {
+              throw new CompletionException(new TimeoutException("gave up before queueing it"));
+            }
+            return send(AsyncRecords.invocation(INVOCATIONS_TOPIC, inv));
+          }, sender)
+          .thenApply(x -> id);
+    } catch (RejectedExecutionException e) {
+      stored = CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<String> answer = new CompletableFuture<>();
+    stored.orTimeout(tuning.submitTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((x, err) -> {
+      pendingKib.release(permits);
+      if (err == null) {
+        answer.complete(id);
+        return;
+      }
+      givenUp.set(true);
+      recent.invalidate(id);
+      index.remove(id);
+      Throwable cause = unwrap(err);
+      String why = cause instanceof TimeoutException
+          ? "Kafka did not acknowledge it within " + tuning.submitTimeout().toSeconds() + " s"
+          : String.valueOf(cause.getMessage());
+      answer.completeExceptionally(new IllegalStateException(
+          "could not store the invocation in Kafka at " + clients.bootstrapServers() + ": " + why, cause));
+    });
+    return answer;
   }
 
+  // ---- status ----
+
   @Override
-  public Optional<Status> status(String invocationId) {
-    Status s = statuses.get(invocationId);
-    if (s == null) {
-      return Optional.empty();
+  public CompletableFuture<Optional<Status>> lookup(String invocationId) {
+    Status s = recent.getIfPresent(invocationId);
+    if (s != null) {
+      return CompletableFuture.completedFuture(expired(s) ? Optional.empty() : Optional.of(s));
     }
-    if (expired(s)) {
-      statuses.remove(invocationId, s);
-      return Optional.empty();
+    Location at = index.get(invocationId);
+    if (at == null || Instant.ofEpochMilli(at.fromEpochMilli()).plus(retention).isBefore(clock.instant())) {
+      return CompletableFuture.completedFuture(Optional.empty());
     }
-    return Optional.of(s);
+    try {
+      return CompletableFuture.supplyAsync(() -> readBack(invocationId, at), reader);
+    } catch (RejectedExecutionException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException(
+          "too many invocation statuses are being read from Kafka now; try again shortly", e));
+    }
+  }
+
+  private long expiredBefore() {
+    return clock.instant().minus(retention).toEpochMilli();
   }
 
   private boolean expired(Status s) {
@@ -178,185 +334,96 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     return from.plus(retention).isBefore(clock.instant());
   }
 
-  @Override
-  public void close() {
-    running = false;
-    KafkaConsumer<String, byte[]> c = consumer;
-    if (c != null) {
-      c.wakeup();
+  /** Reads the status record at {@code at} (on the reader's thread). */
+  private Optional<Status> readBack(String id, Location at) {
+    if (readerConsumer == null) {
+      Map<String, Object> c = KafkaLimits.consumer(clients, "confaas-async-status-reader");
+      c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+      c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+      readerConsumer = new KafkaConsumer<>(c);
     }
-    if (worker.isAlive()) {
+    TopicPartition tp = new TopicPartition(RESULTS_TOPIC, at.partition());
+    readerConsumer.assign(List.of(tp));
+    readerConsumer.seek(tp, at.offset());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      Iterable<ConsumerRecord<byte[], byte[]>> polled;
       try {
-        worker.join(30_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        polled = readerConsumer.poll(Duration.ofMillis(200));
+      } catch (org.apache.kafka.clients.consumer.InvalidOffsetException e) {
+        return Optional.empty(); // deleted by retention meanwhile
       }
-    }
-    producer.close(Duration.ofSeconds(5));
-  }
-
-  // ---- worker ----
-
-  private void work() {
-    Map<String, Object> c = clients.settings();
-    c.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
-    c.put(ConsumerConfig.CLIENT_ID_CONFIG, "confaas-async-in");
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, concurrency);
-    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    try (KafkaConsumer<String, byte[]> con = new KafkaConsumer<>(c)) {
-      consumer = con;
-      if (!running) {
-        return;
-      }
-      con.subscribe(List.of(INVOCATIONS_TOPIC));
-      while (running) {
+      for (ConsumerRecord<byte[], byte[]> r : polled) {
+        if (r.offset() < at.offset()) {
+          continue;
+        }
+        if (!AsyncRecords.idOf(r).equals(id)) {
+          return Optional.empty(); // compacted away: a newer status exists, the index will have it
+        }
         try {
-          var records = con.poll(Duration.ofMillis(200));
-          if (records.isEmpty()) {
-            continue;
+          Status s = AsyncRecords.readStatus(r);
+          if (s == null || expired(s)) {
+            return Optional.empty();
           }
-          List<CompletableFuture<Void>> recorded = new ArrayList<>();
-          for (ConsumerRecord<String, byte[]> r : records) {
-            recorded.add(run(r));
-          }
-          // Commit only once every outcome of this poll is acknowledged.
-          CompletableFuture<Void> all = CompletableFuture.allOf(recorded.toArray(CompletableFuture[]::new));
-          while (running) {
-            try {
-              all.get(200, TimeUnit.MILLISECONDS);
-              break;
-            } catch (TimeoutException e) {
-              // keep the group membership alive while functions run
-              con.pause(con.assignment());
-              con.poll(Duration.ZERO);
-            }
-          }
-          if (!running) {
-            break;
-          }
-          con.resume(con.paused());
-          try {
-            con.commitSync();
-          } catch (org.apache.kafka.clients.consumer.CommitFailedException e) {
-            // A rebalance took the partitions; their new owner runs these again (at least once).
-            LOG.warn("async invocations: commit failed after a rebalance; outcomes may be recomputed");
-          }
-        } catch (WakeupException e) {
-          // close() woke us
-        } catch (ExecutionException e) {
-          LOG.error("async invocation outcome could not be recorded; will run again after a restart", e);
-          running = false;
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
+          recent.put(id, s);
+          return Optional.of(s);
+        } catch (IOException e) {
+          throw new IllegalStateException("the status of invocation " + id + " cannot be read: " + e.getMessage(), e);
         }
       }
     }
-  }
-
-  private CompletableFuture<Void> run(ConsumerRecord<String, byte[]> r) {
-    JsonNode inv;
-    try {
-      inv = TriggerJson.MAPPER.readTree(r.value());
-    } catch (IOException | RuntimeException e) {
-      LOG.error("skipping unreadable async invocation at {}/{}", r.partition(), r.offset());
-      return CompletableFuture.completedFuture(null);
-    }
-    String id = inv.path("id").asText(r.key());
-    Status known = statuses.get(id);
-    if (known != null && isFinal(known.state())) {
-      return CompletableFuture.completedFuture(null); // ran before a crash; outcome already recorded
-    }
-    String function = inv.path("function").asText();
-    Instant accepted = Instant.parse(inv.path("acceptedAt").asText(clock.instant().toString()));
-    statuses.put(id, new Status(id, function, State.RUNNING, accepted, null, null, null, null, null));
-    byte[] payload = Base64.getDecoder().decode(inv.path("payload").asText(""));
-    Duration timeout = Duration.ofMillis(inv.path("timeoutMs").asLong(60_000));
-    String version = inv.hasNonNull("version") ? inv.get("version").asText() : null;
-    return attempt(id, function, version, payload, timeout, inv.path("traceId").asText(""), 0)
-        .handle((result, err) -> outcome(id, function, accepted, result, err))
-        .thenComposeAsync(status -> {
-          statuses.put(id, status);
-          return send(RESULTS_TOPIC, id, statusJson(status)).thenApply(x -> (Void) null);
-        });
-  }
-
-  private CompletableFuture<InvocationResult> attempt(
-      String id, String function, String version, byte[] payload, Duration timeout, String traceId, int tries) {
-    InvocationRequest req =
-        new InvocationRequest(function, version, payload, clock.instant().plus(timeout), id, traceId);
-    CompletableFuture<InvocationResult> f;
-    try {
-      f = invoker.invoke(req);
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    return f.exceptionallyCompose(err -> {
-      Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-      if (cause instanceof InvocationRejectedException r
-          && r.reason() == InvocationRejectedException.Reason.OVERLOADED
-          && tries < MAX_OVERLOAD_RETRIES
-          && running) {
-        long wait = Math.max(100, r.retryAfter().toMillis());
-        return CompletableFuture.supplyAsync(
-                () -> null, CompletableFuture.delayedExecutor(wait, TimeUnit.MILLISECONDS))
-            .thenCompose(x -> attempt(id, function, version, payload, timeout, traceId, tries + 1));
-      }
-      return CompletableFuture.failedFuture(cause);
-    });
-  }
-
-  private Status outcome(String id, String function, Instant accepted, InvocationResult result, Throwable err) {
-    Instant now = clock.instant();
-    if (err != null) {
-      Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-      ObjectNode e = TriggerJson.MAPPER.createObjectNode();
-      e.put("reason", cause instanceof InvocationRejectedException r ? r.reason().name() : "INTERNAL");
-      e.put("message", String.valueOf(cause.getMessage()));
-      return new Status(id, function, State.REJECTED, accepted, now, null, e.toString(), null, null);
-    }
-    if (!result.succeeded()) {
-      String e = Problem.functionError(result.error()).encode();
-      return new Status(id, function, State.FAILED, accepted, now, null, e, result.tdId(), result.imageId(),
-          Receipts.of(result));
-    }
-    return new Status(id, function, State.SUCCEEDED, accepted, now, result.payload(), null, result.tdId(),
-        result.imageId(), Receipts.of(result));
-  }
-
-  private static boolean isFinal(State s) {
-    return s == State.SUCCEEDED || s == State.FAILED || s == State.REJECTED;
+    throw new IllegalStateException("Kafka at " + clients.bootstrapServers() + " did not return the status of "
+        + "invocation " + id + " in time");
   }
 
   // ---- storage ----
 
-  private CompletableFuture<Void> send(String topic, String key, byte[] value) {
-    CompletableFuture<Void> f = new CompletableFuture<>();
+  /** Writes a status; on acknowledgement the index and the cache learn it. */
+  private CompletableFuture<Void> store(Status s) {
+    return send(AsyncRecords.status(RESULTS_TOPIC, s)).thenAccept(md -> {
+      Instant from = s.finishedAt() != null ? s.finishedAt() : s.acceptedAt();
+      index.put(s.id(), new Location(md.partition(), md.offset(), AsyncRecords.isFinal(s.state()),
+          from.toEpochMilli()), expiredBefore());
+      recent.put(s.id(), s);
+    });
+  }
+
+  private CompletableFuture<RecordMetadata> send(ProducerRecord<byte[], byte[]> record) {
+    CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
     try {
-      producer.send(
-          new ProducerRecord<>(topic, key, value),
-          (md, ex) -> {
-            if (ex == null) {
-              f.complete(null);
-            } else {
-              f.completeExceptionally(ex);
-            }
-          });
+      producer.send(record, (md, ex) -> {
+        if (ex == null) {
+          f.complete(md);
+        } else {
+          f.completeExceptionally(ex);
+        }
+      });
     } catch (RuntimeException e) {
       f.completeExceptionally(e);
     }
     return f;
   }
 
-  private void loadResults() {
-    Map<String, Object> c = clients.settings();
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /** A status's share of {@link Tuning#statusCacheBytes}: its bytes and a little for the rest. */
+  private static int weight(Status s) {
+    long w = 256L + (s.result() == null ? 0 : s.result().length) + (s.error() == null ? 0 : s.error().length())
+        + (s.receipt() == null ? 0 : s.receipt().length());
+    return (int) Math.min(Integer.MAX_VALUE, w);
+  }
+
+  /** Reads the results topic from the beginning into the index (statuses not final into the cache too). */
+  private void loadStatuses() {
+    Map<String, Object> c = KafkaLimits.consumer(clients, "confaas-async-status-loader");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    try (KafkaConsumer<String, byte[]> con = new KafkaConsumer<>(c)) {
+    try (KafkaConsumer<byte[], byte[]> con = new KafkaConsumer<>(c)) {
       List<TopicPartition> tps = new ArrayList<>();
       for (PartitionInfo p : con.partitionsFor(RESULTS_TOPIC, Duration.ofSeconds(30))) {
         tps.add(new TopicPartition(p.topic(), p.partition()));
@@ -364,82 +431,167 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
       con.assign(tps);
       con.seekToBeginning(tps);
       Map<TopicPartition, Long> end = con.endOffsets(tps, Duration.ofSeconds(30));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
       while (tps.stream().anyMatch(tp -> con.position(tp) < end.get(tp))) {
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("timed out reading " + RESULTS_TOPIC + " from Kafka at " + bootstrapServers);
+          throw new IllegalStateException("timed out reading " + RESULTS_TOPIC + " from Kafka at "
+              + clients.bootstrapServers());
         }
-        for (ConsumerRecord<String, byte[]> r : con.poll(Duration.ofMillis(200))) {
-          if (r.value() == null) {
-            statuses.remove(r.key());
-            continue;
-          }
+        for (ConsumerRecord<byte[], byte[]> r : con.poll(Duration.ofMillis(200))) {
+          String id = AsyncRecords.idOf(r);
           try {
-            Status s = parseStatus(r.value());
-            if (!expired(s)) {
-              statuses.put(s.id(), s);
+            Status s = AsyncRecords.readStatus(r);
+            if (s == null || expired(s)) {
+              index.remove(id);
+              recent.invalidate(id);
+              continue;
+            }
+            Instant from = s.finishedAt() != null ? s.finishedAt() : s.acceptedAt();
+            boolean fin = AsyncRecords.isFinal(s.state());
+            index.put(id, new Location(r.partition(), r.offset(), fin, from.toEpochMilli()), expiredBefore());
+            if (fin) {
+              recent.invalidate(id);
             } else {
-              statuses.remove(s.id());
+              recent.put(id, s);
             }
           } catch (IOException | RuntimeException e) {
-            LOG.warn("ignoring unreadable async result at {}/{}", r.partition(), r.offset());
+            LOG.warn("ignoring unreadable async status at {}/{}: {}", r.partition(), r.offset(), e.getMessage());
           }
         }
       }
     }
   }
 
-  private static byte[] statusJson(Status s) {
-    ObjectNode n = TriggerJson.MAPPER.createObjectNode();
-    n.put("id", s.id());
-    n.put("function", s.function());
-    n.put("state", s.state().name());
-    n.put("acceptedAt", s.acceptedAt().toString());
-    n.put("finishedAt", s.finishedAt() == null ? null : s.finishedAt().toString());
-    n.put("result", s.result() == null ? null : Base64.getEncoder().encodeToString(s.result()));
-    n.put("error", s.error());
-    n.put("tdId", s.tdId());
-    n.put("imageId", s.imageId());
-    n.put("receipt", s.receipt());
-    return bytes(n);
-  }
-
-  private static Status parseStatus(byte[] json) throws IOException {
-    JsonNode n = TriggerJson.MAPPER.readTree(json);
-    return new Status(
-        n.path("id").asText(),
-        n.path("function").asText(),
-        State.valueOf(n.path("state").asText()),
-        Instant.parse(n.path("acceptedAt").asText()),
-        n.hasNonNull("finishedAt") ? Instant.parse(n.get("finishedAt").asText()) : null,
-        n.hasNonNull("result") ? Base64.getDecoder().decode(n.get("result").asText()) : null,
-        n.hasNonNull("error") ? n.get("error").asText() : null,
-        n.hasNonNull("tdId") ? n.get("tdId").asText() : null,
-        n.hasNonNull("imageId") ? n.get("imageId").asText() : null,
-        n.hasNonNull("receipt") ? n.get("receipt").asText() : null);
-  }
-
-  private static byte[] bytes(JsonNode n) {
+  @Override
+  public void close() {
+    closed = true;
+    if (worker != null) {
+      worker.close();
+    }
+    sender.shutdown();
+    reader.shutdown();
     try {
-      return TriggerJson.MAPPER.writeValueAsBytes(n);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+      sender.awaitTermination(10, TimeUnit.SECONDS);
+      reader.awaitTermination(15, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(Duration.ofSeconds(5));
+    if (readerConsumer != null) {
+      readerConsumer.close(Duration.ofSeconds(5));
     }
   }
+
+  /** Whether the worker's consumer runs now; see {@link TriggerRunner#state()}. */
+  String workerState() {
+    return worker.state().name();
+  }
+
+  /**
+   * The async queue's route: invocation records become invocations; outcomes become statuses on
+   * the results topic (its "dead letters" are {@code FAILED} and {@code REJECTED} statuses).
+   */
+  private final class Worker implements RecordRoute {
+    @Override
+    public InvocationRequest invocation(List<ConsumerRecord<byte[], byte[]>> records, String requestId, Instant now) {
+      return AsyncRecords.readInvocation(records.get(0)).request(now);
+    }
+
+    @Override
+    public boolean alreadyDone(ConsumerRecord<byte[], byte[]> record) {
+      Location at = index.get(AsyncRecords.idOf(record));
+      return at != null && at.finished(); // ran before a crash; its outcome is stored
+    }
+
+    @Override
+    public void started(List<ConsumerRecord<byte[], byte[]>> records, InvocationRequest request) {
+      AsyncRecords.Invocation inv = AsyncRecords.readInvocation(records.get(0));
+      recent.put(inv.id(), new Status(inv.id(), inv.function(), State.RUNNING, inv.acceptedAt(), null, null,
+          null, null, null));
+    }
+
+    @Override
+    public CompletableFuture<Void> succeeded(
+        List<ConsumerRecord<byte[], byte[]>> records, InvocationRequest request, InvocationResult result) {
+      AsyncRecords.Invocation inv = AsyncRecords.readInvocation(records.get(0));
+      return store(new Status(inv.id(), inv.function(), State.SUCCEEDED, inv.acceptedAt(), clock.instant(),
+          result.sealed() ? result.sealedResponse() : result.payload(), null, result.tdId(), result.imageId(),
+          Receipts.of(result)));
+    }
+
+    @Override
+    public boolean deadLetters() {
+      return true;
+    }
+
+    @Override
+    public CompletableFuture<Void> deadLetter(ConsumerRecord<byte[], byte[]> record, Failure failure, String notWhole) {
+      String id = AsyncRecords.idOf(record);
+      String function;
+      Instant accepted;
+      try {
+        AsyncRecords.Invocation inv = AsyncRecords.readInvocation(record);
+        function = inv.function();
+        accepted = inv.acceptedAt();
+      } catch (Unreadable e) {
+        function = AsyncRecords.functionOf(record);
+        accepted = Instant.ofEpochMilli(record.timestamp());
+      }
+      InvocationResult r = failure.result();
+      State state = switch (failure.kind()) {
+        case REJECTED, INVOKER_ERROR -> State.REJECTED;
+        default -> State.FAILED;
+      };
+      String error;
+      if (failure.kind() == FailureKind.FUNCTION_ERROR && notWhole == null) {
+        error = Problem.functionError(r.error()).encode();
+      } else {
+        ObjectNode e = TriggerJson.MAPPER.createObjectNode();
+        e.put("reason", reason(failure));
+        e.put("message", notWhole == null ? failure.message() : TopicRoute.shorten(failure.message(), 4096));
+        if (notWhole != null) {
+          e.put("note", "the full error could not be stored: " + TopicRoute.shorten(notWhole, 512));
+        }
+        error = e.toString();
+      }
+      return store(new Status(id, function, state, accepted, clock.instant(), null, error,
+          r == null ? null : r.tdId(), r == null ? null : r.imageId(), r == null ? null : Receipts.of(r)));
+    }
+
+    private static String reason(Failure f) {
+      return switch (f.kind()) {
+        case REJECTED -> ((InvocationRejectedException) f.cause()).reason().name();
+        case INVOKER_ERROR -> "INTERNAL";
+        case FUNCTION_ERROR -> "FUNCTION_ERROR";
+        case NOT_DELIVERED -> "RESULT_NOT_STORED";
+        case TOO_LARGE -> "TOO_LARGE";
+        case UNREADABLE -> "UNREADABLE";
+      };
+    }
+
+    @Override
+    public void close() {
+      // The producer is the store's; it closes it after the worker.
+    }
+  }
+
+  // ---- topics ----
 
   private static void createTopics(KafkaClients clients, Duration retention, int partitions) {
     String ms = Long.toString(retention.toMillis());
     String bootstrapServers = clients.bootstrapServers();
+    String maxMessage = Integer.toString(KafkaLimits.MAX_MESSAGE_BYTES);
     try (Admin admin = Admin.create(clients.settings())) {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> topics = new ArrayList<>();
       if (!existing.contains(INVOCATIONS_TOPIC)) {
         topics.add(new NewTopic(INVOCATIONS_TOPIC, Optional.of(partitions), Optional.empty())
-            .configs(Map.of("retention.ms", ms)));
+            .configs(Map.of("retention.ms", ms, TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxMessage)));
       }
       if (!existing.contains(RESULTS_TOPIC)) {
         topics.add(new NewTopic(RESULTS_TOPIC, Optional.of(partitions), Optional.empty())
-            .configs(Map.of("cleanup.policy", "compact,delete", "retention.ms", ms)));
+            .configs(Map.of("cleanup.policy", "compact,delete", "retention.ms", ms,
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxMessage)));
       }
       if (!topics.isEmpty()) {
         try {
@@ -450,6 +602,16 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
           }
         }
       }
+      // Topics made by an earlier version (or by hand) take records of the documented sizes too.
+      Map<ConfigResource, Collection<AlterConfigOp>> sizes = Map.of(
+          new ConfigResource(ConfigResource.Type.TOPIC, INVOCATIONS_TOPIC), List.of(setMaxMessage(maxMessage)),
+          new ConfigResource(ConfigResource.Type.TOPIC, RESULTS_TOPIC), List.of(setMaxMessage(maxMessage)));
+      try {
+        admin.incrementalAlterConfigs(sizes).all().get(30, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        LOG.warn("could not set max.message.bytes={} on {} and {} ({}); records over the topics' limit will fail",
+            maxMessage, INVOCATIONS_TOPIC, RESULTS_TOPIC, e.getCause().toString());
+      }
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException(
           "could not create " + INVOCATIONS_TOPIC + "/" + RESULTS_TOPIC + " on Kafka at " + bootstrapServers
@@ -458,5 +620,9 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted creating async topics", e);
     }
+  }
+
+  private static AlterConfigOp setMaxMessage(String bytes) {
+    return new AlterConfigOp(new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, bytes), AlterConfigOp.OpType.SET);
   }
 }

@@ -7,7 +7,7 @@ import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 
-/** Turns Kafka records into the JSON events functions receive (format in package-info). */
+/** Turns Kafka records into the events triggered functions receive (README, "Kafka events"). */
 final class RecordEvents {
   private RecordEvents() {}
 
@@ -28,8 +28,25 @@ final class RecordEvents {
     return n;
   }
 
-  /** One record: its event; more: {@code {"records":[event, ...]}}. */
-  static byte[] payload(List<ConsumerRecord<byte[], byte[]>> records) {
+  /**
+   * The event a function receives for {@code records}: with {@link TriggerSpec.Event#VALUE} the
+   * one record's value bytes (empty for a {@code null} value); with {@link
+   * TriggerSpec.Event#ENVELOPE} the envelope of one record, or {@code {"records":[envelope, ...]}}
+   * for more.
+   */
+  static byte[] payload(List<ConsumerRecord<byte[], byte[]>> records, TriggerSpec.Event format) {
+    if (format == TriggerSpec.Event.VALUE) {
+      if (records.size() != 1) {
+        throw new IllegalArgumentException("event 'value' takes one record, got " + records.size());
+      }
+      byte[] v = records.get(0).value();
+      return v == null ? new byte[0] : v;
+    }
+    return envelope(records);
+  }
+
+  /** One record: its envelope; more: {@code {"records":[envelope, ...]}}. */
+  static byte[] envelope(List<ConsumerRecord<byte[], byte[]>> records) {
     try {
       if (records.size() == 1) {
         return TriggerJson.MAPPER.writeValueAsBytes(event(records.get(0)));

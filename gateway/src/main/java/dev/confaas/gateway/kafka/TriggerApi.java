@@ -26,8 +26,11 @@ import java.util.function.Predicate;
  *       function} and {@code topic} are required): {@code 201} with the stored trigger and its ID;
  *       missing topics are created.
  *   <li>{@code GET /v1/triggers}: {@code {"triggers":[...]}}.
- *   <li>{@code GET /v1/triggers/{id}}: the trigger with {@code running}, {@code inFlight},
- *       {@code pausedPartitions} and {@code lag} ({@code {"<partition>": records}}).
+ *   <li>{@code GET /v1/triggers/{id}}: the trigger with where it stands: {@code state} ({@code
+ *       STARTING}, {@code RUNNING}, {@code RESTARTING}, {@code STOPPED}), {@code running} ({@code
+ *       state} is {@code RUNNING}), {@code lastError} and {@code lastErrorAt}, {@code restarts},
+ *       {@code inFlight}, {@code pausedPartitions}, {@code lag} ({@code {"<partition>": records}})
+ *       and {@code lagAt} (when the lag was read from the broker).
  *   <li>{@code DELETE /v1/triggers/{id}}: {@code 204}; the consumer group's offsets stay.
  * </ul>
  *
@@ -59,11 +62,16 @@ public final class TriggerApi {
       }
       TriggerManager.Status s = st.get();
       ObjectNode out = TriggerJson.spec(s.spec());
+      out.put("state", s.state());
       out.put("running", s.running());
+      out.put("lastError", s.lastError());
+      out.put("lastErrorAt", s.lastErrorAt() == null ? null : s.lastErrorAt().toString());
+      out.put("restarts", s.restarts());
       out.put("inFlight", s.inFlight());
       out.put("pausedPartitions", s.pausedPartitions());
       ObjectNode lag = out.putObject("lag");
       s.lag().forEach((p, n) -> lag.put(Integer.toString(p), n));
+      out.put("lagAt", s.lagAt() == null ? null : s.lagAt().toString());
       return new Reply(200, out);
     }));
     r.delete("/:id").handler(ctx -> blocking(vertx, ctx, () -> {
@@ -80,7 +88,7 @@ public final class TriggerApi {
     TriggerSpec spec;
     try {
       body = TriggerJson.MAPPER.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
-      spec = TriggerJson.spec(body);
+      spec = TriggerJson.spec(body, TriggerSpec.Event.VALUE);
     } catch (IOException e) {
       send(ctx, Reply.problem(Problem.Reason.INVALID_JSON,
           "the body must be a JSON trigger: " + e.getMessage()));

@@ -28,11 +28,17 @@ final class TriggerJson {
     n.put("ordering", s.ordering().wire());
     n.put("concurrency", s.concurrency());
     n.put("maxRecordBytes", s.maxRecordBytes());
+    n.put("event", s.event().wire());
     return n;
   }
 
-  /** Reads a spec; absent fields take their defaults. Throws IllegalArgumentException naming the field. */
-  static TriggerSpec spec(JsonNode n) {
+  /**
+   * Reads a spec; absent fields take their defaults. Throws IllegalArgumentException naming the field.
+   *
+   * @param absentEvent the event format when {@code event} is absent: {@link TriggerSpec.Event#VALUE}
+   *     for a new trigger, {@link TriggerSpec.Event#ENVELOPE} for one stored before the choice existed
+   */
+  static TriggerSpec spec(JsonNode n, TriggerSpec.Event absentEvent) {
     if (n == null || !n.isObject()) {
       throw new IllegalArgumentException("a trigger must be a JSON object");
     }
@@ -47,7 +53,8 @@ final class TriggerJson {
         integer(n, "batchSize"),
         n.hasNonNull("ordering") ? TriggerSpec.Ordering.parse(text(n, "ordering")) : null,
         integer(n, "concurrency"),
-        integer(n, "maxRecordBytes"));
+        integer(n, "maxRecordBytes"),
+        n.hasNonNull("event") ? TriggerSpec.Event.parse(text(n, "event")) : absentEvent);
   }
 
   private static String text(JsonNode n, String field) {

@@ -3,6 +3,7 @@ package dev.confaas.gateway.kafka;
 import dev.confaas.scheduler.FunctionInvoker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -80,13 +81,35 @@ public final class TriggerManager implements AutoCloseable {
 
   /**
    * Creates the trigger's missing topics (topic, reply and dead-letter topics), stores it and
-   * starts it. Blocks on Kafka: call it off any event loop. Returns the stored spec with its ID.
+   * starts it. Blocks on Kafka (without holding this manager, so status reads go on meanwhile):
+   * call it off any event loop. Returns the stored spec with its ID.
    */
-  public synchronized TriggerSpec add(TriggerSpec spec) {
+  public TriggerSpec add(TriggerSpec spec) {
+    TriggerSpec s;
+    synchronized (this) {
+      s = spec.id() == null ? spec.withId("trg-" + UUID.randomUUID().toString().substring(0, 8)) : spec;
+      checkAddable(s);
+    }
+    List<String> topics = new ArrayList<>(List.of(s.topic()));
+    if (s.replyTopic() != null) {
+      topics.add(s.replyTopic());
+    }
+    if (s.deadLetterTopic() != null) {
+      topics.add(s.deadLetterTopic());
+    }
+    ensureTopics(topics);
+    synchronized (this) {
+      checkAddable(s); // again: another add may have won while the topics were created
+      store.put(s);
+      startRunner(s);
+    }
+    return s;
+  }
+
+  private void checkAddable(TriggerSpec s) {
     if (closed) {
       throw new IllegalStateException("trigger manager is closed");
     }
-    TriggerSpec s = spec.id() == null ? spec.withId("trg-" + UUID.randomUUID().toString().substring(0, 8)) : spec;
     if (store.get(s.id()).isPresent()) {
       throw new ConflictException("a trigger with id '" + s.id() + "' exists; remove it first");
     }
@@ -97,17 +120,6 @@ public final class TriggerManager implements AutoCloseable {
                 + "'; choose another group");
       }
     }
-    List<String> topics = new ArrayList<>(List.of(s.topic()));
-    if (s.replyTopic() != null) {
-      topics.add(s.replyTopic());
-    }
-    if (s.deadLetterTopic() != null) {
-      topics.add(s.deadLetterTopic());
-    }
-    ensureTopics(topics);
-    store.put(s);
-    startRunner(s);
-    return s;
   }
 
   /** Stops and forgets the trigger; false when there is none by that ID. Committed offsets stay. */
@@ -131,17 +143,41 @@ public final class TriggerManager implements AutoCloseable {
   public synchronized Optional<Status> status(String id) {
     return store.get(id).map(s -> {
       TriggerRunner r = runners.get(id);
-      return r == null
-          ? new Status(s, false, Map.of(), 0, 0)
-          : new Status(s, true, r.lag(), r.inFlight(), r.pausedPartitions());
+      if (r == null) {
+        return new Status(s, TriggerRunner.State.STOPPED.name(), null, null, 0, Map.of(), null, 0, 0);
+      }
+      return new Status(s, r.state().name(), r.lastError(), r.lastErrorAt(), r.restarts(), r.lag(), r.lagAt(),
+          r.inFlight(), r.pausedPartitions());
     });
   }
 
   /**
-   * @param lag per partition: records after the committed offset
+   * Where a trigger stands, as its runner sees it now.
+   *
+   * @param state {@code STARTING} (no partitions yet, or waiting for the broker), {@code RUNNING},
+   *     {@code RESTARTING} (its consumer failed: see {@code lastError}; a new one starts after a
+   *     back-off) or {@code STOPPED}
+   * @param lastError what last went wrong (a failed consumer, a write being retried), or {@code null}
+   * @param restarts consumer sessions that failed and were restarted
+   * @param lag per partition: records after the committed offset, as of {@code lagAt}
+   * @param lagAt when the lag was last read from the broker ({@code null}: not yet)
    * @param pausedPartitions partitions not fetched now (back-pressure, full buffer, stalled)
    */
-  public record Status(TriggerSpec spec, boolean running, Map<Integer, Long> lag, int inFlight, int pausedPartitions) {}
+  public record Status(
+      TriggerSpec spec,
+      String state,
+      String lastError,
+      Instant lastErrorAt,
+      long restarts,
+      Map<Integer, Long> lag,
+      Instant lagAt,
+      int inFlight,
+      int pausedPartitions) {
+    /** Whether its consumer is consuming now. */
+    public boolean running() {
+      return state.equals(TriggerRunner.State.RUNNING.name());
+    }
+  }
 
   /** The trigger clashes with one that exists (same ID, or same topic and group). */
   public static final class ConflictException extends IllegalArgumentException {
@@ -156,7 +192,10 @@ public final class TriggerManager implements AutoCloseable {
     return runners.get(id);
   }
 
-  /** Creates those of {@code topics} that do not exist, with the default partition count. */
+  /**
+   * Creates those of {@code topics} that do not exist, with the default partition count and room for
+   * records of the documented sizes ({@code max.message.bytes}, see {@link KafkaLimits}).
+   */
   public void ensureTopics(List<String> topics) {
     Admin a = admin();
     try {
@@ -164,7 +203,8 @@ public final class TriggerManager implements AutoCloseable {
       List<NewTopic> missing = new ArrayList<>();
       for (String t : new java.util.LinkedHashSet<>(topics)) {
         if (!existing.contains(t)) {
-          missing.add(new NewTopic(t, Optional.of(defaultPartitions), Optional.empty()));
+          missing.add(new NewTopic(t, Optional.of(defaultPartitions), Optional.empty())
+              .configs(KafkaLimits.topicConfig()));
         }
       }
       if (!missing.isEmpty()) {
@@ -193,7 +233,8 @@ public final class TriggerManager implements AutoCloseable {
   }
 
   private void startRunner(TriggerSpec s) {
-    TriggerRunner r = new TriggerRunner(s, clients, invoker, registry, clock, options);
+    TriggerRunner r = new TriggerRunner(s.consumption(), new TopicRoute(s, clients, options.invocationTimeout()),
+        clients, invoker, registry, clock, options);
     runners.put(s.id(), r);
     r.start();
   }

@@ -1,6 +1,5 @@
 package dev.confaas.gateway.kafka;
 
-import dev.confaas.gateway.Receipts;
 import dev.confaas.scheduler.FunctionInvoker;
 import dev.confaas.scheduler.InvocationRejectedException;
 import dev.confaas.scheduler.InvocationRequest;
@@ -11,7 +10,6 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,14 +23,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,22 +42,23 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One trigger's consumer group member: polls its topic on its own thread, hands records to the
- * function, and commits an offset only once every record before it is done (succeeded, replied,
- * or dead-lettered). See the package documentation for the guarantees.
+ * The Kafka engine of this package: one consumer-group member that polls a topic on its own thread,
+ * turns records into invocations through its {@link RecordRoute}, and commits an offset only once
+ * every record before it is complete (delivered, or dead-lettered). Topic triggers and the async
+ * queue are both runners; see the package documentation for the guarantees.
+ *
+ * <p><b>Supervised.</b> A consumer that fails (a Kafka call timing out, a rebalance error, a bug)
+ * ends its session: work in flight is dropped (its records are re-delivered), and a new session
+ * starts after an exponential back-off with full jitter. {@link #state()}, {@link #lastError()} and
+ * {@link #restarts()} say where it stands; nothing ends the runner but {@link #close()}.
  *
  * <p>All consumer state is touched only by the runner's thread; invocation outcomes and produce
  * acknowledgements come back through {@link #events} and are applied there.
@@ -65,21 +66,82 @@ import org.slf4j.LoggerFactory;
 final class TriggerRunner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TriggerRunner.class);
 
-  /** Tuning that is not part of a trigger's spec. */
+  /**
+   * Tuning that is not part of a trigger's spec.
+   *
+   * @param backoffBase first retry's back-off ceiling (full jitter below it)
+   * @param backoffCap largest back-off ceiling of retries
+   * @param overloadPause shortest pause after a back-pressure rejection
+   * @param invocationTimeout deadline of each invocation of a topic trigger
+   * @param maxPollRecords {@code max.poll.records}
+   * @param restartBase first consumer restart's back-off ceiling
+   * @param restartCap largest back-off ceiling of consumer restarts
+   * @param maxBufferedBytes record bytes held in memory before partitions are paused
+   * @param beforePoll runs before every poll on the runner's thread: a seam for tests to make the
+   *     consumer fail as Kafka calls do
+   */
   record Options(
       Duration backoffBase,
       Duration backoffCap,
       Duration overloadPause,
       Duration invocationTimeout,
-      int maxPollRecords) {
+      int maxPollRecords,
+      Duration restartBase,
+      Duration restartCap,
+      long maxBufferedBytes,
+      Runnable beforePoll) {
     static Options defaults() {
       return new Options(
           Duration.ofMillis(200), Duration.ofSeconds(30), Duration.ofMillis(500),
-          Duration.ofSeconds(60), 20);
+          Duration.ofSeconds(60), 20, Duration.ofSeconds(1), Duration.ofSeconds(60),
+          64L * 1024 * 1024, () -> {});
+    }
+
+    Options withBeforePoll(Runnable hook) {
+      return new Options(backoffBase, backoffCap, overloadPause, invocationTimeout, maxPollRecords,
+          restartBase, restartCap, maxBufferedBytes, hook);
+    }
+
+    Options withInvocationTimeout(Duration timeout) {
+      return new Options(backoffBase, backoffCap, overloadPause, timeout, maxPollRecords,
+          restartBase, restartCap, maxBufferedBytes, beforePoll);
     }
   }
 
-  private enum State {
+  /**
+   * What a runner consumes, and how.
+   *
+   * @param id names the runner in logs, metrics ({@code trigger} tag) and the API
+   * @param function the {@code function} tag of its metrics
+   * @param clientId the consumer's {@code client.id}
+   * @param maxRetries retries after a unit's first failed attempt before it is dead-lettered
+   * @param maxRecordBytes a record whose key plus value is larger is poison
+   */
+  record Consumption(
+      String id,
+      String function,
+      String topic,
+      String group,
+      String clientId,
+      TriggerSpec.Ordering ordering,
+      int concurrency,
+      int batchSize,
+      int maxRetries,
+      int maxRecordBytes) {}
+
+  /** Where a runner stands. */
+  enum State {
+    /** A consumer session is starting: it has no partitions yet (or is waiting for the broker). */
+    STARTING,
+    /** Consuming its partitions. */
+    RUNNING,
+    /** The last session failed ({@link #lastError()}); a new one starts after a back-off. */
+    RESTARTING,
+    /** Closed. */
+    STOPPED
+  }
+
+  private enum Phase {
     QUEUED,
     RUNNING,
     DONE,
@@ -87,11 +149,17 @@ final class TriggerRunner implements AutoCloseable {
   }
 
   private static final class Entry {
-    final ConsumerRecord<byte[], byte[]> record;
-    State state = State.QUEUED;
+    /** {@code null} once done, so a finished record's bytes are not held behind a slow one. */
+    ConsumerRecord<byte[], byte[]> record;
+    final long offset;
+    final int bytes;
+    Phase phase = Phase.QUEUED;
 
     Entry(ConsumerRecord<byte[], byte[]> record) {
       this.record = record;
+      this.offset = record.offset();
+      this.bytes = (record.key() == null ? 0 : record.key().length)
+          + (record.value() == null ? 0 : record.value().length);
     }
   }
 
@@ -101,15 +169,12 @@ final class TriggerRunner implements AutoCloseable {
     final Set<Unit> units = new HashSet<>();
     long committed = -1;
     long lastDone = -1;
+    long bytes;
     boolean stalled;
     boolean paused;
 
     Part(TopicPartition tp) {
       this.tp = tp;
-    }
-
-    int inFlight() {
-      return units.size();
     }
   }
 
@@ -118,22 +183,29 @@ final class TriggerRunner implements AutoCloseable {
     final List<Entry> entries;
     final String keyId;
     int attempts;
-    String lastErrorType = "";
-    String lastError = "";
 
     Unit(Part part, List<Entry> entries, String keyId) {
       this.part = part;
       this.entries = entries;
       this.keyId = keyId;
     }
+
+    List<ConsumerRecord<byte[], byte[]>> records() {
+      List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>(entries.size());
+      entries.forEach(e -> out.add(e.record));
+      return out;
+    }
   }
 
-  private final TriggerSpec spec;
+  private final Consumption spec;
+  private final RecordRoute route;
   private final KafkaClients clients;
   private final FunctionInvoker invoker;
   private final MeterRegistry registry;
   private final Clock clock;
   private final Options options;
+  private final Backoff retryPolicy;
+  private final Backoff restartPolicy;
   private final int bufferLimit;
 
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
@@ -141,15 +213,23 @@ final class TriggerRunner implements AutoCloseable {
   private final Map<TopicPartition, Part> parts = new LinkedHashMap<>();
   private final Set<String> keysInFlight = new HashSet<>();
   private final Thread thread;
+  private final CountDownLatch closing = new CountDownLatch(1);
   private volatile boolean running = true;
   private Instant backoffUntil = Instant.MIN;
   private boolean warnedNoDlq;
+  private boolean reachedRunning;
   private long lastLagCheck;
 
   // Observed from other threads (metrics, API, tests).
+  private volatile State state = State.STARTING;
+  private volatile String lastError;
+  private volatile Instant lastErrorAt;
+  private volatile Instant lagAt;
+  private final AtomicLong restarts = new AtomicLong();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger maxInFlightSeen = new AtomicInteger();
   private final AtomicInteger buffered = new AtomicInteger();
+  private final AtomicLong bufferedBytes = new AtomicLong();
   private final AtomicInteger pausedPartitions = new AtomicInteger();
   private final Map<Integer, AtomicLong> lag = new ConcurrentHashMap<>();
   private final List<Meter> meters = new ArrayList<>();
@@ -157,34 +237,45 @@ final class TriggerRunner implements AutoCloseable {
   private final Counter retries;
   private final Counter deadLettered;
   private final Counter poison;
+  private final Counter restartCount;
   private final Timer latency;
 
-  private KafkaConsumer<byte[], byte[]> consumer;
-  private KafkaProducer<byte[], byte[]> producer;
+  private volatile KafkaConsumer<byte[], byte[]> consumer;
 
   TriggerRunner(
-      TriggerSpec spec,
+      Consumption spec,
+      RecordRoute route,
       KafkaClients clients,
       FunctionInvoker invoker,
       MeterRegistry registry,
       Clock clock,
       Options options) {
     this.spec = spec;
+    this.route = route;
     this.clients = clients;
     this.invoker = invoker;
     this.registry = registry;
     this.clock = clock;
     this.options = options;
+    this.retryPolicy = new Backoff(options.backoffBase(), options.backoffCap());
+    this.restartPolicy = new Backoff(options.restartBase(), options.restartCap());
     this.bufferLimit = Math.max(options.maxPollRecords(), spec.batchSize()) * 2;
     Tags tags = Tags.of("trigger", spec.id(), "function", spec.function(), "topic", spec.topic());
     processed = keep(Counter.builder("confaas.trigger.records.processed").tags(tags).register(registry));
     retries = keep(Counter.builder("confaas.trigger.retries").tags(tags).register(registry));
     deadLettered = keep(Counter.builder("confaas.trigger.dead.lettered").tags(tags).register(registry));
     poison = keep(Counter.builder("confaas.trigger.poison").tags(tags).register(registry));
+    restartCount = keep(Counter.builder("confaas.trigger.restarts")
+        .description("consumer sessions that failed and were restarted").tags(tags).register(registry));
     latency = keep(Timer.builder("confaas.trigger.invocation.latency").tags(tags).register(registry));
     keep(Gauge.builder("confaas.trigger.paused.partitions", pausedPartitions, AtomicInteger::get)
         .tags(tags).register(registry));
     keep(Gauge.builder("confaas.trigger.in.flight", inFlight, AtomicInteger::get)
+        .tags(tags).register(registry));
+    keep(Gauge.builder("confaas.trigger.buffered.bytes", bufferedBytes, AtomicLong::get)
+        .tags(tags).register(registry));
+    keep(Gauge.builder("confaas.trigger.up", this, r -> r.state == State.RUNNING ? 1 : 0)
+        .description("1 while the trigger's consumer runs, 0 while it starts, restarts or is stopped")
         .tags(tags).register(registry));
     timer =
         Executors.newSingleThreadScheduledExecutor(
@@ -206,8 +297,26 @@ final class TriggerRunner implements AutoCloseable {
     thread.start();
   }
 
-  TriggerSpec spec() {
+  Consumption consumption() {
     return spec;
+  }
+
+  State state() {
+    return state;
+  }
+
+  /** What last went wrong (a failed session, a write being retried), or {@code null}. */
+  String lastError() {
+    return lastError;
+  }
+
+  Instant lastErrorAt() {
+    return lastErrorAt;
+  }
+
+  /** Consumer sessions that failed and were restarted. */
+  long restarts() {
+    return restarts.get();
   }
 
   int inFlight() {
@@ -222,45 +331,112 @@ final class TriggerRunner implements AutoCloseable {
     return buffered.get();
   }
 
+  long bufferedBytes() {
+    return bufferedBytes.get();
+  }
+
   int pausedPartitions() {
     return pausedPartitions.get();
   }
 
-  /** Records not yet committed per partition (end offset minus committed offset), as last seen. */
+  /** Records not yet committed per partition (end offset minus committed offset), as of {@link #lagAt()}. */
   Map<Integer, Long> lag() {
-    Map<Integer, Long> out = new java.util.TreeMap<>();
+    Map<Integer, Long> out = new TreeMap<>();
     lag.forEach((p, v) -> out.put(p, v.get()));
     return out;
+  }
+
+  /** When {@link #lag()} was last refreshed from the broker; {@code null} before the first time. */
+  Instant lagAt() {
+    return lagAt;
   }
 
   @Override
   public void close() {
     running = false;
+    closing.countDown();
     KafkaConsumer<byte[], byte[]> c = consumer;
     if (c != null) {
       c.wakeup();
     }
-    try {
-      thread.join(30_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (thread.isAlive()) {
+      try {
+        thread.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     timer.shutdownNow();
+    route.close();
     meters.forEach(registry::remove);
+    state = State.STOPPED;
   }
 
+  // ---- supervision ----
+
   private void run() {
+    int failures = 0;
     try {
-      producer = new KafkaProducer<>(producerConfig());
-      consumer = new KafkaConsumer<>(consumerConfig());
+      while (running) {
+        state = State.STARTING;
+        reachedRunning = false;
+        try {
+          session();
+        } catch (RuntimeException e) {
+          if (!running) {
+            break;
+          }
+          failures = reachedRunning ? 1 : failures + 1;
+          restarts.incrementAndGet();
+          restartCount.increment();
+          error("consumer failed: " + e);
+          state = State.RESTARTING;
+          Duration wait = Duration.ofMillis(100).plus(restartPolicy.delay(failures));
+          LOG.warn("{} {}: consumer failed ({}); restarting in {} ms (restart {})", kind(), spec.id(),
+              e.toString(), wait.toMillis(), restarts.get(), e);
+          try {
+            closing.await(wait.toNanos(), TimeUnit.NANOSECONDS);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+        }
+      }
+    } catch (Error e) {
+      error("runner thread died: " + e);
+      throw e;
+    } finally {
+      state = State.STOPPED;
+    }
+  }
+
+  private String kind() {
+    return spec.id().equals(KafkaAsyncInvocations.RUNNER_ID) ? "async invocations" : "trigger";
+  }
+
+  private void error(String message) {
+    lastError = message;
+    lastErrorAt = clock.instant();
+  }
+
+  /** One consumer's life: returns when closed, throws when the consumer fails. */
+  private void session() {
+    KafkaConsumer<byte[], byte[]> con = new KafkaConsumer<>(consumerConfig());
+    consumer = con;
+    try {
       if (!running) {
         return;
       }
-      consumer.subscribe(List.of(spec.topic()), new Rebalance());
+      con.subscribe(List.of(spec.topic()), new Rebalance());
       while (running) {
         try {
+          options.beforePoll().run();
           updatePauses();
-          ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout());
+          ConsumerRecords<byte[], byte[]> records = con.poll(pollTimeout());
+          if (state != State.RUNNING && !parts.isEmpty()) {
+            state = State.RUNNING;
+            reachedRunning = true;
+          }
           for (ConsumerRecord<byte[], byte[]> r : records) {
             Part part = parts.get(new TopicPartition(r.topic(), r.partition()));
             if (part != null) {
@@ -276,22 +452,47 @@ final class TriggerRunner implements AutoCloseable {
           // close() woke us; the loop condition decides.
         }
       }
-    } catch (RuntimeException e) {
-      LOG.error("trigger {} stopped: {}", spec.id(), e.toString(), e);
     } finally {
-      if (consumer != null) {
-        try {
-          drainEvents();
-          commitDone(parts.keySet(), true);
-        } catch (RuntimeException e) {
-          LOG.warn("trigger {}: final commit failed; uncommitted records will be re-delivered", spec.id());
-        }
-        consumer.close(Duration.ofSeconds(5));
+      try {
+        finalCommit();
+      } catch (RuntimeException e) {
+        LOG.warn("{} {}: final commit failed; uncommitted records will be re-delivered ({})", kind(), spec.id(),
+            e.toString());
       }
-      if (producer != null) {
-        producer.close(Duration.ofSeconds(5));
+      abandon();
+      try {
+        con.close(Duration.ofSeconds(5));
+      } catch (RuntimeException e) {
+        LOG.debug("{} {}: closing the consumer: {}", kind(), spec.id(), e.toString());
+      }
+      consumer = null;
+    }
+  }
+
+  private void finalCommit() {
+    drainEvents();
+    try {
+      commitDone(parts.keySet(), true);
+    } catch (WakeupException e) {
+      commitDone(parts.keySet(), true); // close() woke a consumer that was not polling: try again
+    }
+  }
+
+  /** Forgets the session's partitions and work; their records are re-delivered to the next owner. */
+  private void abandon() {
+    for (Part p : parts.values()) {
+      for (Unit u : List.copyOf(p.units)) {
+        release(u, Phase.QUEUED);
       }
     }
+    parts.clear();
+    keysInFlight.clear();
+    events.clear();
+    inFlight.set(0);
+    buffered.set(0);
+    bufferedBytes.set(0);
+    pausedPartitions.set(0);
+    backoffUntil = Instant.MIN;
   }
 
   private Duration pollTimeout() {
@@ -312,35 +513,55 @@ final class TriggerRunner implements AutoCloseable {
     events.add(r);
   }
 
+  private void later(Duration delay, Runnable r) {
+    try {
+      timer.schedule(() -> post(r), delay.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
+    }
+  }
+
   // ---- records in ----
 
   private void accept(Part part, ConsumerRecord<byte[], byte[]> r) {
     Entry e = new Entry(r);
     part.entries.add(e);
-    int size = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
-    if (size > spec.maxRecordBytes()) {
-      e.state = State.POISON;
-      poison.increment();
-      String reason =
-          "record of " + size + " bytes (key + value) exceeds the trigger's maxRecordBytes " + spec.maxRecordBytes();
-      if (spec.deadLetterTopic() == null) {
-        part.stalled = true;
-        LOG.error(
-            "trigger {}: poison record {}/{}/{} ({}) and no dead-letter topic: partition stalls until one is configured",
-            spec.id(), r.topic(), r.partition(), r.offset(), reason);
-        return;
-      }
-      deadLetter(part, List.of(e), "Poison.RecordTooLarge", reason, 0, () -> e.state = State.DONE);
+    part.bytes += e.bytes;
+    bufferedBytes.addAndGet(e.bytes);
+    if (e.bytes > spec.maxRecordBytes()) {
+      String reason = "record of " + e.bytes + " bytes (key + value) exceeds the trigger's maxRecordBytes "
+          + spec.maxRecordBytes();
+      poison(part, e, new RecordRoute.Failure(
+          RecordRoute.FailureKind.TOO_LARGE, "Poison.RecordTooLarge", reason, 0, null, null));
+      return;
     }
+    if (route.alreadyDone(r)) {
+      markDone(part, e);
+    }
+  }
+
+  private void poison(Part part, Entry e, RecordRoute.Failure failure) {
+    e.phase = Phase.POISON;
+    poison.increment();
+    if (!route.deadLetters()) {
+      part.stalled = true;
+      error("poison record " + part.tp + "/" + e.offset + " (" + failure.message()
+          + ") and no dead-letter topic: the partition stalls until one is configured");
+      LOG.error("{} {}: poison record {}/{} ({}) and no dead-letter topic: partition stalls until one is configured",
+          kind(), spec.id(), part.tp, e.offset, failure.message());
+      return;
+    }
+    deadLetterRecord(part, e, failure, null, 0, () -> markDone(part, e));
   }
 
   private void updatePauses() {
     boolean overloaded = clock.instant().isBefore(backoffUntil);
+    boolean full = bufferedBytes.get() >= options.maxBufferedBytes();
     List<TopicPartition> pause = new ArrayList<>();
     List<TopicPartition> resume = new ArrayList<>();
     int count = 0;
     for (Part p : parts.values()) {
-      boolean want = overloaded || p.stalled || p.entries.size() >= bufferLimit;
+      boolean want = overloaded || p.stalled || p.entries.size() >= bufferLimit || (full && p.bytes > 0);
       if (want && !p.paused) {
         pause.add(p.tp);
       } else if (!want && p.paused) {
@@ -377,10 +598,10 @@ final class TriggerRunner implements AutoCloseable {
           spec.ordering() == TriggerSpec.Ordering.PARTITION
               || (spec.ordering() == TriggerSpec.Ordering.KEY && spec.batchSize() > 1);
       if (perPartition) {
-        if (part.inFlight() == 0) {
+        if (part.units.isEmpty()) {
           List<Entry> batch = new ArrayList<>();
           for (Entry e : part.entries) {
-            if (e.state == State.QUEUED) {
+            if (e.phase == Phase.QUEUED) {
               batch.add(e);
               if (batch.size() == spec.batchSize()) {
                 break;
@@ -397,11 +618,11 @@ final class TriggerRunner implements AutoCloseable {
           if (inFlight.get() >= spec.concurrency()) {
             return;
           }
-          if (e.state == State.DONE) {
+          if (e.phase == Phase.DONE) {
             continue;
           }
           String k = keyId(part, e.record);
-          if (e.state == State.QUEUED && !keysInFlight.contains(k) && !blocked.contains(k)) {
+          if (e.phase == Phase.QUEUED && !keysInFlight.contains(k) && !blocked.contains(k)) {
             begin(new Unit(part, List.of(e), k));
           }
           blocked.add(k);
@@ -412,7 +633,7 @@ final class TriggerRunner implements AutoCloseable {
           if (inFlight.get() >= spec.concurrency()) {
             return;
           }
-          if (e.state == State.QUEUED) {
+          if (e.phase == Phase.QUEUED) {
             batch.add(e);
             if (batch.size() == spec.batchSize()) {
               begin(new Unit(part, batch, null));
@@ -432,7 +653,7 @@ final class TriggerRunner implements AutoCloseable {
   }
 
   private void begin(Unit unit) {
-    unit.entries.forEach(e -> e.state = State.RUNNING);
+    unit.entries.forEach(e -> e.phase = Phase.RUNNING);
     unit.part.units.add(unit);
     if (unit.keyId != null) {
       keysInFlight.add(unit.keyId);
@@ -442,14 +663,29 @@ final class TriggerRunner implements AutoCloseable {
     attempt(unit);
   }
 
-  private void release(Unit unit, State to) {
+  private void release(Unit unit, Phase to) {
     if (unit.part.units.remove(unit)) {
       inFlight.decrementAndGet();
       if (unit.keyId != null) {
         keysInFlight.remove(unit.keyId);
       }
     }
-    unit.entries.forEach(e -> e.state = to);
+    for (Entry e : unit.entries) {
+      if (to == Phase.DONE) {
+        markDone(unit.part, e);
+      } else {
+        e.phase = to;
+      }
+    }
+  }
+
+  private void markDone(Part part, Entry e) {
+    if (e.record != null) {
+      e.record = null;
+      part.bytes -= e.bytes;
+      bufferedBytes.addAndGet(-e.bytes);
+    }
+    e.phase = Phase.DONE;
   }
 
   private boolean current(Unit unit) {
@@ -457,11 +693,24 @@ final class TriggerRunner implements AutoCloseable {
   }
 
   private void attempt(Unit unit) {
-    byte[] payload = RecordEvents.payload(unit.entries.stream().map(e -> e.record).toList());
-    String requestId = UUID.randomUUID().toString();
-    InvocationRequest request =
-        new InvocationRequest(
-            spec.function(), null, payload, clock.instant().plus(options.invocationTimeout()), requestId, "");
+    List<ConsumerRecord<byte[], byte[]>> records = unit.records();
+    InvocationRequest request;
+    try {
+      request = route.invocation(records, UUID.randomUUID().toString(), clock.instant());
+    } catch (RecordRoute.Unreadable e) {
+      poison.increment();
+      RecordRoute.Failure failure = new RecordRoute.Failure(
+          RecordRoute.FailureKind.UNREADABLE, "Poison.Unreadable", e.getMessage(), 0, null, e);
+      if (!route.deadLetters()) {
+        release(unit, Phase.POISON);
+        unit.part.stalled = true;
+        error("unreadable record " + unit.part.tp + "/" + unit.entries.get(0).offset + ": " + e.getMessage());
+        return;
+      }
+      deadLetterUnit(unit, failure);
+      return;
+    }
+    route.started(records, request);
     long started = System.nanoTime();
     CompletableFuture<InvocationResult> f;
     try {
@@ -475,61 +724,75 @@ final class TriggerRunner implements AutoCloseable {
                 () -> {
                   if (current(unit)) {
                     latency.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-                    outcome(unit, requestId, result, error);
+                    outcome(unit, request, result, error);
                   }
                 }));
   }
 
-  private void outcome(Unit unit, String requestId, InvocationResult result, Throwable error) {
+  private void outcome(Unit unit, InvocationRequest request, InvocationResult result, Throwable error) {
     if (error != null) {
-      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      Throwable cause = unwrap(error);
       if (cause instanceof InvocationRejectedException r && isBackPressure(r.reason())) {
         // The platform could not run it now (full, no TD free, shutting down): not a failure of the
         // record, so no attempt is spent and nothing is dead-lettered; pause, try again later.
         Duration wait = r.retryAfter().compareTo(options.overloadPause()) > 0 ? r.retryAfter() : options.overloadPause();
         backoffUntil = clock.instant().plus(wait);
-        release(unit, State.QUEUED);
+        release(unit, Phase.QUEUED);
         return;
       }
-      String type =
-          cause instanceof InvocationRejectedException r ? "Rejected." + r.reason() : cause.getClass().getSimpleName();
-      failed(unit, type, String.valueOf(cause.getMessage()));
+      String message = String.valueOf(cause.getMessage());
+      failed(unit, cause instanceof InvocationRejectedException r
+          ? new RecordRoute.Failure(RecordRoute.FailureKind.REJECTED, "Rejected." + r.reason(), message, 0, null, r)
+          : new RecordRoute.Failure(RecordRoute.FailureKind.INVOKER_ERROR, cause.getClass().getSimpleName(), message,
+              0, null, cause));
       return;
     }
     if (!result.succeeded()) {
-      failed(unit, result.error().kind() + ":" + result.error().type(), String.valueOf(result.error().message()));
+      failed(unit, new RecordRoute.Failure(RecordRoute.FailureKind.FUNCTION_ERROR,
+          result.error().kind() + ":" + result.error().type(), String.valueOf(result.error().message()), 0,
+          result, null));
       return;
     }
-    if (spec.replyTopic() == null) {
-      succeed(unit);
-      return;
+    deliver(unit, request, result, 0);
+  }
+
+  /** Hands a success to the route; a write that failed for a passing reason is retried, not re-run. */
+  private void deliver(Unit unit, InvocationRequest request, InvocationResult result, int tries) {
+    CompletableFuture<Void> f;
+    try {
+      f = route.succeeded(unit.records(), request, result);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
     }
-    ConsumerRecord<byte[], byte[]> first = unit.entries.get(0).record;
-    ConsumerRecord<byte[], byte[]> last = unit.entries.get(unit.entries.size() - 1).record;
-    String correlation =
-        first.topic() + "/" + first.partition() + "/" + first.offset()
-            + (first == last ? "" : "-" + last.offset());
-    RecordHeaders headers = new RecordHeaders();
-    headers.add("confaas-correlation-id", utf8(correlation));
-    headers.add("confaas-request-id", utf8(requestId));
-    headers.add("confaas-function", utf8(spec.function()));
-    if (result.hasReceipt()) {
-      headers.add(Receipts.KAFKA_HEADER, utf8(result.receipt()));
+    f.whenComplete((x, ex) -> post(() -> {
+      if (!current(unit)) {
+        return;
+      }
+      if (ex == null) {
+        processed.increment(unit.entries.size());
+        release(unit, Phase.DONE);
+        return;
+      }
+      Throwable cause = unwrap(ex);
+      if (cause instanceof RetriableException) {
+        error("delivering a result failed (" + cause + "); retrying");
+        later(retryPolicy.delay(tries + 1), () -> {
+          if (current(unit)) {
+            deliver(unit, request, result, tries + 1);
+          }
+        });
+        return;
+      }
+      failed(unit, new RecordRoute.Failure(RecordRoute.FailureKind.NOT_DELIVERED, "Reply.ProduceFailed",
+          "the result could not be delivered: " + cause, 0, result, cause));
+    }));
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
     }
-    producer.send(
-        new ProducerRecord<>(spec.replyTopic(), null, last.key(), result.payload(), headers),
-        (md, ex) ->
-            post(
-                () -> {
-                  if (!current(unit)) {
-                    return;
-                  }
-                  if (ex == null) {
-                    succeed(unit);
-                  } else {
-                    failed(unit, "Reply.ProduceFailed", ex.toString());
-                  }
-                }));
+    return t;
   }
 
   private static boolean isBackPressure(InvocationRejectedException.Reason reason) {
@@ -539,101 +802,89 @@ final class TriggerRunner implements AutoCloseable {
     };
   }
 
-  private void succeed(Unit unit) {
-    processed.increment(unit.entries.size());
-    release(unit, State.DONE);
-  }
-
-  private void failed(Unit unit, String type, String message) {
+  private void failed(Unit unit, RecordRoute.Failure failure) {
     unit.attempts++;
-    unit.lastErrorType = type;
-    unit.lastError = message;
+    RecordRoute.Failure f = failure.withAttempts(unit.attempts);
     if (unit.attempts <= spec.maxRetries()) {
       retries.increment();
-      retryLater(unit, backoff(unit.attempts));
+      retryLater(unit, retryPolicy.delay(unit.attempts));
       return;
     }
-    if (spec.deadLetterTopic() == null) {
+    if (!route.deadLetters()) {
       if (!warnedNoDlq) {
         warnedNoDlq = true;
         LOG.warn(
-            "trigger {}: record {}/{}/{} failed {} times ({}: {}) and there is no dead-letter topic; retrying until it succeeds",
-            spec.id(), unit.part.tp.topic(), unit.part.tp.partition(), unit.entries.get(0).record.offset(),
-            unit.attempts, type, message);
+            "{} {}: record {}/{} failed {} times ({}: {}) and there is no dead-letter topic; retrying until it succeeds",
+            kind(), spec.id(), unit.part.tp, unit.entries.get(0).offset, unit.attempts, f.type(), f.message());
       }
+      error("record " + unit.part.tp + "/" + unit.entries.get(0).offset + " failed " + unit.attempts
+          + " times (" + f.type() + ") and there is no dead-letter topic; retrying until it succeeds");
       retries.increment();
-      retryLater(unit, options.backoffCap());
+      retryLater(unit, retryPolicy.delay(unit.attempts));
       return;
     }
-    deadLetter(unit.part, unit.entries, type, message, unit.attempts, () -> {
+    deadLetterUnit(unit, f);
+  }
+
+  private void retryLater(Unit unit, Duration delay) {
+    later(delay, () -> {
       if (current(unit)) {
-        release(unit, State.DONE);
+        attempt(unit);
       }
     });
   }
 
-  private void retryLater(Unit unit, Duration delay) {
-    timer.schedule(
-        () ->
-            post(
-                () -> {
-                  if (current(unit)) {
-                    attempt(unit);
-                  }
-                }),
-        delay.toNanos(),
-        TimeUnit.NANOSECONDS);
-  }
-
-  /** Exponential backoff with full jitter: uniform in [base*2^(n-1)/2, base*2^(n-1)], capped. */
-  Duration backoff(int attempt) {
-    long base = options.backoffBase().toNanos();
-    long cap = options.backoffCap().toNanos();
-    long exp = attempt >= 30 ? cap : Math.min(cap, base << (attempt - 1));
-    long half = exp / 2;
-    return Duration.ofNanos(half + ThreadLocalRandom.current().nextLong(half + 1));
-  }
-
-  /** Produces each entry to the dead-letter topic; {@code done} runs on this thread after every ack. */
-  private void deadLetter(Part part, List<Entry> entries, String type, String message, int attempts, Runnable done) {
-    AtomicInteger left = new AtomicInteger(entries.size());
-    for (Entry e : entries) {
-      ConsumerRecord<byte[], byte[]> r = e.record;
-      RecordHeaders headers = new RecordHeaders();
-      for (Header h : r.headers()) {
-        headers.add(h.key(), h.value());
-      }
-      headers.add("confaas-function", utf8(spec.function()));
-      headers.add("confaas-error", utf8(message));
-      headers.add("confaas-error-type", utf8(type));
-      headers.add("confaas-attempts", utf8(Integer.toString(attempts)));
-      headers.add("confaas-original-topic", utf8(r.topic()));
-      headers.add("confaas-original-partition", utf8(Integer.toString(r.partition())));
-      headers.add("confaas-original-offset", utf8(Long.toString(r.offset())));
-      headers.add("confaas-original-timestamp", utf8(Long.toString(r.timestamp())));
-      producer.send(
-          new ProducerRecord<>(spec.deadLetterTopic(), null, r.key(), r.value(), headers),
-          (md, ex) ->
-              post(
-                  () -> {
-                    if (parts.get(part.tp) != part) {
-                      return; // revoked meanwhile: the new owner re-delivers
-                    }
-                    if (ex != null) {
-                      LOG.warn("trigger {}: dead-letter produce failed ({}); retrying", spec.id(), ex.toString());
-                      part.stalled = true; // stop and let a restart re-deliver rather than skip
-                      return;
-                    }
-                    if (left.decrementAndGet() == 0) {
-                      deadLettered.increment(entries.size());
-                      done.run();
-                    }
-                  }));
+  private void deadLetterUnit(Unit unit, RecordRoute.Failure failure) {
+    AtomicInteger left = new AtomicInteger(unit.entries.size());
+    for (Entry e : unit.entries) {
+      deadLetterRecord(unit.part, e, failure, null, 0, () -> {
+        if (left.decrementAndGet() == 0 && current(unit)) {
+          deadLettered.increment(unit.entries.size());
+          release(unit, Phase.DONE);
+        }
+      });
     }
   }
 
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+  /**
+   * Dead-letters one record; {@code done} runs on this thread once it is acknowledged. A record
+   * that cannot be dead-lettered as it is (too large for the dead-letter topic, say) is
+   * dead-lettered as a small descriptor; a write that failed for a passing reason is retried with
+   * back-off for as long as the partition is ours. Nothing is skipped.
+   */
+  private void deadLetterRecord(
+      Part part, Entry e, RecordRoute.Failure failure, String notWhole, int tries, Runnable done) {
+    CompletableFuture<Void> f;
+    try {
+      f = route.deadLetter(e.record, failure, notWhole);
+    } catch (RuntimeException ex) {
+      f = CompletableFuture.failedFuture(ex);
+    }
+    f.whenComplete((x, ex) -> post(() -> {
+      if (parts.get(part.tp) != part) {
+        return; // revoked or session ended meanwhile: the next owner re-delivers it
+      }
+      if (ex == null) {
+        done.run();
+        return;
+      }
+      Throwable cause = unwrap(ex);
+      if (notWhole == null && !(cause instanceof RetriableException)) {
+        LOG.warn("{} {}: record {}/{} ({} bytes) could not be dead-lettered whole ({}); dead-lettering a descriptor",
+            kind(), spec.id(), part.tp, e.offset, e.bytes, cause.toString());
+        deadLetterRecord(part, e, failure, cause.toString(), 0, done);
+        return;
+      }
+      Duration wait = retryPolicy.delay(tries + 1);
+      error("dead-lettering " + part.tp + "/" + e.offset + " failed (" + cause + "); retrying");
+      LOG.warn("{} {}: dead-lettering {}/{} failed ({}); retrying in {} ms", kind(), spec.id(), part.tp, e.offset,
+          cause.toString(), wait.toMillis());
+      later(wait, () -> {
+        if (parts.get(part.tp) == part) {
+          deadLetterRecord(part, e, failure, notWhole, tries + 1, done);
+        }
+      });
+    }));
   }
 
   // ---- commits ----
@@ -649,13 +900,13 @@ final class TriggerRunner implements AutoCloseable {
       if (p == null) {
         continue;
       }
-      while (!p.entries.isEmpty() && p.entries.peekFirst().state == State.DONE) {
-        p.lastDone = p.entries.pollFirst().record.offset();
+      while (!p.entries.isEmpty() && p.entries.peekFirst().phase == Phase.DONE) {
+        p.lastDone = p.entries.pollFirst().offset;
       }
       if (p.lastDone < 0) {
         continue;
       }
-      long next = p.entries.isEmpty() ? p.lastDone + 1 : p.entries.peekFirst().record.offset();
+      long next = p.entries.isEmpty() ? p.lastDone + 1 : p.entries.peekFirst().offset;
       if (next > p.committed) {
         offsets.put(tp, new OffsetAndMetadata(next));
       }
@@ -668,7 +919,8 @@ final class TriggerRunner implements AutoCloseable {
     } else {
       consumer.commitAsync(offsets, (done, e) -> {
         if (e != null) {
-          LOG.debug("trigger {}: async commit failed ({}); a later commit or re-delivery covers it", spec.id(), e.toString());
+          LOG.debug("{} {}: async commit failed ({}); a later commit or re-delivery covers it", kind(), spec.id(),
+              e.toString());
         }
       });
     }
@@ -681,7 +933,17 @@ final class TriggerRunner implements AutoCloseable {
       return;
     }
     lastLagCheck = now;
-    Map<TopicPartition, Long> ends = consumer.endOffsets(parts.keySet(), Duration.ofSeconds(2));
+    Map<TopicPartition, Long> ends;
+    try {
+      ends = consumer.endOffsets(parts.keySet(), Duration.ofSeconds(2));
+    } catch (WakeupException e) {
+      throw e;
+    } catch (KafkaException e) {
+      // The broker did not answer in time: lag stays as last seen (lagAt says when); not a reason
+      // to end the session, which recovers by itself when the broker is back.
+      error("lag not refreshed: " + e);
+      return;
+    }
     for (Part p : parts.values()) {
       Long end = ends.get(p.tp);
       if (end == null) {
@@ -691,7 +953,7 @@ final class TriggerRunner implements AutoCloseable {
       if (p.committed >= 0) {
         committed = p.committed;
       } else if (!p.entries.isEmpty()) {
-        committed = p.entries.peekFirst().record.offset();
+        committed = p.entries.peekFirst().offset;
       } else {
         try {
           committed = consumer.position(p.tp, Duration.ofMillis(500));
@@ -701,6 +963,7 @@ final class TriggerRunner implements AutoCloseable {
       }
       lagGauge(p.tp.partition()).set(Math.max(0, end - committed));
     }
+    lagAt = clock.instant();
   }
 
   private AtomicLong lagGauge(int partition) {
@@ -722,7 +985,7 @@ final class TriggerRunner implements AutoCloseable {
       try {
         commitDone(revoked, true);
       } catch (RuntimeException e) {
-        LOG.warn("trigger {}: commit on revoke failed; the new owner re-delivers ({})", spec.id(), e.toString());
+        LOG.warn("{} {}: commit on revoke failed; the new owner re-delivers ({})", kind(), spec.id(), e.toString());
       }
       drop(revoked);
     }
@@ -734,9 +997,14 @@ final class TriggerRunner implements AutoCloseable {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
+      if (assigned.isEmpty()) {
+        return;
+      }
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          consumer.committed(Set.copyOf(assigned), Duration.ofSeconds(10));
       for (TopicPartition tp : assigned) {
         Part p = new Part(tp);
-        OffsetAndMetadata c = consumer.committed(Set.of(tp), Duration.ofSeconds(10)).get(tp);
+        OffsetAndMetadata c = committed.get(tp);
         p.committed = c == null ? -1 : c.offset();
         parts.put(tp, p);
         lagGauge(tp.partition());
@@ -748,38 +1016,23 @@ final class TriggerRunner implements AutoCloseable {
         Part p = parts.remove(tp);
         if (p != null) {
           for (Unit u : List.copyOf(p.units)) {
-            release(u, State.QUEUED);
+            release(u, Phase.QUEUED);
           }
-          if (p.paused) {
-            p.paused = false;
-          }
+          bufferedBytes.addAndGet(-p.bytes);
         }
       }
     }
   }
 
   private Map<String, Object> consumerConfig() {
-    Map<String, Object> c = clients.settings();
+    Map<String, Object> c = KafkaLimits.consumer(clients, spec.clientId());
     c.put(ConsumerConfig.GROUP_ID_CONFIG, spec.group());
-    c.put(ConsumerConfig.CLIENT_ID_CONFIG, "confaas-trigger-" + spec.id());
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, options.maxPollRecords());
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Math.max(1024 * 1024, spec.maxRecordBytes() + 64 * 1024));
-    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    long fetch = Math.max(KafkaLimits.MAX_MESSAGE_BYTES, (long) spec.maxRecordBytes() + 64 * 1024);
+    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, (int) Math.min(fetch, 64L * 1024 * 1024));
     return c;
   }
-
-  private Map<String, Object> producerConfig() {
-    Map<String, Object> c = clients.settings();
-    c.put(ProducerConfig.CLIENT_ID_CONFIG, "confaas-trigger-" + spec.id() + "-out");
-    c.put(ProducerConfig.ACKS_CONFIG, "all");
-    c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    return c;
-  }
-
 }

@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
  * @param ordering what may run side by side (default {@link Ordering#PARTITION})
  * @param concurrency invocations of this trigger in flight at once (default 1)
  * @param maxRecordBytes a record whose key plus value is larger is poison (default 1 MiB)
+ * @param event what the function receives for a record (default {@link Event#VALUE} for new
+ *     triggers; triggers stored before the choice existed keep {@link Event#ENVELOPE})
  */
 record TriggerSpec(
     String id,
@@ -32,7 +34,8 @@ record TriggerSpec(
     int batchSize,
     Ordering ordering,
     int concurrency,
-    int maxRecordBytes) {
+    int maxRecordBytes,
+    Event event) {
 
   public static final int DEFAULT_MAX_RETRIES = 3;
   public static final int DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
@@ -55,6 +58,34 @@ record TriggerSpec(
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "ordering must be one of partition, key, none; was '" + s + "'");
+      }
+    }
+
+    public String wire() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** What a triggered function receives as its event (README, "Kafka events"). */
+  public enum Event {
+    /**
+     * The record's value bytes, unchanged, as an HTTP invocation's body would be: a function works
+     * the same whether it is invoked over HTTP or by a record. Key, headers and position are not
+     * shown (replies still carry the key and a correlation ID). One record per invocation.
+     */
+    VALUE,
+    /**
+     * A JSON document describing the record: topic, partition, offset, timestamp, key, value and
+     * headers (bytes as text or base64); with {@code batchSize > 1}, {@code {"records": [...]}}.
+     */
+    ENVELOPE;
+
+    /** Parses {@code value|envelope}, naming the choices when {@code s} is neither. */
+    public static Event parse(String s) {
+      try {
+        return valueOf(s.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("event must be one of value, envelope; was '" + s + "'");
       }
     }
 
@@ -105,17 +136,28 @@ record TriggerSpec(
     if (maxRecordBytes < 1) {
       throw new IllegalArgumentException("maxRecordBytes must be positive, was " + maxRecordBytes);
     }
+    event = event == null ? Event.VALUE : event;
+    if (event == Event.VALUE && batchSize > 1) {
+      throw new IllegalArgumentException("event 'value' delivers one record per invocation; a batch"
+          + " (batchSize " + batchSize + ") needs event 'envelope'");
+    }
   }
 
   /** A trigger with every option at its default. */
   public static TriggerSpec of(String function, String topic) {
-    return new TriggerSpec(null, function, topic, null, null, null, DEFAULT_MAX_RETRIES, 1, null, 1, 0);
+    return new TriggerSpec(null, function, topic, null, null, null, DEFAULT_MAX_RETRIES, 1, null, 1, 0, null);
   }
 
   public TriggerSpec withId(String newId) {
     return new TriggerSpec(
         newId, function, topic, group, replyTopic, deadLetterTopic, maxRetries, batchSize, ordering,
-        concurrency, maxRecordBytes);
+        concurrency, maxRecordBytes, event);
+  }
+
+  /** How the trigger's runner consumes. */
+  TriggerRunner.Consumption consumption() {
+    return new TriggerRunner.Consumption(id, function, topic, group, "confaas-trigger-" + id, ordering,
+        concurrency, batchSize, maxRetries, maxRecordBytes);
   }
 
   /** Kafka's rule for topic names: 1..249 of {@code [a-zA-Z0-9._-]}, not {@code .} or {@code ..}. */

@@ -36,7 +36,8 @@ public final class TriggerStore {
         int i = 0;
         for (JsonNode n : root) {
           try {
-            TriggerSpec s = TriggerJson.spec(n);
+            // Entries written before triggers chose their event format got the envelope.
+            TriggerSpec s = TriggerJson.spec(n, TriggerSpec.Event.ENVELOPE);
             triggers.put(s.id(), s);
           } catch (IllegalArgumentException e) {
             throw new IllegalStateException(file + ": trigger [" + i + "] is invalid: " + e.getMessage(), e);

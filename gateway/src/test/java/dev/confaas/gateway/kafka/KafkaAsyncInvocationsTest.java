@@ -20,9 +20,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,6 +134,155 @@ class KafkaAsyncInvocationsTest {
       Status r = a.status(rejected).orElseThrow();
       assertEquals(State.REJECTED, r.state());
       assertTrue(r.error().contains("\"reason\":\"NOT_FOUND\""), r.error());
+    }
+  }
+
+  /** Issue 11, defect 3: a ~900 KB result used to stop the async worker for good. */
+  @Test
+  void aLargeResultIsStoredAndLaterInvocationsStillRun() throws Exception {
+    byte[] big = new byte[900_000];
+    java.util.Arrays.fill(big, (byte) 'r');
+    FunctionInvoker fn = r -> CompletableFuture.completedFuture(
+        text(r.payload()).equals("big") ? ok(r, big) : ok(r, utf8("small")));
+    try (KafkaAsyncInvocations a =
+        KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+      String large = a.submit(submission("print", "big")).get(30, TimeUnit.SECONDS);
+      await("the 900 KB result is stored", () -> a.status(large).map(s -> s.state() == State.SUCCEEDED).orElse(false),
+          () -> String.valueOf(a.status(large)));
+      assertEquals(900_000, a.status(large).orElseThrow().result().length);
+      String later = a.submit(submission("print", "after")).get(30, TimeUnit.SECONDS);
+      await("a later invocation still runs", () -> a.status(later).map(s -> s.state() == State.SUCCEEDED).orElse(false));
+    }
+  }
+
+  /** Issue 11, defect 3: bodies from 800,000 bytes up to the documented 6 MiB were refused (503). */
+  @Test
+  void bodiesUpToTheDocumentedLimitAreAcceptedAndReachTheFunctionUnchanged() throws Exception {
+    FunctionInvoker digest = r -> CompletableFuture.completedFuture(ok(r, utf8(r.payload().length + ":" + sha256(r.payload()))));
+    try (KafkaAsyncInvocations a =
+        KafkaAsyncInvocations.start(kafka.platformClients(), digest, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+      for (int size : new int[] {800_000, 1024 * 1024 + 1, 6 * 1024 * 1024}) {
+        byte[] body = new byte[size];
+        new java.util.Random(size).nextBytes(body);
+        String id = a.submit(new Submission("digest", null, body, Duration.ofSeconds(30), null)).get(60, TimeUnit.SECONDS);
+        await("the " + size + "-byte invocation succeeds",
+            () -> a.status(id).map(s -> s.state() == State.SUCCEEDED).orElse(false), () -> String.valueOf(a.status(id)));
+        assertEquals(size + ":" + sha256(body), text(a.status(id).orElseThrow().result()));
+      }
+    }
+  }
+
+  /** Issue 11, defect 8: one slow invocation used to hold back every other one polled with it. */
+  @Test
+  void oneSlowInvocationDoesNotHoldBackTheOthers() throws Exception {
+    CompletableFuture<Void> release = new CompletableFuture<>();
+    FunctionInvoker fn = r -> text(r.payload()).equals("slow")
+        ? release.thenApply(x -> ok(r, utf8("slow done")))
+        : CompletableFuture.completedFuture(ok(r, utf8("quick")));
+    try (KafkaAsyncInvocations a = KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(),
+        Duration.ofHours(1), 1, 8)) {
+      String slow = a.submit(submission("sleepy", "slow")).get(30, TimeUnit.SECONDS);
+      java.util.List<String> quick = new java.util.ArrayList<>();
+      for (int i = 0; i < 24; i++) {
+        quick.add(a.submit(submission("sleepy", "quick-" + i)).get(30, TimeUnit.SECONDS));
+      }
+      await("all 24 trivial invocations finish while the slow one still runs",
+          () -> quick.stream().allMatch(id -> a.status(id).map(s -> s.state() == State.SUCCEEDED).orElse(false)),
+          () -> quick.stream().map(id -> String.valueOf(a.status(id).map(Status::state).orElse(null))).toList().toString());
+      assertEquals(State.RUNNING, a.status(slow).orElseThrow().state());
+      release.complete(null);
+      await("the slow one finishes too", () -> a.status(slow).map(s -> s.state() == State.SUCCEEDED).orElse(false));
+    } finally {
+      release.complete(null);
+    }
+  }
+
+  /** Issue 11, defect 3: a result that cannot be stored ends its invocation FAILED with a reason. */
+  @Test
+  void aResultThatCannotBeStoredEndsFailedWithAReasonAndTheWorkerGoesOn() throws Exception {
+    byte[] tooLarge = new byte[9 * 1024 * 1024]; // over any record the platform's topics take
+    FunctionInvoker fn = r -> CompletableFuture.completedFuture(
+        text(r.payload()).equals("huge") ? ok(r, tooLarge) : ok(r, utf8("fine")));
+    try (KafkaAsyncInvocations a =
+        KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+      String huge = a.submit(submission("print", "huge")).get(30, TimeUnit.SECONDS);
+      await("the invocation whose result is too large ends", () -> a.status(huge).map(s -> s.finishedAt() != null)
+          .orElse(false), () -> String.valueOf(a.status(huge)));
+      Status s = a.status(huge).orElseThrow();
+      assertEquals(State.FAILED, s.state());
+      assertTrue(s.error().contains("\"reason\":\"RESULT_NOT_STORED\""), s.error());
+      assertTrue(s.error().contains("RecordTooLarge"), "the reason says why: " + s.error());
+      assertEquals("td-test", s.tdId(), "where it ran is still known");
+      String later = a.submit(submission("print", "after")).get(30, TimeUnit.SECONDS);
+      await("a later invocation still runs", () -> a.status(later).map(x -> x.state() == State.SUCCEEDED).orElse(false));
+    }
+  }
+
+  /** An invocation record the worker cannot read ends FAILED with a reason; it is not logged and skipped. */
+  @Test
+  void anInvocationRecordTheWorkerCannotReadEndsFailed() throws Exception {
+    FunctionInvoker fn = function(r -> ok(r, utf8("ran")));
+    try (KafkaAsyncInvocations a =
+        KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+      KafkaTestSupport.produce(kafka.platformClients(), List.of(new ProducerRecord<>(
+          KafkaAsyncInvocations.INVOCATIONS_TOPIC, utf8("broken-1"), utf8("{not json"))));
+      await("the unreadable invocation ends", () -> a.status("broken-1").isPresent(),
+          () -> String.valueOf(a.status("broken-1")));
+      Status s = a.status("broken-1").orElseThrow();
+      assertEquals(State.FAILED, s.state());
+      assertTrue(s.error().contains("\"reason\":\"UNREADABLE\""), s.error());
+      assertTrue(s.error().contains("cannot be read"), s.error());
+    }
+  }
+
+  /** Invocations queued in the first record format (one JSON value, base64 payload) still run. */
+  @Test
+  void invocationsQueuedInTheFirstFormatStillRun() throws Exception {
+    FunctionInvoker fn = function(r -> ok(r, utf8("got " + text(r.payload()))));
+    try (KafkaAsyncInvocations a =
+        KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+      String legacy = "{\"id\":\"legacy-1\",\"function\":\"old\",\"version\":null,\"payload\":\""
+          + java.util.Base64.getEncoder().encodeToString(utf8("queued before")) + "\",\"timeoutMs\":30000,"
+          + "\"traceId\":null,\"acceptedAt\":\"2026-11-22T08:00:00Z\"}";
+      KafkaTestSupport.produce(kafka.platformClients(), List.of(new ProducerRecord<>(
+          KafkaAsyncInvocations.INVOCATIONS_TOPIC, utf8("legacy-1"), utf8(legacy))));
+      await("the legacy invocation succeeds", () -> a.status("legacy-1").map(s -> s.state() == State.SUCCEEDED)
+          .orElse(false), () -> String.valueOf(a.status("legacy-1")));
+      assertEquals("got queued before", text(a.status("legacy-1").orElseThrow().result()));
+    }
+  }
+
+  /**
+   * Memory is bounded: with a status cache too small to hold any result, results are read back
+   * from the compacted topic; with an index of 3 entries, older invocations are forgotten.
+   */
+  @Test
+  void statusesOutsideTheCacheAreReadBackAndTheIndexIsBounded() throws Exception {
+    FunctionInvoker fn = function(r -> ok(r, utf8("result of " + text(r.payload()))));
+    KafkaAsyncInvocations.Tuning tiny = new KafkaAsyncInvocations.Tuning(3, 1, 64L * 1024 * 1024,
+        Duration.ofSeconds(30), TriggerRunner.Options.defaults());
+    try (KafkaAsyncInvocations a = KafkaAsyncInvocations.start(kafka.platformClients(), fn, Clock.systemUTC(),
+        Duration.ofHours(1), 2, 4, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), tiny)) {
+      java.util.List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        String id = a.submit(submission("echo", "n" + i)).get(30, TimeUnit.SECONDS);
+        ids.add(id);
+        await("invocation " + i + " succeeds", () -> a.status(id).map(s -> s.state() == State.SUCCEEDED)
+            .orElse(false), () -> String.valueOf(a.status(id)));
+        assertEquals("result of n" + i, text(a.status(id).orElseThrow().result()),
+            "read back from " + KafkaAsyncInvocations.RESULTS_TOPIC);
+      }
+      await("the index keeps at most 3 invocations", () -> ids.stream().filter(id -> a.status(id).isPresent())
+          .count() <= 3);
+      assertTrue(a.status(ids.get(5)).isPresent(), "the newest is known");
+    }
+  }
+
+  static String sha256(byte[] b) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
     }
   }
 }

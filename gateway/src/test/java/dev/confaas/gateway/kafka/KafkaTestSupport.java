@@ -44,7 +44,8 @@ final class KafkaTestSupport {
 
   static final TriggerRunner.Options FAST =
       new TriggerRunner.Options(
-          Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(50), Duration.ofSeconds(30), 20);
+          Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(50), Duration.ofSeconds(30), 20,
+          Duration.ofMillis(50), Duration.ofMillis(500), 64L * 1024 * 1024, () -> {});
 
   static Admin admin(KafkaClients clients) {
     return Admin.create(clients.settings());
@@ -62,6 +63,20 @@ final class KafkaTestSupport {
     c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     return new KafkaProducer<>(c);
+  }
+
+  /** Produces records of up to 8 MiB and waits for every ack. */
+  static void produceLarge(KafkaClients bootstrap, List<ProducerRecord<byte[], byte[]>> records) throws Exception {
+    Map<String, Object> c = bootstrap.settings();
+    c.put(ProducerConfig.ACKS_CONFIG, "all");
+    c.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
+    c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(c)) {
+      for (ProducerRecord<byte[], byte[]> r : records) {
+        p.send(r).get(30, TimeUnit.SECONDS);
+      }
+    }
   }
 
   /** Produces records to explicit partitions and waits for every ack. */

@@ -59,7 +59,7 @@ class RestartTest {
       produce(bootstrap, records);
       TriggerManager first =
           new TriggerManager(new TriggerStore(dataDir), bootstrap, fn, new SimpleMeterRegistry(), Clock.systemUTC(), 3, FAST);
-      group = first.add(new TriggerSpec(null, "sink", "events", null, null, null, 3, 1, null, 1, 0)).group();
+      group = first.add(new TriggerSpec(null, "sink", "events", null, null, null, 3, 1, null, 1, 0, TriggerSpec.Event.ENVELOPE)).group();
       await("some records are processed", () -> invocations.get() >= 50);
       first.close(); // mid-stream
       Map<Integer, Long> before;

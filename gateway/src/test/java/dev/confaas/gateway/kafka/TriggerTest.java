@@ -111,7 +111,7 @@ class TriggerTest {
           return ok(r, utf8("done"));
         });
     TriggerSpec spec =
-        new TriggerSpec(null, "orders-fn", topic, null, null, null, 3, 1, TriggerSpec.Ordering.PARTITION, 3, 0);
+        new TriggerSpec(null, "orders-fn", topic, null, null, null, 3, 1, TriggerSpec.Ordering.PARTITION, 3, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       TriggerSpec added = m.add(spec);
       await(
@@ -183,6 +183,15 @@ class TriggerTest {
       String trigger = "{\"function\":\"thumbnail\",\"topic\":\"" + topic + "\"}";
       HttpResponse<String> added = call.apply("POST", trigger);
       assertEquals(201, added.statusCode(), added.body());
+      JsonObject created = new JsonObject(added.body());
+      assertEquals("value", created.getString("event"), "new triggers deliver the record value: " + created);
+      String createdId = created.getString("id");
+      KafkaTestSupport.await("the new trigger runs", () -> new JsonObject(
+          call.apply("GET /v1/triggers/" + createdId, null).body()).getString("state").equals("RUNNING"));
+      JsonObject detail = new JsonObject(call.apply("GET /v1/triggers/" + createdId, null).body());
+      assertEquals(true, detail.getBoolean("running"), detail.encode());
+      assertEquals(0L, detail.getLong("restarts"), detail.encode());
+      assertTrue(detail.containsKey("lastError") && detail.containsKey("lagAt"), detail.encode());
       JsonObject conflict = ProblemAssertions.assertProblem(call.apply("POST", trigger), 409,
           "TRIGGER_CONFLICT");
       assertTrue(conflict.getString("detail").contains(topic), conflict.encode());
@@ -233,7 +242,7 @@ class TriggerTest {
     bad.headers().add(new RecordHeader("trace", utf8("abc")));
     produce(bootstrap, List.of(record(topic, 0, "c1", "good-1"), bad, record(topic, 0, "c2", "good-2")));
     TriggerSpec spec =
-        new TriggerSpec(null, "pay", topic, null, null, dlq, 2, 1, TriggerSpec.Ordering.PARTITION, 1, 0);
+        new TriggerSpec(null, "pay", topic, null, null, dlq, 2, 1, TriggerSpec.Ordering.PARTITION, 1, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       TriggerSpec added = m.add(spec);
       List<ConsumerRecord<byte[], byte[]>> dead = readAll(bootstrap, dlq, 1);
@@ -267,7 +276,7 @@ class TriggerTest {
     });
     produce(bootstrap, List.of(record(topic, 0, "a", "small"), record(topic, 0, "b", "x".repeat(500)),
         record(topic, 0, "c", "after")));
-    TriggerSpec spec = new TriggerSpec(null, "p", topic, null, null, dlq, 3, 1, null, 1, 100);
+    TriggerSpec spec = new TriggerSpec(null, "p", topic, null, null, dlq, 3, 1, null, 1, 100, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       TriggerSpec added = m.add(spec);
       ConsumerRecord<byte[], byte[]> d = readAll(bootstrap, dlq, 1).get(0);
@@ -293,7 +302,7 @@ class TriggerTest {
       events.put(e.get("key").asText(), e);
       return ok(r, utf8(e.get("value").asText().toUpperCase()));
     });
-    TriggerSpec spec = new TriggerSpec(null, "upper", topic, null, replies, null, 3, 1, null, 2, 0);
+    TriggerSpec spec = new TriggerSpec(null, "upper", topic, null, replies, null, 3, 1, null, 2, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       m.add(spec);
       List<ConsumerRecord<byte[], byte[]>> out = readAll(bootstrap, replies, 3);
@@ -334,7 +343,7 @@ class TriggerTest {
         return f;
       }
     };
-    TriggerSpec spec = new TriggerSpec(null, "slow", topic, null, null, null, 3, 1, TriggerSpec.Ordering.NONE, 4, 0);
+    TriggerSpec spec = new TriggerSpec(null, "slow", topic, null, null, null, 3, 1, TriggerSpec.Ordering.NONE, 4, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(slow)) {
       TriggerSpec added = m.add(spec);
       TriggerRunner runner = m.runner(added.id());
@@ -376,7 +385,7 @@ class TriggerTest {
       done.add(json(r.payload()).get("value").asText());
       return CompletableFuture.completedFuture(ok(r, utf8("ok")));
     };
-    TriggerSpec spec = new TriggerSpec(null, "busy", topic, null, null, null, 0, 1, null, 1, 0);
+    TriggerSpec spec = new TriggerSpec(null, "busy", topic, null, null, null, 0, 1, null, 1, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       TriggerSpec added = m.add(spec);
       await("all 20 committed", () -> committedSum(added.group()) == 20);
@@ -420,7 +429,7 @@ class TriggerTest {
       }, 2, java.util.concurrent.TimeUnit.MILLISECONDS);
       return f;
     };
-    TriggerSpec spec = new TriggerSpec(null, "keyed", topic, null, null, null, 3, 1, TriggerSpec.Ordering.KEY, 5, 0);
+    TriggerSpec spec = new TriggerSpec(null, "keyed", topic, null, null, null, 3, 1, TriggerSpec.Ordering.KEY, 5, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       TriggerSpec added = m.add(spec);
       await("all 100 committed", () -> committedSum(added.group()) == 100);
@@ -454,7 +463,7 @@ class TriggerTest {
       batch.forEach(e -> offsets.add(e.get("offset").asLong()));
       return ok(r, utf8("ok"));
     });
-    TriggerSpec spec = new TriggerSpec(null, "batcher", topic, null, null, null, 3, 10, null, 1, 0);
+    TriggerSpec spec = new TriggerSpec(null, "batcher", topic, null, null, null, 3, 10, null, 1, 0, TriggerSpec.Event.ENVELOPE);
     try (TriggerManager m = manager(fn)) {
       TriggerSpec added = m.add(spec);
       await("all 25 committed", () -> committedSum(added.group()) == 25);
@@ -465,6 +474,112 @@ class TriggerTest {
     }
     assertEquals(expected, offsets, "each record once, in order");
     assertTrue(largest.get() <= 10 && largest.get() > 1, "batches hold up to batchSize records: " + largest);
+  }
+
+  /**
+   * Issue 13: with event {@code value} (the default for new triggers) the function receives the
+   * record's value bytes, as an HTTP body; replies carry the input record's key, and a record
+   * without a key gets a reply without one, joined by its correlation ID.
+   */
+  @Test
+  void theValueEventIsTheRecordValueAndRepliesCarryTheInputKey() throws Exception {
+    String topic = topic("rev-in");
+    String replies = topic + ".out";
+    createTopic(bootstrap, topic, 1);
+    ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
+    FunctionInvoker reverse = function(r -> {
+      String e = text(r.payload());
+      events.add(e);
+      return ok(r, utf8(new StringBuilder(e).reverse().toString()));
+    });
+    produce(bootstrap, List.of(record(topic, 0, "k1", "stressed"), record(topic, 0, null, "drawer")));
+    TriggerSpec spec = TriggerJson.spec(TriggerJson.MAPPER.createObjectNode().put("function", "rev")
+        .put("topic", topic).put("replyTopic", replies), TriggerSpec.Event.VALUE);
+    assertEquals(TriggerSpec.Event.VALUE, spec.event(), "a new trigger gets the value by default");
+    try (TriggerManager m = manager(reverse)) {
+      m.add(spec);
+      List<ConsumerRecord<byte[], byte[]>> out = readAll(bootstrap, replies, 2);
+      assertEquals(List.of("stressed", "drawer"), List.copyOf(events), "the function sees the values unchanged");
+      assertEquals("desserts", text(out.get(0).value()));
+      assertEquals("k1", text(out.get(0).key()), "the reply is keyed like its input");
+      assertEquals(topic + "/0/0", header(out.get(0), "confaas-correlation-id"));
+      assertEquals("reward", text(out.get(1).value()));
+      assertNull(out.get(1).key(), "an input without a key gets a reply without one");
+      assertEquals(topic + "/0/1", header(out.get(1), "confaas-correlation-id"));
+    }
+  }
+
+  /**
+   * Issue 11, defect 4: a 2 MiB record (over maxRecordBytes) with a dead-letter topic used to block
+   * its partition forever: the dead-letter produce failed (RecordTooLarge) and nothing retried.
+   */
+  @Test
+  void aTwoMegabyteRecordIsDeadLetteredAndLaterRecordsFlow() throws Exception {
+    String topic = topic("big");
+    String dlq = topic + ".dlq";
+    createTopic(bootstrap, topic, 1);
+    ConcurrentLinkedQueue<String> values = new ConcurrentLinkedQueue<>();
+    FunctionInvoker fn = function(r -> {
+      values.add(json(r.payload()).get("value").asText());
+      return ok(r, utf8("ok"));
+    });
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+    records.add(new ProducerRecord<>(topic, 0, utf8("huge"), new byte[2 * 1024 * 1024]));
+    for (int i = 0; i < 8; i++) {
+      records.add(record(topic, 0, "k" + i, "after-" + i));
+    }
+    KafkaTestSupport.produceLarge(bootstrap, records);
+    TriggerSpec spec = new TriggerSpec(null, "big", topic, null, null, dlq, 3, 1, null, 1, 0, TriggerSpec.Event.ENVELOPE);
+    try (TriggerManager m = manager(fn)) {
+      TriggerSpec added = m.add(spec);
+      ConsumerRecord<byte[], byte[]> d = readAll(bootstrap, dlq, 1).get(0);
+      assertEquals("Poison.RecordTooLarge", header(d, "confaas-error-type"));
+      assertEquals("0", header(d, "confaas-original-offset"));
+      await("all 9 committed", () -> committedSum(added.group()) == 9, () -> safeCommitted(added.group()));
+      assertEquals(8, values.size(), "the 8 later records reach the function: " + values);
+    }
+  }
+
+  /**
+   * Issue 11, defect 4: a record the dead-letter topic cannot take whole (its max.message.bytes is
+   * smaller) is dead-lettered as a small descriptor, and the partition moves on.
+   */
+  @Test
+  void aRecordTheDeadLetterTopicCannotTakeIsDeadLetteredAsADescriptor() throws Exception {
+    String topic = topic("bulky");
+    String dlq = topic + ".dlq";
+    createTopic(bootstrap, topic, 1);
+    try (var a = KafkaTestSupport.admin(bootstrap)) {
+      a.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(dlq, 1, (short) 1)
+          .configs(Map.of("max.message.bytes", "65536")))).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    ConcurrentLinkedQueue<String> values = new ConcurrentLinkedQueue<>();
+    FunctionInvoker fn = function(r -> {
+      String v = json(r.payload()).get("value").asText();
+      values.add(v.length() > 20 ? "long" : v);
+      return v.length() > 20 ? error(r, "TooBig", "cannot handle it") : ok(r, utf8("ok"));
+    });
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+    records.add(record(topic, 0, "bulky-key", "x".repeat(200_000)));
+    for (int i = 0; i < 3; i++) {
+      records.add(record(topic, 0, "k" + i, "after-" + i));
+    }
+    KafkaTestSupport.produceLarge(bootstrap, records);
+    TriggerSpec spec = new TriggerSpec(null, "bulky", topic, null, null, dlq, 1, 1, null, 1, 0, TriggerSpec.Event.ENVELOPE);
+    try (TriggerManager m = manager(fn)) {
+      TriggerSpec added = m.add(spec);
+      await("all 4 committed", () -> committedSum(added.group()) == 4, () -> safeCommitted(added.group()));
+      ConsumerRecord<byte[], byte[]> d = readAll(bootstrap, dlq, 1).get(0);
+      JsonNode descriptor = json(d.value());
+      assertEquals(topic, descriptor.get("topic").asText(), descriptor.toString());
+      assertEquals(0, descriptor.get("partition").asInt());
+      assertEquals(0, descriptor.get("offset").asLong());
+      assertEquals(200_000 + "bulky-key".length(), descriptor.get("size").asInt());
+      assertTrue(descriptor.get("reason").asText().contains("cannot handle it"), descriptor.toString());
+      assertEquals("bulky-key", text(d.key()));
+      assertEquals("HANDLED:TooBig", header(d, "confaas-error-type"));
+      assertEquals(List.of("long", "long", "after-0", "after-1", "after-2"), List.copyOf(values));
+    }
   }
 
   private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
