@@ -239,7 +239,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
       throw e;
     }
     TriggerRunner.Consumption consumption = new TriggerRunner.Consumption(RUNNER_ID, "-", INVOCATIONS_TOPIC,
-        GROUP, "confaas-async-in", TriggerSpec.Ordering.NONE, concurrency, 1, 0, Integer.MAX_VALUE);
+        GROUP, "confaas-async-in", TriggerSpec.Ordering.NONE, concurrency, 1, 0, KafkaLimits.MAX_MESSAGE_BYTES);
     a.worker = new TriggerRunner(consumption, a.new Worker(), clients, invoker, meters, clock, tuning.runner());
     a.worker.start();
     return a;

@@ -101,11 +101,6 @@ final class TriggerRunner implements AutoCloseable {
       return new Options(backoffBase, backoffCap, overloadPause, invocationTimeout, maxPollRecords,
           restartBase, restartCap, maxBufferedBytes, hook);
     }
-
-    Options withInvocationTimeout(Duration timeout) {
-      return new Options(backoffBase, backoffCap, overloadPause, timeout, maxPollRecords,
-          restartBase, restartCap, maxBufferedBytes, beforePoll);
-    }
   }
 
   /**
