@@ -910,7 +910,8 @@ final class TriggerRunner implements AutoCloseable {
       return;
     }
     if (sync) {
-      consumer.commitSync(offsets);
+      // Bounded: a broker that does not answer must not hold up a restart or a shutdown.
+      consumer.commitSync(offsets, Duration.ofSeconds(5));
     } else {
       consumer.commitAsync(offsets, (done, e) -> {
         if (e != null) {
