@@ -37,6 +37,12 @@ import picocli.CommandLine.Parameters;
     name = "attest",
     mixinStandardHelpOptions = true,
     description = "Verify TDX quotes and replay RTMR logs.",
+    footer = {
+      "",
+      "Examples:",
+      "  confaas attest verify-quote quote.dat --collateral collateral/",
+      "  confaas attest replay-rtmr rtmr3.log --quote quote.dat"
+    },
     subcommands = {
       AttestCommand.VerifyQuote.class,
       AttestCommand.ReplayRtmr.class,
@@ -78,8 +84,18 @@ final class AttestCommand implements Runnable {
       mixinStandardHelpOptions = true,
       description = {
         "Verify a TDX quote (v4/v5) against Intel DCAP collateral and appraise it.",
-        "Exit 0 if it verifies to the trusted root and passes appraisal (debug TDs are refused"
-            + " unless --allow-debug), 1 naming the failed check otherwise."
+        "Exit 0 if it verifies to the trusted root and passes appraisal (debug TDs are",
+        "refused unless --allow-debug), 1 naming the failed check otherwise."
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  confaas attest verify-quote quote.dat --collateral collateral/",
+        "  confaas attest verify-quote quote.dat --collateral collateral/ \\",
+        "      --at 2026-04-01T00:00:00Z --min-tcb UpToDate --json",
+        "  confaas attest verify-quote quote.dat \\",
+        "      --collateral ~/.confaas/attestation/collateral \\",
+        "      --trust-root ~/.confaas/attestation/dev-root.pem   # simulated TDX"
       })
   static final class VerifyQuote implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -276,9 +292,15 @@ final class AttestCommand implements Runnable {
       name = "replay-rtmr",
       mixinStandardHelpOptions = true,
       description = {
-        "Replay an ACON RTMR log (one entry per line; SHA-384 extend from 48 zero bytes) and print"
-            + " the resulting RTMR value in hex.",
-        "With --quote, compare it to the quote's RTMR3 and exit 1 if they differ."
+        "Replay an ACON RTMR log and print the resulting RTMR value in hex.",
+        "One entry per line; each is SHA-384-extended from 48 zero bytes. With --quote,",
+        "compare the value to the quote's RTMR3 and exit 1 if they differ."
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  confaas attest replay-rtmr rtmr3.log",
+        "  confaas attest replay-rtmr rtmr3.log --quote quote.dat --json"
       })
   static final class ReplayRtmr implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

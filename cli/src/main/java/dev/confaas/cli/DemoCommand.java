@@ -21,8 +21,9 @@ import picocli.CommandLine.Spec;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Build, sign and verify a sample function image in a scratch directory, then show that a",
-      "tampered copy is rejected. Each step prints the 'confaas' command it runs."
+      "Build, sign and verify a sample function image in a scratch directory.",
+      "Then show that a tampered copy is rejected. Each step prints the 'confaas'",
+      "command it runs."
     },
     footer = {"", "Examples:", "  confaas demo", "  confaas demo --dir /tmp/confaas-demo"})
 final class DemoCommand implements Callable<Integer> {

@@ -41,9 +41,11 @@ import picocli.CommandLine.Spec;
     name = "deploy",
     mixinStandardHelpOptions = true,
     description = {
-      "Deploy a function: build and sign its image (--runtime),",
-      "or upload a signed one (--manifest).",
-      "Each deploy adds a version; 'latest' points at the newest."
+      "Deploy a function, as a new version.",
+      "Builds and signs its image for a runtime (--runtime), or uploads one built and",
+      "signed before (--manifest). Each deploy adds a version; 'latest' points at the",
+      "newest. Prints the version, the image ID and the vendor images (framework",
+      "layers) the image builds on, which a TD loads with it."
     },
     footer = {
       "",
@@ -55,10 +57,11 @@ import picocli.CommandLine.Spec;
       "      --handler com.example.Orders::handleRequest --jar orders.jar",
       "  confaas deploy --name echo --runtime provided --bootstrap bootstrap \\",
       "      --handler function.handler --file function.sh",
-      "",
-      "Handler APIs: 'confaas runtimes' says where each comes from.",
       "  confaas deploy --name hello --manifest out/manifest.json \\",
-      "      --signature out/signature --cert keys/author.cert.der --layer out/layer.tar"
+      "      --signature out/signature --cert keys/author.cert.der \\",
+      "      --layer out/layer.tar",
+      "",
+      "Handler APIs: 'confaas runtimes' says where each comes from."
     })
 final class DeployCommand implements Callable<Integer> {
   /** The default author key: {@code DATA/keys/author.key.pem} + {@code author.cert.der}. */
@@ -354,7 +357,9 @@ final class DeployCommand implements Callable<Integer> {
     w.println("image:   " + r.getString("imageId"));
     JsonArray deps = r.getJsonArray("dependencies", new JsonArray());
     for (Object d : deps) {
-      w.println("needs:   " + d);
+      // The deploy response's dependencies: vendor manifests whose aliases the layers resolve by.
+      w.println("vendor:  " + d + "  (the vendor image that publishes the framework layer this"
+          + " image names by alias; TDs load it with the function)");
     }
     if (r.getString("invokeToken") != null) {
       w.println("invoke token (shown once; callers send 'Authorization: Bearer <token>'): "

@@ -18,6 +18,13 @@ import picocli.CommandLine.Spec;
     name = "functions",
     mixinStandardHelpOptions = true,
     description = "List, show and delete deployed functions.",
+    footer = {
+      "",
+      "Examples:",
+      "  confaas functions list",
+      "  confaas functions get hello",
+      "  confaas functions delete hello"
+    },
     subcommands = {
       FunctionsCommand.ListCommand.class,
       FunctionsCommand.GetCommand.class,
@@ -37,7 +44,14 @@ final class FunctionsCommand implements Runnable {
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true,
-      description = "One line per function: name, latest version, versions, image of latest.")
+      description = "List deployed functions: name, latest version, versions, image of latest.",
+      footer = {
+        "",
+        "Examples:",
+        "  confaas functions list",
+        "  confaas functions list --json",
+        "  CONFAAS_URL=http://gw:8080 CONFAAS_TOKEN=... confaas functions list"
+      })
   static final class ListCommand implements Runnable {
     @Spec CommandSpec spec;
     @Mixin GatewayClient.Options gateway;
@@ -76,7 +90,13 @@ final class FunctionsCommand implements Runnable {
   }
 
   @Command(name = "get", mixinStandardHelpOptions = true,
-      description = "A function's versions, aliases, image IDs and settings (JSON).")
+      description = "Show a function's versions, aliases, image IDs and settings (JSON).",
+      footer = {
+        "",
+        "Examples:",
+        "  confaas functions get hello",
+        "  confaas functions get hello --json | jq -r '.versions[-1].imageId'"
+      })
   static final class GetCommand implements Runnable {
     @Spec CommandSpec spec;
     @Mixin GatewayClient.Options gateway;
@@ -97,7 +117,13 @@ final class FunctionsCommand implements Runnable {
   }
 
   @Command(name = "delete", mixinStandardHelpOptions = true,
-      description = "Forget a function and all its versions.")
+      description = "Forget a function and all its versions.",
+      footer = {
+        "",
+        "Examples:",
+        "  confaas functions delete hello",
+        "  confaas functions delete hello --url http://gw:8080 --token \"$ADMIN_TOKEN\""
+      })
   static final class DeleteCommand implements Runnable {
     @Spec CommandSpec spec;
     @Mixin GatewayClient.Options gateway;

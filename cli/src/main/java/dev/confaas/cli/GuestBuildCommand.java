@@ -19,11 +19,18 @@ import picocli.CommandLine.Option;
     name = "build",
     mixinStandardHelpOptions = true,
     description = {
-      "Build the guest image TDs boot on the qemu and qemu-tdx backends: a kernel (Debian's"
-          + " linux-image-cloud-amd64 unless --kernel) and an initramfs holding init, busybox, a"
-          + " jlinked JRE and this installation's agent, and nothing else.",
-      "The same inputs give the same bytes. Prints the SHA-384 of the kernel, the initrd and the"
-          + " command line."
+      "Build the guest image TDs boot on the qemu and qemu-tdx backends.",
+      "That is a kernel (Debian's linux-image-cloud-amd64 unless --kernel) and an",
+      "initramfs holding init, busybox, a jlinked JRE and this installation's agent,",
+      "and nothing else. The same inputs give the same bytes. Prints the SHA-384 of",
+      "the kernel, the initrd and the command line."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  confaas guest build --out guest/",
+      "  confaas guest build --out guest/ --gzip \\",
+      "      --kernel /boot/vmlinuz-6.1.0-31-cloud-amd64"
     })
 final class GuestBuildCommand implements Callable<Integer> {
   private static final HexFormat HEX = HexFormat.of();

@@ -27,6 +27,13 @@ import picocli.CommandLine.Option;
     name = "guest",
     mixinStandardHelpOptions = true,
     description = "The guest image that TDs boot (qemu and qemu-tdx backends).",
+    footer = {
+      "",
+      "Examples:",
+      "  confaas guest build --out guest/",
+      "  confaas guest measure --firmware /usr/share/ovmf/OVMF.fd \\",
+      "      --kernel guest/vmlinuz --initrd guest/initrd.img --cmdline \"console=hvc0\""
+    },
     subcommands = {GuestCommand.Measure.class, GuestBuildCommand.class, CommandLine.HelpCommand.class})
 final class GuestCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -47,10 +54,19 @@ final class GuestCommand implements Runnable {
       name = "measure",
       mixinStandardHelpOptions = true,
       description = {
-        "Compute what a TDX host reports for a guest QEMU boots with this TDVF firmware (-bios)"
-            + " and, for direct kernel boot, this kernel, initrd and command line: MRTD from the"
-            + " firmware's TDVF metadata, RTMR1 and RTMR2 from TDVF's boot events.",
-        "RTMR0 depends on the whole machine configuration and is not computed."
+        "Compute the MRTD, RTMR1 and RTMR2 a TDX host reports for a guest.",
+        "The guest is one QEMU boots with this TDVF firmware (-bios) and, for direct",
+        "kernel boot, this kernel, initrd and command line: MRTD comes from the",
+        "firmware's TDVF metadata, RTMR1 and RTMR2 from TDVF's boot events. RTMR0",
+        "depends on the whole machine configuration and is not computed."
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  confaas guest measure --firmware /usr/share/ovmf/OVMF.fd",
+        "  confaas guest measure --firmware /usr/share/ovmf/OVMF.fd \\",
+        "      --kernel guest/vmlinuz --initrd guest/initrd.img \\",
+        "      --cmdline \"console=hvc0\" --memory 4G --qemu-variant 8.2.2 --json"
       })
   static final class Measure implements Callable<Integer> {
     private static final HexFormat HEX = HexFormat.of();

@@ -110,9 +110,10 @@ final class ImageCommand implements Runnable {
       name = "build",
       mixinStandardHelpOptions = true,
       description = {
-        "Build an unsigned function image from a directory: a reproducible layer tar of --dir",
-        "(named by its sha384 digest) and manifest.json. Vendor layers come first in 'layers',",
-        "in the order given, then the function layer."
+        "Build an unsigned function image from a directory.",
+        "Writes a reproducible layer tar of --dir (named by its sha384 digest) and",
+        "manifest.json. Vendor layers come first in 'layers', in the order given, then",
+        "the function layer."
       },
       footer = {
         "",
@@ -312,10 +313,11 @@ final class ImageCommand implements Runnable {
       name = "import",
       mixinStandardHelpOptions = true,
       description = {
-        "Turn an OCI image (layout directory or 'docker save' tar) into an unsigned ACON manifest",
-        "and decompressed layer tars named by their sha384 digests. As Lambda maps an image,",
-        "a one-element Cmd becomes the handler (_HANDLER), and Env entries the platform sets",
-        "itself (LAMBDA_TASK_ROOT, TZ, ...) are dropped with a warning."
+        "Turn an OCI image (layout directory or 'docker save' tar) into an ACON image.",
+        "Writes an unsigned manifest and decompressed layer tars named by their sha384",
+        "digests. As Lambda maps an image, a one-element Cmd becomes the handler",
+        "(_HANDLER), and Env entries the platform sets itself (LAMBDA_TASK_ROOT, TZ, ...)",
+        "are dropped with a warning."
       },
       footer = {
         "",
@@ -381,12 +383,13 @@ final class ImageCommand implements Runnable {
       name = "sign",
       mixinStandardHelpOptions = true,
       description = {
-        "Sign the canonical form of MANIFEST (as 'jq -jcS .' prints it) with KEY; the hash comes",
-        "from the certificate. Writes a DER signature, as 'openssl dgst -sha384 -sign' does."
+        "Sign the canonical form of MANIFEST (as 'jq -jcS .' prints it) with KEY.",
+        "The hash comes from the certificate. Writes a DER signature, as",
+        "'openssl dgst -sha384 -sign' does."
       },
       footer = {
         "",
-        "Example:",
+        "Examples:",
         "  confaas image sign build/manifest.json --key keys/signer.key.pem \\",
         "      --cert keys/signer.cert.der"
       })
@@ -441,14 +444,13 @@ final class ImageCommand implements Runnable {
       name = "id",
       mixinStandardHelpOptions = true,
       description = {
-        "Print the image ID HASH/SIGNER/MANIFEST of MANIFEST signed with CERT_DER, alone on a"
-            + " line:",
-        "HASH from the certificate, SIGNER = HASH(certificate DER), MANIFEST = HASH(canonical"
-            + " manifest)."
+        "Print the image ID of MANIFEST signed with CERT_DER, alone on a line.",
+        "The ID is HASH/SIGNER/MANIFEST: HASH from the certificate,",
+        "SIGNER = HASH(certificate DER), MANIFEST = HASH(canonical manifest)."
       },
       footer = {
         "",
-        "Example:",
+        "Examples:",
         "  confaas image id build/manifest.json --cert keys/signer.cert.der"
       })
   static final class Id implements Callable<Integer> {
@@ -494,12 +496,13 @@ final class ImageCommand implements Runnable {
       name = "verify",
       mixinStandardHelpOptions = true,
       description = {
-        "Check that SIG is a valid signature of MANIFEST's canonical form by CERT_DER's key.",
-        "Exit 0 if it is; 1 with the reason (bad signature, weak or malformed certificate, ...)."
+        "Check a signature over MANIFEST's canonical form.",
+        "Exit 0 if SIG is a valid signature of it by CERT_DER's key; 1 with the reason",
+        "(bad signature, weak or malformed certificate, ...)."
       },
       footer = {
         "",
-        "Example:",
+        "Examples:",
         "  confaas image verify build/manifest.json --signature build/manifest.json.sig \\",
         "      --cert keys/signer.cert.der"
       })
@@ -566,12 +569,13 @@ final class ImageCommand implements Runnable {
   @Command(
       name = "inspect",
       mixinStandardHelpOptions = true,
-      description =
-          "Show a manifest's fields, its canonical digest and, with --cert, its signer and image"
-              + " IDs.",
+      description = {
+        "Show a manifest's fields and canonical digest.",
+        "With --cert, also its signer and image IDs."
+      },
       footer = {
         "",
-        "Example:",
+        "Examples:",
         "  confaas image inspect build/manifest.json --cert keys/signer.cert.der --json"
       })
   static final class Inspect implements Callable<Integer> {

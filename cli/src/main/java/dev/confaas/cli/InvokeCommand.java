@@ -20,18 +20,26 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code confaas invoke}: sends one event to a function and prints its response body exactly as the
- * function returned it (nothing added, no trailing newline); on failure prints the error and exits
- * 1.
+ * function returned it; on failure prints the error and exits 1.
+ *
+ * <p>Only when standard output is a terminal is anything added: a newline after a text response
+ * that does not end in one, so the shell's prompt does not run on after it. Piped or redirected
+ * ({@code > response.bin}, {@code $(confaas invoke ...)}), the bytes are the response's alone, and a
+ * response that is not UTF-8 text is written as raw bytes wherever it goes.
  */
 @Command(
     name = "invoke",
     description = {
       "Invoke a function with an event (--data, --data-file, or standard input).",
-      "Prints the function's response exactly; exits 1 with the error if it failed."
+      "Prints the function's response exactly as it returned it; exits 1 with the",
+      "error if it failed. On a terminal only, a newline is added when a text response",
+      "does not end in one (so the prompt starts on a line of its own); piped or",
+      "redirected, the bytes are exactly the response."
     },
     footer = {
       "",
@@ -39,12 +47,14 @@ import picocli.CommandLine.Spec;
       "  confaas invoke hello --data '{\"name\":\"td\"}'",
       "  echo '{}' | confaas invoke hello",
       "  confaas invoke hello --async --data '{}'",
-      "  confaas invoke hello --sealed --data secret    # sealed to a verified TD; see docs/sealed-invocations.md"
+      "  confaas invoke hello --data-file event.bin > response.bin",
+      "  confaas invoke hello --sealed --data secret   # docs/sealed-invocations.md"
     })
 final class InvokeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin GatewayClient.Options gateway;
   @Mixin ReceiptTrust.Options trust;
+  @ParentCommand Main main;
 
   // No standard --version here: it names the function version to invoke.
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
@@ -108,9 +118,7 @@ final class InvokeCommand implements Callable<Integer> {
         throw new Main.CliException("function " + name + " failed (" + o.functionError() + "): "
             + new String(o.plaintext(), StandardCharsets.UTF_8));
       }
-      PrintWriter out = spec.commandLine().getOut();
-      out.print(new String(o.plaintext(), StandardCharsets.UTF_8));
-      out.flush();
+      printText(spec.commandLine().getOut(), new String(o.plaintext(), StandardCharsets.UTF_8));
       return o.verified() ? 0 : 1;
     }
     String path = "/v1/functions/" + URLEncoder.encode(name, StandardCharsets.UTF_8)
@@ -153,8 +161,7 @@ final class InvokeCommand implements Callable<Integer> {
     }
     String text = utf8(r.body());
     if (text != null) {
-      out.print(text);
-      out.flush();
+      printText(out, text);
     } else {
       // Not text: write the bytes as they are, not through the character writer.
       out.flush();
@@ -162,6 +169,15 @@ final class InvokeCommand implements Callable<Integer> {
       System.out.flush();
     }
     return 0;
+  }
+
+  /** The response as it is, and on a terminal a newline if it has none at its end. */
+  private void printText(PrintWriter out, String text) {
+    out.print(text);
+    if (main != null && main.stdoutIsTerminal && !text.isEmpty() && !text.endsWith("\n")) {
+      out.println();
+    }
+    out.flush();
   }
 
   /**

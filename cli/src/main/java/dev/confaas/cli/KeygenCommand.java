@@ -26,8 +26,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Generate an ECDSA P-384 signing key and a self-signed certificate (DER).",
-      "Writes NAME.key.pem (keep it secret) and NAME.cert.der, and prints the signer ID",
-      "sha384/<hex of SHA-384(certificate DER)> that vendor aliases and policies refer to."
+      "Writes NAME.key.pem (keep it secret) and NAME.cert.der, and prints the signer",
+      "ID sha384/<hex of SHA-384(certificate DER)> that vendor aliases and policies",
+      "refer to."
     },
     footer = {
       "",

@@ -31,9 +31,10 @@ import picocli.CommandLine.Spec;
     name = "logs",
     mixinStandardHelpOptions = true,
     description = {
-      "Show a function's recent output (stdout and stderr of its instances, init included):",
-      "TIME NAME:VERSION REQUEST-ID INSTANCE@TD STREAM: LINE, with 'init' for output before the",
-      "first event. The gateway keeps the last 1000 lines per function."
+      "Show a function's recent output: stdout and stderr of its instances.",
+      "One line each: TIME NAME:VERSION REQUEST-ID INSTANCE@TD STREAM: LINE, with",
+      "'init' as the request ID for output before the first event. The gateway keeps",
+      "the last 1000 lines per function."
     },
     footer = {
       "",

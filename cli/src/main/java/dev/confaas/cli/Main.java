@@ -14,6 +14,15 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "ConFaaS: confidential functions in Intel TDX trust domains.",
+    footer = {
+      "",
+      "Examples:",
+      "  confaas up                         # the platform, with a sample 'hello'",
+      "  confaas deploy --name rev --runtime shell --handler rev.sh",
+      "  confaas invoke rev --data stressed",
+      "  confaas logs rev --follow",
+      "  confaas help deploy                # or: confaas deploy --help"
+    },
     subcommands = {
       KeygenCommand.class,
       ImageCommand.class,
@@ -35,8 +44,19 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Whether standard output is a terminal; subcommands read it ({@code invoke}'s newline). */
+  final boolean stdoutIsTerminal;
+
+  Main() {
+    this(false);
+  }
+
+  private Main(boolean stdoutIsTerminal) {
+    this.stdoutIsTerminal = stdoutIsTerminal;
+  }
+
   public static void main(String[] args) {
-    System.exit(run(args));
+    System.exit(newCommandLine(new Main(Terminal.isStdout())).execute(args));
   }
 
   /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
@@ -58,9 +78,34 @@ public final class Main implements Runnable {
   }
 
   static CommandLine newCommandLine() {
-    CommandLine cl = new CommandLine(new Main());
+    return newCommandLine(new Main());
+  }
+
+  private static CommandLine newCommandLine(Main main) {
+    CommandLine cl = new CommandLine(main);
     cl.setExecutionExceptionHandler(new OneLineErrors());
+    // Help as wide as the terminal (80 columns when it is not one), wrapped at spaces only.
+    cl.setHelpFactory(WholeWordHelp.FACTORY);
+    cl.setUsageHelpAutoWidth(true);
+    addHelpExamples(cl, "confaas");
     return cl;
+  }
+
+  /** picocli's own {@code help} subcommands get examples too, as every command has. */
+  private static void addHelpExamples(CommandLine cl, String path) {
+    for (CommandLine sub : new java.util.LinkedHashSet<>(cl.getSubcommands().values())) {
+      if (sub.getCommand() instanceof CommandLine.HelpCommand) {
+        String other = cl.getSubcommands().keySet().stream()
+            .filter(n -> !n.equals(sub.getCommandName())).findFirst().orElse("");
+        sub.getCommandSpec().usageMessage().footer(
+            "",
+            "Examples:",
+            "  " + path + " " + sub.getCommandName() + " " + other,
+            "  " + path + " " + other + " --help   # the same");
+      } else {
+        addHelpExamples(sub, path + " " + sub.getCommandName());
+      }
+    }
   }
 
   @Override

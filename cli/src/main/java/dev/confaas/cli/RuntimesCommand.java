@@ -24,8 +24,9 @@ import picocli.CommandLine.Spec;
     name = "runtimes",
     mixinStandardHelpOptions = true,
     description = {
-      "Show the runtimes the gateway offers for 'deploy --runtime', what each takes as handler,",
-      "and where the API jar a Java handler compiles against comes from."
+      "Show the runtimes the gateway offers for 'deploy --runtime'.",
+      "For each: what it takes as handler, and where the API jar a Java handler",
+      "compiles against comes from."
     },
     footer = {
       "",

@@ -26,6 +26,13 @@ import picocli.CommandLine.Parameters;
     name = "trigger",
     mixinStandardHelpOptions = true,
     description = "Deliver the records of a Kafka topic to a function.",
+    footer = {
+      "",
+      "Examples:",
+      "  confaas trigger add rev --topic rev-in --reply-topic rev-out",
+      "  confaas trigger list",
+      "  confaas trigger remove trg-1a2b3c4d"
+    },
     subcommands = {
       TriggerCommand.Add.class,
       TriggerCommand.ListTriggers.class,
@@ -46,7 +53,20 @@ final class TriggerCommand implements Runnable {
         spec.commandLine(), "missing subcommand: see 'confaas trigger --help'");
   }
 
-  @Command(name = "add", mixinStandardHelpOptions = true, description = "Add a trigger.")
+  @Command(name = "add", mixinStandardHelpOptions = true,
+      description = {
+        "Add a trigger: each record on --topic becomes an invocation of FUNCTION.",
+        "With --reply-topic, each result is produced there; records that still fail",
+        "after --max-retries go to --dead-letter-topic (else they are skipped)."
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  confaas trigger add rev --topic rev-in --reply-topic rev-out \\",
+        "      --dead-letter-topic rev-dlq",
+        "  confaas trigger add thumbnail --topic uploads --ordering key --concurrency 4",
+        "  confaas trigger add audit --topic payments --batch-size 50 --group audit-1"
+      })
   static final class Add implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -118,7 +138,16 @@ final class TriggerCommand implements Runnable {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List triggers.")
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = {
+        "List triggers: ID, function, topic, ordering, reply topic and dead-letter topic.",
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  confaas trigger list",
+        "  confaas trigger list --json | jq -r 'select(.function == \"rev\") | .id'"
+      })
   static final class ListTriggers implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -129,19 +158,21 @@ final class TriggerCommand implements Runnable {
     public Integer call() {
       JsonNode list = request("GET", "", null, 200).path("triggers");
       PrintWriter out = spec.commandLine().getOut();
+      String row = "%-14s %-20s %-24s %-10s %-24s %s%n";
       if (!json) {
-        out.printf("%-14s %-20s %-24s %-10s %s%n", "ID", "FUNCTION", "TOPIC", "ORDERING", "DEAD-LETTER");
+        out.printf(row, "ID", "FUNCTION", "TOPIC", "ORDERING", "REPLY-TOPIC", "DEAD-LETTER");
       }
       for (JsonNode t : list) {
         if (json) {
           out.println(t.toString());
         } else {
           out.printf(
-              "%-14s %-20s %-24s %-10s %s%n",
+              row,
               t.path("id").asText(),
               t.path("function").asText(),
               t.path("topic").asText(),
               t.path("ordering").asText(),
+              t.hasNonNull("replyTopic") ? t.get("replyTopic").asText() : "-",
               t.hasNonNull("deadLetterTopic") ? t.get("deadLetterTopic").asText() : "-");
         }
       }
@@ -149,7 +180,14 @@ final class TriggerCommand implements Runnable {
     }
   }
 
-  @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a trigger.")
+  @Command(name = "remove", mixinStandardHelpOptions = true,
+      description = "Remove a trigger; its consumer group's offsets stay in Kafka.",
+      footer = {
+        "",
+        "Examples:",
+        "  confaas trigger list",
+        "  confaas trigger remove trg-1a2b3c4d"
+      })
   static final class Remove implements Callable<Integer> {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -4,11 +4,20 @@ import dev.confaas.platform.Platform;
 import dev.confaas.platform.Settings;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -19,21 +28,23 @@ import picocli.CommandLine.Model.CommandSpec;
     name = "up",
     mixinStandardHelpOptions = true,
     description = {
-      "Start the platform: the HTTP gateway, an embedded Kafka broker (KRaft), a warm pool of",
-      "attested TDs on the process backend (simulated TDX), the scheduler and Kafka triggers; deploy",
-      "the sample function 'hello' on first start. Stops cleanly on Ctrl-C.",
-      "State (keys, images, functions, triggers, Kafka data) lives in the data directory and",
-      "survives a restart."
+      "Start the platform and run it until Ctrl-C.",
+      "That is the HTTP gateway, an embedded Kafka broker (KRaft), a warm pool of",
+      "attested TDs on the process backend (simulated TDX), the scheduler and Kafka",
+      "triggers, and the sample function 'hello'. Once the sample answers its first",
+      "invocation, 'up' prints a curl line to call it. State (keys, images, functions,",
+      "triggers, Kafka data and port) lives in the data directory and survives a",
+      "restart."
     },
     footer = {
       "",
-      "Settings: every tunable (gateway, kafka, pool, scheduler, async, triggers) is a key",
-      "in DATA_DIR/confaas.yaml, written on first start with every key and its default",
-      "commented out (--print-settings shows the same). Later sources win:",
-      "built-in default < confaas.yaml < environment variable CONFAAS_<SECTION>_<KEY>",
-      "(the key in upper snake case, e.g. CONFAAS_POOL_SIZE=4,",
-      "CONFAAS_SCHEDULER_QUEUE_CAPACITY=500) < the flags above. An unknown key or a value",
-      "out of range stops the start with a message naming the key.",
+      "Settings: every tunable (gateway, kafka, pool, scheduler, async, triggers,",
+      "platform) is a key in DATA_DIR/confaas.yaml, written on first start with every",
+      "key and its default commented out (--print-settings shows the same). Later",
+      "sources win: built-in default < confaas.yaml < environment variable",
+      "CONFAAS_<SECTION>_<KEY> (the key in upper snake case, e.g. CONFAAS_POOL_SIZE=4,",
+      "CONFAAS_SCHEDULER_QUEUE_CAPACITY=500) < the flags above. An unknown key or a",
+      "value out of range stops the start with a message naming the key.",
       "",
       "Examples:",
       "  confaas up",
@@ -41,7 +52,8 @@ import picocli.CommandLine.Model.CommandSpec;
       "  confaas up --bootstrap-servers kafka1:9092   # use an existing Kafka cluster",
       "  CONFAAS_POOL_MAX_AGE=30m confaas up",
       "",
-      "Exit codes: 0 stopped cleanly, 1 could not start (the reason is printed), 2 usage error."
+      "Exit codes: 0 stopped cleanly, 1 could not start (the reason is printed),",
+      "2 usage error."
     })
 final class UpCommand implements Runnable {
 
@@ -64,8 +76,8 @@ final class UpCommand implements Runnable {
 
   @Option(
       names = "--kafka-port",
-      description = "Embedded Kafka broker port; 0 = any free port, printed at start"
-          + " (setting kafka.port, default 0).")
+      description = "Embedded Kafka broker port; 0 = the port of the last start on this data"
+          + " directory, else any free one, printed at start (setting kafka.port, default 0).")
   Integer kafkaPort;
 
   @Option(
@@ -114,6 +126,19 @@ final class UpCommand implements Runnable {
     return f;
   }
 
+  /** Where settings and the package check are looked up; tests point it at their own. */
+  static Supplier<Map<String, String>> environment = System::getenv;
+
+  /**
+   * The environment variable naming the program that makes sure the Debian packages the runtime
+   * layers are built from are installed ({@code bin/confaas} sets it to {@code
+   * bin/ensure-debian-packages}). It runs only when the platform really starts: not for {@code
+   * --help}, {@code --print-settings} or settings that do not hold.
+   */
+  static final String ENSURE_PACKAGES = "CONFAAS_ENSURE_PACKAGES";
+
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(15);
+
   @Override
   public void run() {
     PrintWriter out = spec.commandLine().getOut();
@@ -122,14 +147,16 @@ final class UpCommand implements Runnable {
       out.flush();
       return;
     }
-    Path data = dataDir != null ? dataDir : GatewayEndpoint.dataDir(System.getenv());
-    Settings settings = Settings.load(data, System.getenv(), flags());
+    Map<String, String> env = environment.get();
+    Path data = dataDir != null ? dataDir : GatewayEndpoint.dataDir(env);
+    Settings settings = Settings.load(data, env, flags());
     // Checked first: a second platform on the same directory is the likelier cause of a taken port,
     // and its PID is the more useful message. Platform.start takes the lock itself.
     Platform.runningOn(settings.dataDir()).ifPresent(inUse -> {
       throw new Main.CliException("could not start: " + inUse);
     });
     failFastIfPortTaken(settings.gatewayHost(), settings.gatewayPort());
+    ensurePackages(env.get(ENSURE_PACKAGES), spec.commandLine().getErr());
     Platform platform;
     try {
       platform = Platform.start(
@@ -168,22 +195,60 @@ final class UpCommand implements Runnable {
     } else {
       out.println("  admin token: in " + data.resolve(GatewayEndpoint.TOKEN_FILE));
     }
-    if (settings.deploySample()) {
-      out.println();
-      out.println("Invoke the sample function:");
-      out.println("  curl -s -X POST " + url + "/v1/functions/" + Platform.SAMPLE_FUNCTION
-          + "/invoke -d 'ConFaaS'");
-    }
     out.println();
-    out.println("Deploy your own (in another terminal): bin/confaas deploy --name NAME --runtime shell"
-        + " --handler handler.sh; then: bin/confaas invoke NAME --data '...'");
-    out.println("Press Ctrl-C to stop.");
     out.flush();
     try {
-      awaitReady(platform, out);
+      if (settings.deploySample()) {
+        // The curl line only once it works: on a loaded machine the first TDs take a while.
+        if (awaitSample(platform, settings.sampleTimeout(), out, stopped)) {
+          out.println();
+          out.println("Invoke the sample function:");
+          out.println("  curl -s -X POST " + url + "/v1/functions/" + Platform.SAMPLE_FUNCTION
+              + "/invoke -d 'ConFaaS'");
+        }
+      } else {
+        awaitAttestedTd(platform, settings.sampleTimeout(), out, stopped);
+      }
+      if (stopped.getCount() == 0) {
+        return; // stopped while waiting
+      }
+      out.println();
+      out.println("Deploy your own (in another terminal): bin/confaas deploy --name NAME"
+          + " --runtime shell --handler handler.sh; then: bin/confaas invoke NAME --data '...'");
+      out.println("Press Ctrl-C to stop.");
+      out.flush();
       stopped.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Runs the package check {@code bin/confaas} names, passing on what it says; a failure stops the
+   * start before anything is built from the packages.
+   */
+  static void ensurePackages(String program, PrintWriter err) {
+    if (program == null || program.isBlank()) {
+      return;
+    }
+    try {
+      Process p = new ProcessBuilder(program).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(
+          p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+        lines.lines().forEach(err::println);
+      }
+      err.flush();
+      if (p.waitFor() != 0) {
+        throw new Main.CliException("could not start: the Debian packages the runtime layers are"
+            + " built from are missing (see above)");
+      }
+    } catch (IOException e) {
+      throw new Main.CliException("could not run the package check " + program + ": "
+          + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Main.CliException("interrupted while checking the Debian packages");
     }
   }
 
@@ -202,9 +267,84 @@ final class UpCommand implements Runnable {
     }
   }
 
-  private static void awaitReady(Platform platform, PrintWriter out) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-    while (!platform.ready() && System.nanoTime() < deadline) {
+  /**
+   * Invokes the sample as the curl line will, until it answers 200 or {@code limit} passes; says
+   * every {@link #PROGRESS_EVERY} how long it has waited and what the last attempt got. Returns
+   * whether it answered.
+   */
+  private static boolean awaitSample(
+      Platform platform, Duration limit, PrintWriter out, CountDownLatch stopped)
+      throws InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    URI invoke = URI.create(
+        platform.gatewayUrl() + "/v1/functions/" + Platform.SAMPLE_FUNCTION + "/invoke");
+    long start = System.nanoTime();
+    long deadline = start + limit.toNanos();
+    long nextProgress = start + PROGRESS_EVERY.toNanos();
+    out.println("confaas up: waiting for the sample function '" + Platform.SAMPLE_FUNCTION
+        + "' to answer its first invocation (at most " + limit.toSeconds() + " s, setting"
+        + " platform.sampleTimeout)");
+    out.flush();
+    String last = "no answer yet";
+    while (stopped.getCount() > 0 && System.nanoTime() < deadline) {
+      long left = Math.max(1, deadline - System.nanoTime());
+      CompletableFuture<HttpResponse<String>> call = http.sendAsync(
+          HttpRequest.newBuilder(invoke)
+              .timeout(Duration.ofNanos(left))
+              // The admin token may invoke any function, should 'hello' have been redeployed so.
+              .header("Authorization", "Bearer " + platform.adminToken())
+              .POST(HttpRequest.BodyPublishers.ofString("ConFaaS"))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
+      while (!call.isDone() && stopped.getCount() > 0) {
+        try {
+          call.get(1, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+          // not answered yet, or failed: looked at below
+        }
+        if (System.nanoTime() - nextProgress >= 0) {
+          out.println("confaas up: still waiting for '" + Platform.SAMPLE_FUNCTION + "' ("
+              + Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s; "
+              + (platform.ready() ? "an attested TD is ready" : "no TD is attested yet")
+              + "; last attempt: " + last + ")");
+          out.flush();
+          nextProgress += PROGRESS_EVERY.toNanos();
+        }
+      }
+      if (!call.isDone()) {
+        call.cancel(true);
+        return false;
+      }
+      try {
+        HttpResponse<String> r = call.get();
+        if (r.statusCode() == 200) {
+          out.println("confaas up: ready: the sample function answered after "
+              + Duration.ofNanos(System.nanoTime() - start).toSeconds() + " s: "
+              + r.body().strip());
+          out.flush();
+          return true;
+        }
+        last = GatewayClient.describe(r.statusCode(), r.body());
+      } catch (ExecutionException e) {
+        last = String.valueOf(e.getCause());
+      }
+      Thread.sleep(1_000);
+    }
+    if (stopped.getCount() > 0) {
+      out.println("confaas up: the sample function did not answer within " + limit.toSeconds()
+          + " s (last attempt: " + last + "); the platform keeps running: see the lines above"
+          + " and 'confaas logs " + Platform.SAMPLE_FUNCTION + "'");
+      out.flush();
+    }
+    return false;
+  }
+
+  /** Without the sample: waits for the warm pool to hold an attested TD, and says so. */
+  private static void awaitAttestedTd(
+      Platform platform, Duration limit, PrintWriter out, CountDownLatch stopped)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (!platform.ready() && stopped.getCount() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(200);
     }
     out.println(platform.ready()

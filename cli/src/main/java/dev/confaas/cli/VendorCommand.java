@@ -39,6 +39,13 @@ import picocli.CommandLine.Parameters;
       "layers, and a later publication moves the alias to a new layer without",
       "re-signing their functions."
     },
+    footer = {
+      "",
+      "Examples:",
+      "  confaas vendor publish --layer python-3.12/ --name Python:3 \\",
+      "      --key keys/vendor.key.pem --cert keys/vendor.cert.der --out registry/",
+      "  confaas vendor resolve function/manifest.json --registry registry/"
+    },
     subcommands = {VendorCommand.Publish.class, VendorCommand.Resolve.class})
 final class VendorCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -53,9 +60,10 @@ final class VendorCommand implements Runnable {
       name = "publish",
       mixinStandardHelpOptions = true,
       description = {
-        "Sign a vendor manifest that aliases a layer as NAME:SVN and publish it with the layer into"
-            + " a registry directory.",
-        "Prints the alias references function authors put in their manifests' layers."
+        "Publish a vendor layer under NAME:SVN aliases into a registry directory.",
+        "Signs a vendor manifest that aliases the layer as each NAME:SVN and writes it",
+        "with the layer. Prints the alias references function authors put in their",
+        "manifests' layers."
       },
       footerHeading = "%nExamples:%n",
       footer = {
@@ -191,9 +199,9 @@ final class VendorCommand implements Runnable {
       name = "resolve",
       mixinStandardHelpOptions = true,
       description = {
-        "Show what each layers entry of a manifest resolves to, bottom layer first, using the"
-            + " signed publications in a registry.",
-        "Every entry that does not resolve is reported, with the alias chain that was followed."
+        "Show what each layers entry of a manifest resolves to, bottom layer first.",
+        "Uses the signed publications in a registry. Every entry that does not resolve",
+        "is reported, with the alias chain that was followed."
       },
       footerHeading = "%nExamples:%n",
       footer = {

@@ -27,19 +27,23 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Verify an invocation's receipt offline against its TD's evidence.",
-      "Prints each check as PASS, FAIL or NOT_CHECKED with what it established; exits 0 only when"
-          + " no check failed."
+      "Prints each check as PASS, FAIL or NOT_CHECKED with what it established; exits 0",
+      "only when no check failed."
     },
     footer = {
       "",
-      "RECEIPT is the compact JWS, a file holding it, or a 'curl -D FILE' header dump (its",
-      "ConFaaS-Receipt header is used). EVIDENCE is GET /v1/tds/ID/evidence, or the document of",
-      "GET /v1/functions/NAME/evidence (the receipt's TD is picked from it).",
+      "RECEIPT is the compact JWS, a file holding it, or a 'curl -D FILE' header dump",
+      "(its ConFaaS-Receipt header is used). EVIDENCE is GET /v1/tds/ID/evidence, or",
+      "the document of GET /v1/functions/NAME/evidence (the receipt's TD is picked",
+      "from it).",
       "",
       "Examples:",
-      "  curl -s -D headers.txt -o response.bin --data-binary @event.json $URL/v1/functions/hello/invoke",
-      "  curl -s $URL/v1/tds/$(grep -i x-confaas-td-id headers.txt | cut -d' ' -f2 | tr -d '\\r')/evidence > evidence.json",
-      "  confaas verify headers.txt --evidence evidence.json --request event.json --response response.bin --trust-dev-root"
+      "  curl -s -D headers.txt -o response.bin --data-binary @event.json \\",
+      "      $URL/v1/functions/hello/invoke",
+      "  td=$(grep -i x-confaas-td-id headers.txt | cut -d' ' -f2 | tr -d '\\r')",
+      "  curl -s $URL/v1/tds/$td/evidence > evidence.json",
+      "  confaas verify headers.txt --evidence evidence.json --request event.json \\",
+      "      --response response.bin --trust-dev-root"
     })
 final class VerifyCommand implements Callable<Integer> {
   static final String HEADER = "ConFaaS-Receipt";

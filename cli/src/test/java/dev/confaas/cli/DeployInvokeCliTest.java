@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -161,6 +162,51 @@ class DeployInvokeCliTest {
     assertFalse(gone.err.contains("{"), "no raw JSON: " + gone);
   }
 
+  /**
+   * On a terminal, a text response that does not end in a newline gets one, so the prompt starts
+   * on a line of its own; through a pipe the bytes are the response's alone. The CLI runs in its
+   * own JVM, under a real pseudo-terminal (script(1)) and behind a real pipe.
+   */
+  @Test
+  void invokeEndsTheLineOnATerminalAndAddsNothingToAPipe() throws Exception {
+    Path script = Path.of("/usr/bin/script");
+    Assumptions.assumeTrue(Files.isExecutable(script), "needs script(1) from util-linux");
+    Path[] img = signedImage("cat\n");
+    CliRun deploy = cli("deploy", "--url", url, "--token", token, "--name", "shout",
+        "--manifest", img[0].toString(), "--signature", img[1].toString(),
+        "--cert", img[2].toString(), "--layer", img[3].toString());
+    assertEquals(0, deploy.code, deploy.toString());
+
+    assertEquals("NO NEWLINE", ownJvm(false, "no newline"), "a pipe gets the response exactly");
+    assertEquals("NO NEWLINE\r\n", ownJvm(true, "no newline"),
+        "a terminal gets a newline after a response without one (the tty shows it as CR LF)");
+    assertEquals("ENDS\r\n", ownJvm(true, "ends\n"), "a response ending in a newline keeps one");
+  }
+
+  /** {@code confaas invoke shout --data EVENT} in its own JVM: its stdout, on a pty or a pipe. */
+  private String ownJvm(boolean onTerminal, String event) throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "invoke", "shout", "--url", url, "--data", event);
+    List<String> run = cmd;
+    if (onTerminal) {
+      StringBuilder line = new StringBuilder();
+      for (String arg : cmd) {
+        line.append(line.length() == 0 ? "" : " ").append("'").append(arg.replace("'", "'\\''"))
+            .append("'");
+      }
+      run = List.of("/usr/bin/script", "-qec", line.toString(), "/dev/null");
+    }
+    Process p = new ProcessBuilder(run)
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+    byte[] out = p.getInputStream().readAllBytes();
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "confaas invoke hung");
+    assertEquals(0, p.exitValue(), "exit status of " + run);
+    return new String(out, StandardCharsets.UTF_8);
+  }
+
   @Test
   void failuresExitNonZeroWithTheReason() throws Exception {
     CliRun broken = cli("invoke", "broken", "--url", url, "--data", "{}");
@@ -218,6 +264,14 @@ class DeployInvokeCliTest {
         .toString());
     assertEquals(List.of("/var/runtime/bootstrap"), stored.manifest().entrypoint());
     assertEquals(1, registry.resolve("greet", null).orElseThrow().dependencies().size());
+    CliRun human = cli("deploy", "--url", url, "--token", token, "--name", "greet",
+        "--runtime", "shell", "--handler", script.toString(), "--data-dir", data.toString());
+    assertEquals(0, human.code, human.toString());
+    String vendorImage = registry.resolve("greet", null).orElseThrow().dependencies().get(0);
+    assertTrue(human.out.contains("vendor:  " + vendorImage + "  (the vendor image that publishes"
+        + " the framework layer this image names by alias; TDs load it with the function)"),
+        "the vendor image line says what it is: " + human);
+    assertFalse(human.out.contains("needs:"), human.toString());
 
     // A second deploy signs with the same author key.
     CliRun again = cli("deploy", "--url", url, "--token", token, "--name", "greet",

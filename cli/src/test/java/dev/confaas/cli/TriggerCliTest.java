@@ -156,6 +156,26 @@ class TriggerCliTest {
   }
 
   @Test
+  void listShowsWhereRepliesGo() {
+    useGateway(TOKEN);
+    CliRun add = CliRun.of("trigger", "add", "thumbnail", "--topic", "sizes", "--reply-topic",
+        "sizes-done");
+    assertEquals(0, add.code, add.toString());
+    String id = add.out.strip();
+    try {
+      CliRun list = CliRun.of("trigger", "list");
+      assertEquals(0, list.code, list.toString());
+      String header = list.out.lines().findFirst().orElseThrow();
+      assertTrue(header.matches("ID +FUNCTION +TOPIC +ORDERING +REPLY-TOPIC +DEAD-LETTER"), header);
+      String row = list.out.lines().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow();
+      assertTrue(row.matches(java.util.regex.Pattern.quote(id)
+          + " +thumbnail +sizes +partition +sizes-done +-"), row);
+    } finally {
+      assertEquals(0, CliRun.of("trigger", "remove", id).code);
+    }
+  }
+
+  @Test
   void errorsSayWhatWasWrong() {
     useGateway(TOKEN);
     CliRun unknown = CliRun.of("trigger", "add", "ghost", "--topic", "t1");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +58,39 @@ class UpCommandTest {
     assertTrue(r.err.contains("pool.sise: unknown key (confaas.yaml); did you mean pool.size?"),
         r.err);
     assertFalse(Files.exists(data.resolve("admin.token")), "nothing may start on bad settings");
+  }
+
+  /**
+   * The Debian package check ({@code bin/confaas} names it in CONFAAS_ENSURE_PACKAGES) runs only
+   * when the platform really starts, and a failed check stops the start before anything is built.
+   */
+  @Test
+  void onlyARealStartChecksTheDebianPackages() throws Exception {
+    Path checked = data.resolve("checked");
+    Path check = data.resolve("ensure-debian-packages");
+    Files.writeString(check, "#!/bin/sh\necho run >> '" + checked + "'\n"
+        + "echo 'confaas: missing Debian packages: busybox-static' >&2\nexit 1\n");
+    Files.setPosixFilePermissions(check, java.nio.file.attribute.PosixFilePermissions.fromString(
+        "rwx------"));
+    Path dir = data.resolve("platform");
+    UpCommand.environment = () -> Map.of(
+        UpCommand.ENSURE_PACKAGES, check.toString(), "CONFAAS_DATA_DIR", dir.toString());
+    try {
+      assertEquals(0, CliRun.of("up", "--help").code);
+      assertEquals(0, CliRun.of("up", "--print-settings").code);
+      assertEquals(1, CliRun.of("up", "--pool-size", "100").code);
+      assertFalse(Files.exists(checked), "help, settings and bad settings need no packages");
+
+      CliRun start = CliRun.of("up", "--port", "0");
+      assertEquals(1, start.code, start.toString());
+      assertEquals(List.of("run"), Files.readAllLines(checked));
+      assertTrue(start.err.contains("confaas: missing Debian packages: busybox-static"), start.err);
+      assertTrue(start.err.contains("could not start: the Debian packages the runtime layers are"
+          + " built from are missing"), start.err);
+      assertFalse(Files.exists(dir.resolve("admin.token")), "nothing may start without them");
+    } finally {
+      UpCommand.environment = System::getenv;
+    }
   }
 
   @Test

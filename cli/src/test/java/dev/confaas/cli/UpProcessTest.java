@@ -101,6 +101,38 @@ class UpProcessTest {
     }
   }
 
+  /**
+   * The curl line comes only after the sample answered an invocation (on a busy machine it used to
+   * come long before it worked), and what it prints works at once.
+   */
+  @Test
+  @Order(0)
+  void theCurlLineComesOnlyOnceTheSampleAnswered() throws Exception {
+    long end = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+    while (!output().contains("Press Ctrl-C to stop.") && System.nanoTime() < end) {
+      Thread.sleep(100);
+    }
+    List<String> lines = output().lines().toList();
+    int ready = indexOf(lines, "confaas up: ready: the sample function answered after ");
+    int curl = indexOf(lines, "  curl -s -X POST " + url + "/v1/functions/hello/invoke");
+    int banner = indexOf(lines, "ConFaaS is up");
+    assertTrue(banner >= 0 && ready > banner && curl > ready,
+        "banner, then the sample's answer, then the curl line:\n" + output());
+    assertTrue(lines.get(ready).contains(" s: Hello, ConFaaS! (from function instance "),
+        "the sample's own answer: " + lines.get(ready));
+    HttpResponse<String> r = invoke("hello", "ConFaaS");
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  private static int indexOf(List<String> lines, String prefix) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).startsWith(prefix)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   @Test
   @Order(1)
   void aSecondUpOnTheSameDataDirectoryIsRefusedNamingTheFirstWhichKeepsServing() {

@@ -58,7 +58,8 @@ import java.util.function.Consumer;
  *
  * <p>State under the data directory (kept across restarts): {@code confaas.yaml}, {@code images/},
  * {@code functions/}, {@code keys/} (vendor and sample-author keys), {@code kafka/}, {@code
- * triggers.json}, {@code pool/} (the simulated TDX PKI and per-TD work directories), {@code attestation/} (the
+ * triggers.json}, {@code kafka.port} (the embedded broker's port, reused at the next start), {@code
+ * pool/} (the simulated TDX PKI and per-TD work directories), {@code attestation/} (the
  * simulated PKI's root and collateral, public, for verifiers of receipts and evidence), {@code cache/}
  * (built framework layers), {@code admin.token}, {@code gateway.url}.
  */
@@ -157,10 +158,16 @@ public final class Platform implements AutoCloseable {
 
     if (settings.kafkaBootstrapServers() == null) {
       progress.accept("starting the embedded Kafka broker (KRaft)");
+      // The port of the last start, so clients pointed at it keep working across restarts.
+      KafkaPort port = KafkaPort.choose(data, settings.intValue(Settings.KAFKA_PORT));
+      port.warning().ifPresent(w -> {
+        warnings.add(w);
+        progress.accept("WARNING: " + w);
+      });
       EmbeddedKafka kafka = EmbeddedKafka.start(
-          data.resolve(settings.string(Settings.KAFKA_DATA_DIR)),
-          settings.intValue(Settings.KAFKA_PORT));
+          data.resolve(settings.string(Settings.KAFKA_DATA_DIR)), port.port());
       closeInReverse.push(kafka);
+      KafkaPort.remember(data, port.port());
       kafkaBootstrap = kafka.bootstrapServers();
       kafkaClients = kafka.platformClients();
       kafkaClientFiles = List.of(kafka.clientProperties(), kafka.librdkafkaConf());
@@ -343,7 +350,8 @@ public final class Platform implements AutoCloseable {
 
   /**
    * What the start found wrong but could start without (a function file that could not be read
-   * and was moved aside), one message each saying what to do; empty when all was well.
+   * and was moved aside, the Kafka port of the last start taken), one message each saying what to
+   * do; empty when all was well.
    */
   public List<String> warnings() {
     return List.copyOf(warnings);

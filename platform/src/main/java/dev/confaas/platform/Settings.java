@@ -131,6 +131,8 @@ public final class Settings {
   static final Setting TRIGGERS_PARTITIONS = Setting.ofInt("triggers.partitions", 3, 1, 1000);
 
   static final Setting PLATFORM_DEPLOY_SAMPLE = Setting.ofBoolean("platform.deploySample", true);
+  static final Setting PLATFORM_SAMPLE_TIMEOUT = Setting.ofDuration(
+      "platform.sampleTimeout", Duration.ofMinutes(10), Duration.ofSeconds(1));
 
   /** Every key, in the order of {@value #REFERENCE}. */
   static final List<Setting> ALL = List.of(
@@ -145,7 +147,7 @@ public final class Settings {
       SCHEDULER_WORKER_THREADS, SCHEDULER_TIMER_THREADS,
       ASYNC_RETENTION, ASYNC_PARTITIONS, ASYNC_CONCURRENCY,
       TRIGGERS_PARTITIONS,
-      PLATFORM_DEPLOY_SAMPLE);
+      PLATFORM_DEPLOY_SAMPLE, PLATFORM_SAMPLE_TIMEOUT);
 
   private static final Map<String, Setting> BY_KEY = new LinkedHashMap<>();
   private static final Set<String> SECTIONS = new LinkedHashSet<>();
@@ -417,6 +419,11 @@ public final class Settings {
 
   public boolean deploySample() {
     return get(PLATFORM_DEPLOY_SAMPLE, Boolean.class);
+  }
+
+  /** How long {@code confaas up} waits for the sample's first answer before it gives up saying so. */
+  public Duration sampleTimeout() {
+    return duration(PLATFORM_SAMPLE_TIMEOUT);
   }
 
   private int poolMax() {

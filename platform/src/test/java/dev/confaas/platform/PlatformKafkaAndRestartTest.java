@@ -40,7 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * header; a failing function's records reach the dead-letter topic after the retries with the
  * headers that say why; and a platform stopped and started again on its data directory still has
  * its functions, its triggers and its admin token, and finishes an async invocation it accepted
- * before the restart. One test: a restart is the heaviest step, done once.
+ * before the restart; its embedded broker listens on the same port again. One test: a restart is
+ * the heaviest step, done once.
  */
 class PlatformKafkaAndRestartTest {
   @TempDir Path data;
@@ -49,11 +50,13 @@ class PlatformKafkaAndRestartTest {
   @Test
   void triggersRepliesDeadLettersAndAsyncInvocationsSurviveARestart() throws Exception {
     String token;
+    String kafka;
     String asyncId;
     String upperImage;
     SigningKeys dave = SigningKeys.generate("dave", Clock.systemUTC());
     try (PlatformFixture p = PlatformFixture.start(data)) {
       token = p.token;
+      kafka = p.platform.kafkaBootstrap();
       p.deployShell(work, "upper", dave, "tr 'a-z' 'A-Z'", m -> {}, null);
       p.deployShell(work, "broken", dave, "cat >/dev/null\necho 'no such table' >&2\nexit 3",
           m -> {}, null);
@@ -113,6 +116,8 @@ class PlatformKafkaAndRestartTest {
 
     try (PlatformFixture p = PlatformFixture.start(data)) {
       assertEquals(token, p.token, "the admin token changed across a restart");
+      assertEquals(kafka, p.platform.kafkaBootstrap(),
+          "kafka.port 0 must keep the broker's port across restarts of one data directory");
       HttpResponse<String> again = p.invokeOk("upper", "still here");
       assertEquals("STILL HERE", again.body().strip());
       assertEquals(upperImage, PlatformFixture.imageOf(again), "the function's image changed");
