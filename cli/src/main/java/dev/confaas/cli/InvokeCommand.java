@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
       "  confaas invoke hello --data '{\"name\":\"td\"}'",
       "  echo '{}' | confaas invoke hello",
       "  confaas invoke hello --async --data '{}'",
-      "  confaas invoke hello --sealed --data secret    # sealed to a verified TD; see docs/sealed-invocations.md"
+      "  confaas invoke hello --sealed --data secret    # sealed to a verified TD; see docs/sealed-invocations.md",
+      "  confaas invoke hello --sealed --async --data secret    # queued as ciphertext, waited for, opened"
     })
 final class InvokeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -72,7 +73,9 @@ final class InvokeCommand implements Callable<Integer> {
       description = "Give up after this long (sent as X-Confaas-Timeout-Ms).")
   Long timeoutMs;
 
-  @Option(names = "--async", description = "Queue the invocation; print its ID and return.")
+  @Option(names = "--async", description = "Queue the invocation; print its ID and return. With"
+      + " --sealed: queue it (the host stores only ciphertext), wait for it, then open and verify the"
+      + " result as --sealed does.")
   boolean async;
 
   @Option(names = "--json", description = "Print the outcome as JSON (body, request, TD, image).")
@@ -99,11 +102,11 @@ final class InvokeCommand implements Callable<Integer> {
     }
     GatewayClient client = gateway.client();
     if (sealed) {
-      if (async || json) {
-        throw new Main.CliException("--sealed cannot be combined with --async or --json yet");
+      if (json) {
+        throw new Main.CliException("--sealed cannot be combined with --json yet");
       }
       SealedInvoke.Outcome o = new SealedInvoke(client, trust, spec.commandLine().getErr())
-          .invoke(name, version, td, payload, timeoutMs);
+          .invoke(name, version, td, payload, timeoutMs, async);
       if (o.functionError() != null) {
         throw new Main.CliException("function " + name + " failed (" + o.functionError() + "): "
             + new String(o.plaintext(), StandardCharsets.UTF_8));
