@@ -48,7 +48,8 @@ import picocli.CommandLine.Spec;
       "  echo '{}' | confaas invoke hello",
       "  confaas invoke hello --async --data '{}'",
       "  confaas invoke hello --data-file event.bin > response.bin",
-      "  confaas invoke hello --sealed --data secret   # docs/sealed-invocations.md"
+      "  confaas invoke hello --sealed --data secret   # docs/sealed-invocations.md",
+      "  confaas invoke hello --sealed --async --data secret   # queued as ciphertext"
     })
 final class InvokeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -82,7 +83,9 @@ final class InvokeCommand implements Callable<Integer> {
       description = "Give up after this long (sent as X-Confaas-Timeout-Ms).")
   Long timeoutMs;
 
-  @Option(names = "--async", description = "Queue the invocation; print its ID and return.")
+  @Option(names = "--async", description = "Queue the invocation; print its ID and return. With"
+      + " --sealed: queue it (the host stores only ciphertext), wait for it, then open and verify the"
+      + " result as --sealed does.")
   boolean async;
 
   @Option(names = "--json", description = "Print the outcome as JSON (body, request, TD, image).")
@@ -109,11 +112,11 @@ final class InvokeCommand implements Callable<Integer> {
     }
     GatewayClient client = gateway.client();
     if (sealed) {
-      if (async || json) {
-        throw new Main.CliException("--sealed cannot be combined with --async or --json yet");
+      if (json) {
+        throw new Main.CliException("--sealed cannot be combined with --json yet");
       }
       SealedInvoke.Outcome o = new SealedInvoke(client, trust, spec.commandLine().getErr())
-          .invoke(name, version, td, payload, timeoutMs);
+          .invoke(name, version, td, payload, timeoutMs, async);
       if (o.functionError() != null) {
         throw new Main.CliException("function " + name + " failed (" + o.functionError() + "): "
             + new String(o.plaintext(), StandardCharsets.UTF_8));

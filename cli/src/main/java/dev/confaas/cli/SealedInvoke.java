@@ -11,6 +11,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,7 +20,9 @@ import java.util.Map;
  * (docs/sealed-invocations.md), trusting nothing the host says without checking it. Fetches the
  * evidence of a TD serving the function, verifies it (quote, key binding, RTMR3 log), seals the
  * event to that TD's sealing key for the function's image, sends it, opens the sealed response, and
- * verifies the receipt — including the plaintext MACs only the caller can check.
+ * verifies the receipt — including the plaintext MACs only the caller can check. With {@code
+ * --async} it submits to {@code invoke-async} and polls the status, whose result is the sealed
+ * response; the HPKE context lives only in this process, so only this run can open it.
  */
 final class SealedInvoke {
   private final GatewayClient client;
@@ -35,7 +38,11 @@ final class SealedInvoke {
   /** The outcome: the opened plaintext, whether the function failed, and the receipt's verdict. */
   record Outcome(byte[] plaintext, String functionError, boolean verified) {}
 
-  Outcome invoke(String name, String version, String tdId, byte[] event, Long timeoutMs) {
+  /**
+   * @param async submit to {@code invoke-async} and poll the status for the sealed result, instead
+   *     of waiting on the synchronous answer
+   */
+  Outcome invoke(String name, String version, String tdId, byte[] event, Long timeoutMs, boolean async) {
     String q = (version == null ? "" : "&version=" + URLEncoder.encode(version, StandardCharsets.UTF_8));
     String fn = URLEncoder.encode(name, StandardCharsets.UTF_8);
     GatewayClient.Response er = GatewayClient.check(
@@ -78,25 +85,34 @@ final class SealedInvoke {
       headers.put("X-Confaas-Timeout-Ms", Long.toString(timeoutMs));
     }
     byte[] request = sealed.encapsulated();
-    GatewayClient.Response r = client.post("/v1/functions/" + fn + "/invoke" + (version == null
-        ? "" : "?version=" + URLEncoder.encode(version, StandardCharsets.UTF_8)), request, headers);
-    GatewayClient.check(r, "sealed invoke " + name);
+    String vq = version == null ? "" : "?version=" + URLEncoder.encode(version, StandardCharsets.UTF_8);
+    Answer answer;
+    if (async) {
+      GatewayClient.Response r = GatewayClient.check(
+          client.post("/v1/functions/" + fn + "/invoke-async" + vq, request, headers), "sealed invoke-async " + name);
+      answer = awaitAsync(new JsonObject(r.text()).getString("invocationId"), timeoutMs);
+    } else {
+      GatewayClient.Response r = GatewayClient.check(
+          client.post("/v1/functions/" + fn + "/invoke" + vq, request, headers), "sealed invoke " + name);
+      answer = new Answer(r.body(), r.header(VerifyCommand.HEADER), r.header("X-Confaas-Function-Error"));
+    }
     byte[] plaintext;
     try {
-      plaintext = sealed.openResponse(r.body());
+      plaintext = sealed.openResponse(answer.sealedResponse());
     } catch (SealedMessages.SealedMessageException e) {
       throw new Main.CliException("the response did not open: " + e.getMessage()
           + " (the host altered it, or it is not the TD's answer)");
     }
 
-    String receipt = r.header(VerifyCommand.HEADER);
+    String receipt = answer.receipt();
     boolean verified;
     if (receipt == null) {
-      err.println("receipt: NONE — the gateway sent no " + VerifyCommand.HEADER + " header");
+      err.println("receipt: NONE — the gateway sent no " + (async ? "receipt in the status" : VerifyCommand.HEADER
+          + " header"));
       verified = false;
     } else {
       TdEvidence current = evidenceCovering(evidence, receipt);
-      ReceiptVerifier.Result rr = verifier.verify(receipt, current, request, r.body());
+      ReceiptVerifier.Result rr = verifier.verify(receipt, current, request, answer.sealedResponse());
       Receipt.Claims c = Receipt.parse(receipt).claims();
       boolean macs = sealed.plaintextMac(event).equals(c.eventPlaintextMac())
           && sealed.plaintextMac(plaintext).equals(c.responsePlaintextMac());
@@ -109,11 +125,63 @@ final class SealedInvoke {
       verified = rr.verified() && macs && c.sealed();
       err.println(verified
           ? "sealed invocation VERIFIED: only TD " + c.tdId() + " could read the event and the response;"
-              + " the host relayed ciphertext"
+              + " the host relayed " + (async ? "and stored " : "") + "ciphertext"
           : "sealed invocation NOT VERIFIED");
     }
     err.flush();
-    return new Outcome(plaintext, r.header("X-Confaas-Function-Error"), verified);
+    return new Outcome(plaintext, answer.functionError(), verified);
+  }
+
+  /** What the host relayed back: the TD's encapsulated response, its receipt, a function error's kind. */
+  private record Answer(byte[] sealedResponse, String receipt, String functionError) {}
+
+  /**
+   * Polls the async status until the invocation ends; its result is the TD's encapsulated response.
+   * An invocation that ended without one (its TD gone, refused) is an error naming the reason.
+   */
+  private Answer awaitAsync(String id, Long timeoutMs) {
+    err.println("queued as invocation " + id + "; waiting for its sealed result");
+    err.flush();
+    long waitMs = (timeoutMs != null ? timeoutMs : 900_000L) + 60_000L;
+    long deadline = System.nanoTime() + waitMs * 1_000_000L;
+    long pause = 100;
+    while (true) {
+      GatewayClient.Response r = client.get("/v1/invocations/" + id);
+      if (r.ok()) {
+        JsonObject st = new JsonObject(r.text());
+        String state = st.getString("state");
+        if (state.equals("SUCCEEDED") || state.equals("FAILED") || state.equals("REJECTED")) {
+          JsonObject error = st.getJsonObject("error", new JsonObject());
+          String result = st.getString("result");
+          if (result == null) {
+            String reason = error.getString("reason", error.getString("kind", state));
+            throw new Main.CliException("sealed invocation " + id + " ended " + state + " (" + reason + "): "
+                + error.getString("message", error.getString("errorMessage", "no detail"))
+                + (reason.equals("TD_GONE") || reason.equals("TD_LOST")
+                    ? "; it can run only in the TD it was sealed to: invoke again to seal to a TD in service" : ""));
+          }
+          if (!st.getBoolean("sealed", false)) {
+            throw new Main.CliException("the status of invocation " + id + " is not sealed; the host did not"
+                + " treat it as a sealed invocation");
+          }
+          return new Answer(Base64.getDecoder().decode(result), st.getString("receipt"),
+              state.equals("FAILED") ? error.getString("kind", "FAILED") : null);
+        }
+      } else if (r.status() != 503) {
+        GatewayClient.check(r, "status of invocation " + id);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new Main.CliException("sealed invocation " + id + " did not finish within " + waitMs / 1000
+            + " s; its status is at GET /v1/invocations/" + id + " (only this run could open its result)");
+      }
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Main.CliException("interrupted waiting for invocation " + id);
+      }
+      pause = Math.min(2_000, pause * 2);
+    }
   }
 
   /**

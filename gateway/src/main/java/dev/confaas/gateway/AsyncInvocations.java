@@ -80,12 +80,17 @@ public interface AsyncInvocations extends AutoCloseable {
   /**
    * A snapshot of one invocation.
    *
-   * @param result the function's response when {@code SUCCEEDED}, else {@code null}
-   * @param error a JSON object describing the error when {@code FAILED}/{@code REJECTED}, else {@code null}
+   * @param result when {@code SUCCEEDED}, the function's response; for a sealed invocation that
+   *     ran (succeeded or failed) the TD's encapsulated response (docs/sealed-invocations.md), which
+   *     only the caller can open; else {@code null}
+   * @param error a JSON object describing the error when {@code FAILED}/{@code REJECTED}, else
+   *     {@code null}; for a sealed function error only its kind (the document is inside {@code
+   *     result})
    * @param tdId the TD that ran it, when it ran
    * @param imageId the image that ran, when it ran
    * @param receipt the TD's receipt for the invocation (docs/receipts.md), when it ran and the TD
    *     signed one; else {@code null}
+   * @param sealed whether it is a sealed invocation, so {@code result} is ciphertext
    */
   record Status(
       String id,
@@ -97,12 +102,19 @@ public interface AsyncInvocations extends AutoCloseable {
       String error,
       String tdId,
       String imageId,
-      String receipt) {
+      String receipt,
+      boolean sealed) {
 
-    /** A status without a receipt (not run yet, rejected, or from a TD that gave none). */
+    /** A plain invocation's status. */
+    public Status(String id, String function, State state, Instant acceptedAt, Instant finishedAt,
+        byte[] result, String error, String tdId, String imageId, String receipt) {
+      this(id, function, state, acceptedAt, finishedAt, result, error, tdId, imageId, receipt, false);
+    }
+
+    /** A plain invocation's status without a receipt (not run yet, rejected, or from a TD that gave none). */
     public Status(String id, String function, State state, Instant acceptedAt, Instant finishedAt,
         byte[] result, String error, String tdId, String imageId) {
-      this(id, function, state, acceptedAt, finishedAt, result, error, tdId, imageId, null);
+      this(id, function, state, acceptedAt, finishedAt, result, error, tdId, imageId, null, false);
     }
   }
 }

@@ -260,6 +260,7 @@ public final class Gateway implements AutoCloseable {
     limit(r.post(invokeAsync), config.maxBodyBytes()).handler(auth::requireInvoke);
     r.post(invokeAsync).handler(eventBody).handler(invocations::invokeAsync);
     r.get("/v1/invocations/:id").handler(invocations::invocationStatus);
+    r.get("/v1/invocations/:id/result").handler(invocations::invocationResult);
     EvidenceRoutes evidence = new EvidenceRoutes(tds, registry, auth);
     r.get("/v1/tds/:id/evidence").handler(evidence::td);
     r.get("/v1/functions/:name/evidence").handler(evidence::function);

@@ -63,7 +63,7 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
     String id = UUID.randomUUID().toString();
     Instant accepted = clock.instant();
     statuses.put(id, new Status(id, s.function(), State.RUNNING, accepted, null, null, null, null,
-        null));
+        null, null, s.sealed()));
     Duration timeout = s.timeout() == null ? defaultTimeout : s.timeout();
     InvocationRequest req = s.sealed()
         ? InvocationRequest.sealed(s.function(), s.version(), s.payload(), s.targetTd(),
@@ -76,12 +76,16 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
     } catch (RuntimeException e) {
       run = CompletableFuture.failedFuture(e);
     }
-    run.whenComplete((r, err) -> statuses.put(id, finished(id, s.function(), accepted, r, err)));
+    run.whenComplete((r, err) -> statuses.put(id, finished(id, s.function(), s.sealed(), accepted, r, err)));
     return CompletableFuture.completedFuture(id);
   }
 
-  private Status finished(String id, String function, Instant accepted, InvocationResult r,
-      Throwable err) {
+  /**
+   * The final status. A sealed invocation that ran keeps the TD's encapsulated response as its
+   * result, a function error's too: the error document is inside it, for the caller alone.
+   */
+  private Status finished(String id, String function, boolean sealed, Instant accepted,
+      InvocationResult r, Throwable err) {
     Instant now = clock.instant();
     if (err != null) {
       Throwable cause = err instanceof CompletionException && err.getCause() != null
@@ -89,14 +93,16 @@ public final class InMemoryAsyncInvocations implements AsyncInvocations {
       JsonObject e = new JsonObject().put("message", String.valueOf(cause.getMessage()));
       e.put("reason", cause instanceof InvocationRejectedException rej
           ? rej.reason().name() : "INTERNAL");
-      return new Status(id, function, State.REJECTED, accepted, now, null, e.encode(), null, null);
+      return new Status(id, function, State.REJECTED, accepted, now, null, e.encode(), null, null,
+          null, sealed);
     }
+    byte[] sealedResponse = sealed && r.sealed() ? r.sealedResponse() : null;
     if (r.succeeded()) {
-      return new Status(id, function, State.SUCCEEDED, accepted, now, r.payload(), null, r.tdId(),
-          r.imageId(), Receipts.of(r));
+      return new Status(id, function, State.SUCCEEDED, accepted, now,
+          sealed ? sealedResponse : r.payload(), null, r.tdId(), r.imageId(), Receipts.of(r), sealed);
     }
-    return new Status(id, function, State.FAILED, accepted, now, null,
-        Problem.functionError(r.error()).encode(), r.tdId(), r.imageId(), Receipts.of(r));
+    return new Status(id, function, State.FAILED, accepted, now, sealedResponse,
+        Problem.functionError(r.error()).encode(), r.tdId(), r.imageId(), Receipts.of(r), sealed);
   }
 
   @Override

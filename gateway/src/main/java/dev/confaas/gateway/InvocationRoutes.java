@@ -194,11 +194,13 @@ final class InvocationRoutes {
 
   void invokeAsync(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    if (SealedInvocations.isSealed(ctx)) {
-      Problem.of(Problem.Reason.UNSUPPORTED_MEDIA_TYPE, "sealed invocations ("
-          + SealedInvocations.REQUEST_TYPE + ") are synchronous only for now: POST them to"
-          + " /v1/functions/" + name + "/invoke").send(ctx);
-      return;
+    boolean sealed = SealedInvocations.isSealed(ctx);
+    String targetTd = null;
+    if (sealed) {
+      targetTd = SealedInvocations.targetTd(ctx);
+      if (targetTd == null) {
+        return;
+      }
     }
     String version = ctx.queryParams().get("version");
     Duration timeout;
@@ -222,8 +224,9 @@ final class InvocationRoutes {
     Future<String> f;
     try {
       // submit() never blocks (the Kafka store writes on its own threads), so this stays on the loop.
+      // A sealed request is stored as it came: ciphertext only the TD it names can open.
       f = Future.fromCompletionStage(async.submit(new AsyncInvocations.Submission(
-          name, version, payload, timeout, trace, clientContext, null, false)),
+          name, version, payload, timeout, trace, sealed ? "" : clientContext, targetTd, sealed)),
           ctx.vertx().getOrCreateContext());
     } catch (RuntimeException e) {
       f = Future.failedFuture(e);
@@ -254,7 +257,12 @@ final class InvocationRoutes {
   }
 
   void invocationStatus(RoutingContext ctx) {
-    String id = ctx.pathParam("id");
+    withStatus(ctx, ctx.pathParam("id"), s -> Gateway.json(ctx, 200, statusJson(s)));
+  }
+
+  /** Looks the invocation up off the loop and hands its status to {@code then}, once the caller may see it. */
+  private void withStatus(RoutingContext ctx, String id,
+      java.util.function.Consumer<AsyncInvocations.Status> then) {
     Future<Optional<AsyncInvocations.Status>> lookup;
     try {
       lookup = Future.fromCompletionStage(async.lookup(id), ctx.vertx().getOrCreateContext());
@@ -281,7 +289,36 @@ final class InvocationRoutes {
             + "\", which needs its invoke token");
         return;
       }
-      Gateway.json(ctx, 200, statusJson(s));
+      then.accept(s);
+    });
+  }
+
+  /**
+   * {@code GET /v1/invocations/{id}/result}: the result's bytes as they are, for a sealed invocation
+   * the TD's encapsulated response ({@value SealedInvocations#RESPONSE_TYPE}, also when the
+   * function failed: its error is inside); 404 while there is none.
+   */
+  void invocationResult(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    withStatus(ctx, id, s -> {
+      if (s.result() == null) {
+        Problem.of(Problem.Reason.NOT_FOUND, "invocation " + id + " has no result"
+            + (s.state() != AsyncInvocations.State.QUEUED && s.state() != AsyncInvocations.State.RUNNING ? " (it ended " + s.state() + "; see GET /v1/invocations/"
+                + id + " for why)" : " yet (it is " + s.state() + "); poll GET /v1/invocations/" + id))
+            .send(ctx);
+        return;
+      }
+      HttpServerResponse resp = ctx.response().setStatusCode(200)
+          .putHeader("Content-Type", s.sealed() ? SealedInvocations.RESPONSE_TYPE : "application/octet-stream")
+          .putHeader("Cache-Control", "no-store");
+      if (s.receipt() != null) {
+        resp.putHeader(Receipts.HEADER, s.receipt());
+      }
+      if (s.state() == AsyncInvocations.State.FAILED) {
+        JsonObject e = errorJson(s);
+        resp.putHeader("X-Confaas-Function-Error", e.getString("kind", e.getString("reason", "FAILED")));
+      }
+      resp.end(Buffer.buffer(s.result()));
     });
   }
 
@@ -297,7 +334,14 @@ final class InvocationRoutes {
     if (s.receipt() != null) {
       o.put("receipt", s.receipt());
     }
-    if (s.result() != null) {
+    if (s.sealed()) {
+      o.put("sealed", true);
+    }
+    if (s.result() != null && s.sealed()) {
+      // Ciphertext: always base64, even when its bytes happen to be UTF-8.
+      o.put("result", Base64.getEncoder().encodeToString(s.result()));
+      o.put("resultEncoding", "base64");
+    } else if (s.result() != null) {
       try {
         o.put("result", StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
@@ -310,13 +354,20 @@ final class InvocationRoutes {
       }
     }
     if (s.error() != null) {
-      try {
-        o.put("error", new JsonObject(s.error()));
-      } catch (RuntimeException notJson) {
-        o.put("error", new JsonObject().put("message", s.error()));
-      }
+      o.put("error", errorJson(s));
     }
     return o;
+  }
+
+  private static JsonObject errorJson(AsyncInvocations.Status s) {
+    if (s.error() == null) {
+      return new JsonObject();
+    }
+    try {
+      return new JsonObject(s.error());
+    } catch (RuntimeException notJson) {
+      return new JsonObject().put("message", s.error());
+    }
   }
 
   private static String str(Instant t) {

@@ -16,6 +16,9 @@
  *       deploy upload format both the gateway and the CLI use.
  *   <li>{@link dev.confaas.gateway.AsyncInvocations} is the contract for accepted-but-unfinished
  *       invocations; {@link dev.confaas.gateway.InMemoryAsyncInvocations} is a non-durable one.
+ *       Sealed invocations (docs/sealed-invocations.md) go through both paths as ciphertext: the
+ *       gateway relays (sync) or stores (async) the caller's encapsulated request and the TD's
+ *       encapsulated response, pinned to the TD the request names, and never opens either.
  *   <li>{@link dev.confaas.gateway.FunctionLogs} keeps each deployed function's recent output
  *       lines (fed by the platform from the TDs' log streams) for {@code GET
  *       /v1/functions/NAME/logs}.

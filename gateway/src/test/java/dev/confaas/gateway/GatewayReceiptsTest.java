@@ -182,8 +182,62 @@ class GatewayReceiptsTest {
     assertProblem(sealed("/v1/functions/signed/invoke", "td-gone", body), 410, "TD_GONE");
     assertProblem(sealed("/v1/functions/signed/invoke", "td-full", body), 409, "TD_REFUSES_FUNCTION");
     assertProblem(sealed("/v1/functions/signed/invoke", "td-other", body), 403, "SEALED_REQUEST_REFUSED");
-    assertProblem(sealed("/v1/functions/signed/invoke-async", "td-1", body), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assertTrue(assertProblem(sealed("/v1/functions/signed/invoke-async", null, body), 400, "BAD_REQUEST")
+        .getString("detail").contains("ConFaaS-TD"), "a sealed async submit names its TD too");
     assertNull(seen.stream().filter(r -> r.function().equals("signed") && r.targetTd() == null)
         .findFirst().orElse(null), "no sealed request went out as a plain one");
+  }
+
+  /** Submits a sealed request asynchronously and returns its final status document. */
+  private JsonObject sealedAsync(String td, byte[] request) {
+    HttpResponse<String> accepted = sealed("/v1/functions/signed/invoke-async", td, request);
+    assertEquals(202, accepted.statusCode(), accepted.body());
+    String id = new JsonObject(accepted.body()).getString("invocationId");
+    return new JsonObject(anonymous.get("/v1/invocations/" + id).body());
+  }
+
+  @Test
+  void aSealedAsyncInvocationRunsInItsTdAndItsStatusHoldsTheSealedResponse() {
+    byte[] request = {0, 0, 32, 0, 1, 0, 1, 7, 7, 7};
+    JsonObject ok = sealedAsync("td-1", request);
+    assertEquals("SUCCEEDED", ok.getString("state"), ok.encode());
+    assertEquals(Boolean.TRUE, ok.getBoolean("sealed"), ok.encode());
+    assertEquals("base64", ok.getString("resultEncoding"), "ciphertext is always base64: " + ok.encode());
+    assertArrayEquals(SEALED_RESPONSE, java.util.Base64.getDecoder().decode(ok.getString("result")));
+    assertEquals(RECEIPT, ok.getString("receipt"));
+    assertEquals("td-1", ok.getString("tdId"));
+    InvocationRequest got = seen.get(seen.size() - 1);
+    assertEquals("td-1", got.targetTd(), "it runs pinned to the TD it was sealed to");
+    assertArrayEquals(request, got.sealedRequest(), "the ciphertext reaches the scheduler as sent");
+    assertEquals(0, got.payload().length);
+
+    HttpResponse<byte[]> raw = anonymous.sendBytes(anonymous.request(
+        "/v1/invocations/" + ok.getString("invocationId") + "/result").GET().build());
+    assertEquals(200, raw.statusCode());
+    assertEquals("message/ohttp-res", raw.headers().firstValue("Content-Type").orElse(null));
+    assertArrayEquals(SEALED_RESPONSE, raw.body());
+    assertEquals(RECEIPT, raw.headers().firstValue("ConFaaS-Receipt").orElse(null));
+
+    JsonObject failed = sealedAsync("td-fails", request);
+    assertEquals("FAILED", failed.getString("state"), failed.encode());
+    assertArrayEquals(SEALED_RESPONSE, java.util.Base64.getDecoder().decode(failed.getString("result")),
+        "a sealed function error keeps the TD's sealed response: the error document is inside");
+    assertEquals("HANDLED", failed.getJsonObject("error").getString("kind"), failed.encode());
+    HttpResponse<byte[]> failedRaw = anonymous.sendBytes(anonymous.request(
+        "/v1/invocations/" + failed.getString("invocationId") + "/result").GET().build());
+    assertEquals("HANDLED", failedRaw.headers().firstValue("X-Confaas-Function-Error").orElse(null));
+  }
+
+  @Test
+  void aSealedAsyncInvocationWhoseTdIsGoneEndsWithTheReasonAndNoResult() {
+    int before = seen.size();
+    JsonObject gone = sealedAsync("td-gone", new byte[] {1, 2, 3});
+    assertEquals("REJECTED", gone.getString("state"), gone.encode());
+    assertEquals("TD_GONE", gone.getJsonObject("error").getString("reason"), gone.encode());
+    assertNull(gone.getString("result"), gone.encode());
+    assertNull(gone.getString("tdId"), "it ran nowhere: " + gone.encode());
+    assertEquals(before + 1, seen.size(), "tried once, pinned, never elsewhere: " + seen);
+    assertTrue(assertProblem(anonymous.get("/v1/invocations/" + gone.getString("invocationId") + "/result"),
+        404, "NOT_FOUND").getString("detail").contains("REJECTED"));
   }
 }

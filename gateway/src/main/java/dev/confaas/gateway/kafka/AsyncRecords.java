@@ -29,8 +29,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  *       {@link InvocationRequest} holds but the deadline (acceptance time plus timeout would be
  *       stale when it runs), so sealed async invocations need no new format.
  *   <li>Status: header {@value #STATUS_HEADER} = {@code {"v":2, "id", "function", "state",
- *       "acceptedAt", "finishedAt", "error", "tdId", "imageId", "receipt", "hasResult"}}; value =
- *       the result ({@code SUCCEEDED}), else empty. Never a {@code null} value: that would be a
+ *       "acceptedAt", "finishedAt", "error", "tdId", "imageId", "receipt", "hasResult", "sealed"}};
+ *       value = the result ({@code SUCCEEDED}; for a sealed invocation that ran, the TD's
+ *       encapsulated response, also when {@code FAILED}), else empty. Never a {@code null} value: that would be a
  *       tombstone, and compaction would delete the status.
  * </ul>
  *
@@ -157,6 +158,7 @@ final class AsyncRecords {
     h.put("imageId", s.imageId());
     h.put("receipt", s.receipt());
     h.put("hasResult", s.result() != null);
+    h.put("sealed", s.sealed());
     RecordHeaders headers = new RecordHeaders();
     headers.add(STATUS_HEADER, json(h));
     return new ProducerRecord<>(topic, null, utf8(s.id()), s.result() == null ? EMPTY : s.result(), headers);
@@ -186,7 +188,8 @@ final class AsyncRecords {
           text(n, "error"),
           text(n, "tdId"),
           text(n, "imageId"),
-          text(n, "receipt"));
+          text(n, "receipt"),
+          n.path("sealed").asBoolean(false));
     } catch (RuntimeException e) {
       throw new IOException("unreadable status: " + e.getMessage(), e);
     }

@@ -267,7 +267,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     AsyncRecords.Invocation inv = new AsyncRecords.Invocation(id, s.function(), s.version(), s.payload(),
         s.timeout() == null ? 60_000 : s.timeout().toMillis(), s.traceId(), s.clientContext(), "", now,
         s.sealed(), s.targetTd());
-    Status queued = new Status(id, s.function(), State.QUEUED, now, null, null, null, null, null);
+    Status queued = new Status(id, s.function(), State.QUEUED, now, null, null, null, null, null, null, s.sealed());
     AtomicBoolean givenUp = new AtomicBoolean();
     CompletableFuture<String> stored;
     try {
@@ -507,7 +507,7 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
     public void started(List<ConsumerRecord<byte[], byte[]>> records, InvocationRequest request) {
       AsyncRecords.Invocation inv = AsyncRecords.readInvocation(records.get(0));
       recent.put(inv.id(), new Status(inv.id(), inv.function(), State.RUNNING, inv.acceptedAt(), null, null,
-          null, null, null));
+          null, null, null, null, inv.sealed()));
     }
 
     @Override
@@ -515,8 +515,8 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
         List<ConsumerRecord<byte[], byte[]>> records, InvocationRequest request, InvocationResult result) {
       AsyncRecords.Invocation inv = AsyncRecords.readInvocation(records.get(0));
       return store(new Status(inv.id(), inv.function(), State.SUCCEEDED, inv.acceptedAt(), clock.instant(),
-          result.sealed() ? result.sealedResponse() : result.payload(), null, result.tdId(), result.imageId(),
-          Receipts.of(result)));
+          inv.sealed() ? result.sealedResponse() : result.payload(), null, result.tdId(), result.imageId(),
+          Receipts.of(result), inv.sealed()));
     }
 
     @Override
@@ -529,13 +529,16 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
       String id = AsyncRecords.idOf(record);
       String function;
       Instant accepted;
+      boolean sealed;
       try {
         AsyncRecords.Invocation inv = AsyncRecords.readInvocation(record);
         function = inv.function();
         accepted = inv.acceptedAt();
+        sealed = inv.sealed();
       } catch (Unreadable e) {
         function = AsyncRecords.functionOf(record);
         accepted = Instant.ofEpochMilli(record.timestamp());
+        sealed = false;
       }
       InvocationResult r = failure.result();
       State state = switch (failure.kind()) {
@@ -554,8 +557,11 @@ public final class KafkaAsyncInvocations implements AsyncInvocations {
         }
         error = e.toString();
       }
-      return store(new Status(id, function, state, accepted, clock.instant(), null, error,
-          r == null ? null : r.tdId(), r == null ? null : r.imageId(), r == null ? null : Receipts.of(r)));
+      // A sealed function error's document is inside the TD's encapsulated response: keep it for the
+      // caller (ciphertext; the host sees only the kind). A TD lost mid-run sealed nothing.
+      byte[] sealedResponse = sealed && notWhole == null && r != null && r.sealed() ? r.sealedResponse() : null;
+      return store(new Status(id, function, state, accepted, clock.instant(), sealedResponse, error,
+          r == null ? null : r.tdId(), r == null ? null : r.imageId(), r == null ? null : Receipts.of(r), sealed));
     }
 
     private static String reason(Failure f) {

@@ -23,7 +23,10 @@
  *   <li>{@link dev.confaas.gateway.kafka.KafkaAsyncInvocations}: {@code AsyncInvocations} as a
  *       trigger on {@code confaas.async-invocations} whose route writes each outcome to the
  *       compacted {@code confaas.async-results} (record formats in {@code AsyncRecords}); statuses
- *       are served from a bounded cache, else read back from that topic.
+ *       are served from a bounded cache, else read back from that topic. A sealed invocation's
+ *       records hold only ciphertext (the caller's encapsulated request, the TD's encapsulated
+ *       response) and the TD it must run in; a TD gone ends it {@code REJECTED}/{@code TD_GONE}
+ *       at once (not back-pressure, so no retry), never run elsewhere.
  *   <li>{@code KafkaLimits}: every producer, consumer and topic is sized for the documented 6 MiB
  *       events and results ({@code max.request.size}, {@code max.message.bytes}, {@code
  *       max.partition.fetch.bytes} of 8 MiB), and every producer call is bounded in time.

@@ -4,6 +4,7 @@ import static dev.confaas.gateway.kafka.KafkaTestSupport.text;
 import static dev.confaas.gateway.kafka.KafkaTestSupport.utf8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,5 +86,19 @@ class AsyncRecordsTest {
     ProducerRecord<byte[], byte[]> q = AsyncRecords.status("confaas.async-results", queued);
     assertEquals(0, q.value().length, "an empty value, never null (compaction would delete a null)");
     assertNull(AsyncRecords.readStatus(consumed(q, 4)).result());
+  }
+
+  @Test
+  void aSealedStatusKeepsItsFlagAndTheSealedResponseOfAFunctionError() throws Exception {
+    byte[] sealed = {9, 8, 7, 6};
+    Status failed = new Status("id-5", "print", State.FAILED, ACCEPTED, ACCEPTED.plusSeconds(1), sealed,
+        "{\"kind\":\"HANDLED\"}", "td-1", "sha384/img", "jws.receipt.sig", true);
+    Status back = AsyncRecords.readStatus(consumed(AsyncRecords.status("confaas.async-results", failed), 5));
+    assertTrue(back.sealed(), "the sealed flag survives the record");
+    assertArrayEquals(sealed, back.result(), "a sealed function error keeps its sealed response");
+    assertEquals(State.FAILED, back.state());
+
+    Status plain = new Status("id-6", "print", State.SUCCEEDED, ACCEPTED, ACCEPTED, sealed, null, null, null);
+    assertFalse(AsyncRecords.readStatus(consumed(AsyncRecords.status("confaas.async-results", plain), 6)).sealed());
   }
 }

@@ -137,6 +137,67 @@ class KafkaAsyncInvocationsTest {
     }
   }
 
+  /**
+   * A sealed invocation keeps its ciphertext and TD through the queue: it runs pinned to that TD, its
+   * status holds the TD's sealed response (a function error's too), and a TD that is gone ends it
+   * {@code REJECTED} with reason {@code TD_GONE} after one try, not retried.
+   */
+  @Test
+  void sealedInvocationsRunPinnedKeepTheSealedResponseAndEndOnceWhenTheirTdIsGone() throws Exception {
+    java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> calls = new java.util.concurrent.ConcurrentHashMap<>();
+    byte[] sealedResponse = {0x5e, 0x41, 0x1e, 0x0d};
+    FunctionInvoker tds = r -> {
+      calls.computeIfAbsent(r.targetTd() + ":" + text(r.sealedRequest()),
+          k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+      if (!r.isSealed() || r.payload().length != 0) {
+        return CompletableFuture.failedFuture(new AssertionError("a sealed invocation ran as a plain one: " + r));
+      }
+      return switch (r.targetTd()) {
+        case "td-gone" -> CompletableFuture.failedFuture(new InvocationRejectedException(
+            InvocationRejectedException.Reason.TD_GONE, "TD td-gone is not in service"));
+        case "td-fails" -> CompletableFuture.completedFuture(new InvocationResult(r.requestId(), null,
+            new dev.confaas.scheduler.FunctionError(dev.confaas.scheduler.FunctionError.Kind.HANDLED, "", "", -1),
+            "td-fails", "sha384/img", "i-1", Duration.ZERO, "jws.receipt.sig", sealedResponse));
+        default -> CompletableFuture.completedFuture(new InvocationResult(r.requestId(), sealedResponse, null,
+            r.targetTd(), "sha384/img", "i-1", Duration.ZERO, "jws.receipt.sig", sealedResponse));
+      };
+    };
+    try (KafkaAsyncInvocations a =
+        KafkaAsyncInvocations.start(kafka.platformClients(), tds, Clock.systemUTC(), Duration.ofHours(1), 2, 4)) {
+      String ok = a.submit(sealed("td-1", "ct-ok")).get(30, TimeUnit.SECONDS);
+      String fails = a.submit(sealed("td-fails", "ct-fails")).get(30, TimeUnit.SECONDS);
+      String gone = a.submit(sealed("td-gone", "ct-gone")).get(30, TimeUnit.SECONDS);
+      assertTrue(a.status(ok).orElseThrow().sealed(), "a queued sealed invocation says so");
+      for (String id : List.of(ok, fails, gone)) {
+        await("sealed invocation " + id + " finishes",
+            () -> a.status(id).map(s -> s.finishedAt() != null).orElse(false), () -> String.valueOf(a.status(id)));
+      }
+      Status s = a.status(ok).orElseThrow();
+      assertEquals(State.SUCCEEDED, s.state());
+      assertTrue(s.sealed());
+      org.junit.jupiter.api.Assertions.assertArrayEquals(sealedResponse, s.result());
+      assertEquals("td-1", s.tdId());
+      assertEquals("jws.receipt.sig", s.receipt());
+
+      Status f = a.status(fails).orElseThrow();
+      assertEquals(State.FAILED, f.state());
+      org.junit.jupiter.api.Assertions.assertArrayEquals(sealedResponse, f.result(),
+          "the sealed error document is kept for the caller");
+      assertTrue(f.error().contains("\"kind\":\"HANDLED\""), f.error());
+
+      Status g = a.status(gone).orElseThrow();
+      assertEquals(State.REJECTED, g.state(), String.valueOf(g));
+      assertTrue(g.error().contains("\"reason\":\"TD_GONE\""), g.error());
+      assertTrue(g.sealed() && g.result() == null && g.tdId() == null, String.valueOf(g));
+      assertEquals(1, calls.get("td-gone:ct-gone").get(), "a TD that is gone is not retried: " + calls);
+      assertEquals(1, calls.get("td-1:ct-ok").get(), String.valueOf(calls));
+    }
+  }
+
+  private static Submission sealed(String td, String ciphertext) {
+    return new Submission("sealed-fn", null, utf8(ciphertext), Duration.ofSeconds(30), null, "", td, true);
+  }
+
   /** Issue 11, defect 3: a ~900 KB result used to stop the async worker for good. */
   @Test
   void aLargeResultIsStoredAndLaterInvocationsStillRun() throws Exception {
