@@ -462,16 +462,27 @@ final class Dispatcher implements InstanceStarter.Host {
                 ? f
                 : new TdAgent.CallFailed(TdAgent.CallFailed.Kind.INSTANCE_GONE, cause.toString(), cause);
         boolean lost = failed.kind() == TdAgent.CallFailed.Kind.TD_LOST;
+        boolean late = failed.kind() == TdAgent.CallFailed.Kind.TIMED_OUT;
         String why =
-            (lost ? "TD " + td.id() + " was lost mid-invocation: " : "the agent failed the call: ")
-                + failed.getMessage();
+            lost ? "TD " + td.id() + " was lost mid-invocation: " + failed.getMessage()
+                : late ? "Task timed out: no outcome within the function's timeout of "
+                    + fn.d.timeout().toMillis() + " ms plus the scheduler's grace (" + failed.getMessage()
+                    + "); the instance was given up, TD " + td.id() + " is kept"
+                : "the agent failed the call: " + failed.getMessage();
         result = new InvocationResult(p.request().requestId(), null,
             new FunctionError(
-                lost ? FunctionError.Kind.TD_LOST : FunctionError.Kind.CRASHED,
-                lost ? "Runtime.TdLost" : "Runtime.AgentError", why, -1),
+                lost ? FunctionError.Kind.TD_LOST : late ? FunctionError.Kind.TIMED_OUT : FunctionError.Kind.CRASHED,
+                lost ? "Runtime.TdLost" : late ? "Sandbox.Timedout" : "Runtime.AgentError", why, -1),
             td.id(), fn.d.imageId(), inst.id, took);
         switch (failed.kind()) {
           case TD_LOST -> giveBack(td, false, "lost: " + why);
+          case TIMED_OUT -> {
+            // The agent kills the instance at its own deadline; ask it too, and forget it now.
+            remove(inst);
+            TdAgent agent = td.lease.agent();
+            String id = inst.id;
+            effects.add(() -> agent.kill(id));
+          }
           case REFUSED -> idle(inst, now); // a refused request leaves the instance warm
           case INSTANCE_GONE -> remove(inst);
           case SEALED_REFUSED -> {

@@ -252,6 +252,28 @@ class DispatcherTest {
     assertEquals("td-2", again.join().tdId(), "moved to a fresh TD");
   }
 
+  /**
+   * Issue 11: an Invoke whose deadline passed on a TD that lives is load, not loss. It answers as a
+   * function timeout (504), gives up that instance, and keeps the TD for the next call.
+   */
+  @Test
+  void aCallPastItsDeadlineOnALiveTdTimesOutItsInstanceAndKeepsTheTd() {
+    CompletableFuture<InvocationResult> call = send("a", "x");
+    Call c = tds.nextCall();
+    c.fail(TdAgent.CallFailed.Kind.TIMED_OUT, "DEADLINE_EXCEEDED: deadline exceeded after 35s");
+    InvocationResult r = call.join();
+    assertEquals(FunctionError.Kind.TIMED_OUT, r.error().kind(), r.error().toString());
+    assertEquals("Sandbox.Timedout", r.error().type());
+    assertTrue(r.error().message().contains("TD td-1 is kept"), r.error().message());
+    assertEquals(Map.of(), tds.retired, "a slow agent's TD must not be retired");
+    assertEquals(List.of(c.instanceId()), tds.td("td-1").kills, "the timed-out instance is stopped");
+    assertEquals(List.of(), warm(), "the timed-out instance is not warm any more");
+
+    CompletableFuture<InvocationResult> next = send("a", "y");
+    tds.nextCall().answer();
+    assertEquals("td-1", next.join().tdId(), "the next call runs on the same TD");
+  }
+
   @Test
   void aTdFoundDeadByTheTickIsRetiredAndACallOnItEndsAsTdLost() {
     CompletableFuture<InvocationResult> call = send("a", "x");
