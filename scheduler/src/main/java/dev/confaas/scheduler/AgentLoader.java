@@ -28,6 +28,8 @@ import java.util.concurrent.ExecutionException;
 final class AgentLoader {
   /** agent.proto: a function's timeout is at most 15 minutes, as Lambda's. */
   private static final long MAX_TIMEOUT_MS = 900_000;
+  /** The slowest an agent is expected to take in a layer, for AddBlob's deadline: 1 MiB/s. */
+  static final long SLOWEST_BYTES_PER_SECOND = 1 << 20;
   private final ImageRepository repository;
   private final Duration timeout;
 
@@ -107,6 +109,16 @@ final class AgentLoader {
         .getInstanceId();
   }
 
+  /**
+   * The deadline of one AddBlob: the load timeout plus the layer's size at {@value
+   * #SLOWEST_BYTES_PER_SECOND} bytes/s, so a large layer sent to an agent that is slow because the
+   * host is busy (it hashes and unpacks as it receives) is not cut off (issue 11, defect 7: timeouts
+   * that scale with the work).
+   */
+  static Duration blobDeadline(Duration loadTimeout, long size) {
+    return loadTimeout.plusMillis(size * 1000 / SLOWEST_BYTES_PER_SECOND);
+  }
+
   /** What the function is told of its deployment (agent.proto {@code FunctionSettings}). */
   static FunctionSettings settings(DeployedFunction d) {
     return FunctionSettings.newBuilder()
@@ -119,8 +131,9 @@ final class AgentLoader {
 
   private void upload(AgentClient agent, Digest digest) throws IOException, TdAgent.Refused {
     long size = Files.size(repository.blobPath(digest));
+    AgentClient sized = agent.withConfig(agent.config().withLoad(blobDeadline(timeout, size)));
     AddBlobResponse r =
-        await(agent.addBlob(digest.toString(), size, repository.openBlob(digest)), "AddBlob of " + digest);
+        await(sized.addBlob(digest.toString(), size, repository.openBlob(digest)), "AddBlob of " + digest);
     if (!r.getDigest().equals(digest.toString())) {
       throw new TdAgent.Refused("the agent stored " + r.getDigest() + " for AddBlob of " + digest, null);
     }

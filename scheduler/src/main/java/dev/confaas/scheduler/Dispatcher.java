@@ -116,8 +116,17 @@ final class Dispatcher implements InstanceStarter.Host {
       } else {
         Instance idle =
             queues.depth(fn) == 0 && fn.count(State.BUSY) < fn.d.concurrency() ? fn.idleInstance() : null;
+        Duration ahead = idle == null ? queuedWork(fn) : Duration.ZERO;
         if (idle != null) {
           run(p, idle);
+        } else if (now.plus(ahead).isAfter(request.deadline())) {
+          // Shed now with a Retry-After rather than queue a call that would wait out its deadline
+          // and end in a 504 (issue 11, defect 7: overload degrades into 429, not timeouts).
+          Duration retry = retryAfter(fn);
+          return rejected(Reason.OVERLOADED,
+              "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
+                  + ") with about " + ahead.toMillis() + " ms of calls ahead, past this call's deadline;"
+                  + " retry after " + retry.toSeconds() + " s", retry);
         } else if (!queues.offer(fn, p)) {
           Duration retry = retryAfter(fn);
           return rejected(Reason.OVERLOADED,
@@ -703,6 +712,18 @@ final class Dispatcher implements InstanceStarter.Host {
     List<Runnable> out = effects;
     effects = new ArrayList<>();
     return out;
+  }
+
+  /**
+   * How long a call queued now is expected to wait: the calls queued ahead of it plus the one
+   * running, at the function's average latency, shared among its instances. Zero while the function
+   * may still start instances (a new one serves the call) or has served nothing to judge by.
+   */
+  private Duration queuedWork(FunctionLane fn) {
+    if (fn.working() < fn.d.concurrency() || fn.meters.latency.count() == 0) {
+      return Duration.ZERO;
+    }
+    return Duration.ofMillis((long) (fn.avgMillis * (queues.depth(fn) + 1) / fn.d.concurrency()));
   }
 
   /** A hint for OVERLOADED: the queue ahead divided among the function's instances, at least 1 s. */
