@@ -149,7 +149,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
         if (state == InstanceStatus.State.STARTING) {
           initTimer =
               ctx.scheduler()
-                  .schedule(this::initTimedOut, spec.initTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                  .schedule(this::initTimedOut, initTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
       }
       p.onExit().thenRunAsync(this::processExited, ctx.workers());
@@ -529,7 +529,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                 FunctionFailure.Kind.INIT_FAILED,
                 "Runtime.InitTimeout",
                 "instance " + id + " did not call invocation/next within "
-                    + spec.initTimeout().toMillis() + " ms of starting",
+                    + initTimeout().toMillis() + " ms of starting",
                 status);
       } else {
         initFailure =
@@ -562,6 +562,15 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
             + " MB (memory and /tmp together; " + memory.mechanism().label()
             + "); deploy it with more memory or make it use less",
         status);
+  }
+
+  /**
+   * How long the instance has to ask for its first event: the image's init timeout, or the
+   * deployment's timeout when longer, as Lambda retries a slow init within the function's timeout.
+   * A busy host slows every init; a fixed 10 s turned that load into INIT_FAILED (issue 11, defect 7).
+   */
+  private java.time.Duration initTimeout() {
+    return settings.timeout().compareTo(spec.initTimeout()) > 0 ? settings.timeout() : spec.initTimeout();
   }
 
   /** Completes once the process has ended and the instance is cleaned up. */
