@@ -151,6 +151,7 @@ final class MemoryLimit {
           Files.writeString(leaf.resolve("cgroup.procs"), Long.toString(pid));
           Files.writeString(base.resolve("cgroup.subtree_control"), enable);
         }
+        sweepStale(base);
         Files.createDirectories(agentDir);
         Files.writeString(agentDir.resolve("cgroup.subtree_control"), enable);
         return Optional.of(new MemoryLimit(Mechanism.CGROUP_V2, agentDir, withCpu));
@@ -177,6 +178,7 @@ final class MemoryLimit {
       Path base = own == null ? Path.of(f[1]) : under(Path.of(f[1]), own);
       Path agentDir = base.resolve("confaas-" + pid);
       try {
+        sweepStale(base);
         Files.createDirectories(agentDir);
         if (!Files.exists(agentDir.resolve("memory.limit_in_bytes"))) {
           throw new IOException("the new group " + agentDir + " has no memory.limit_in_bytes");
@@ -187,6 +189,29 @@ final class MemoryLimit {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Removes the groups of agents that are gone (killed without closing: on the {@code process}
+   * backend several agents share one parent). Only empty groups can be removed; others stay.
+   */
+  private static void sweepStale(Path base) {
+    try (var dirs = Files.newDirectoryStream(base, "confaas-[0-9]*")) {
+      for (Path dir : dirs) {
+        long owner = Long.parseLong(dir.getFileName().toString().substring("confaas-".length()));
+        if (ProcessHandle.of(owner).isPresent() || !Files.isDirectory(dir)) {
+          continue;
+        }
+        try (var instances = Files.newDirectoryStream(dir, "i-*")) {
+          for (Path i : instances) {
+            deleteQuietly(i);
+          }
+        }
+        deleteQuietly(dir);
+      }
+    } catch (IOException | NumberFormatException | java.nio.file.DirectoryIteratorException e) {
+      // best effort: a leftover empty group costs nothing but a name
+    }
   }
 
   /** {@code mount} joined with a cgroup path as /proc/self/cgroup gives it (absolute). */
@@ -239,6 +264,8 @@ final class MemoryLimit {
       if (mechanism == Mechanism.CGROUP_V2) {
         Files.writeString(dir.resolve("memory.max"), Long.toString(bytes));
         writeIfPresent(dir.resolve("memory.swap.max"), "0");
+        // Out of memory ends the instance as a whole, not just its largest process.
+        writeIfPresent(dir.resolve("memory.oom.group"), "1");
         if (cpu) {
           // Lambda gives one vCPU per 1769 MB; never less than a tenth of one.
           long quota = Math.max(10_000L, memoryMb * 100_000L / 1769);

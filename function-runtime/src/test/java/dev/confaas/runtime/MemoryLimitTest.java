@@ -86,6 +86,8 @@ class MemoryLimitTest {
     // cgroupfs makes a new group's files itself; the fake makes the one the probe looks for.
     dir("memory/process_api/abc/confaas-" + PID, null);
     Files.writeString(own.resolve("confaas-" + PID + "/memory.limit_in_bytes"), "9223372036854771712");
+    // What an agent killed without closing left behind (no process has a PID that large).
+    Path stale = dir("memory/process_api/abc/confaas-999999999/i-4", null).getParent();
     List<String> notes = new ArrayList<>();
     MemoryLimit limit =
         MemoryLimit.probe(
@@ -95,6 +97,7 @@ class MemoryLimitTest {
             notes);
 
     assertEquals(MemoryLimit.Mechanism.CGROUP_V1, limit.mechanism(), notes.toString());
+    assertFalse(Files.exists(stale), "the empty groups of a gone agent are removed");
     assertTrue(notes.stream().anyMatch(n -> n.contains("without memory")), notes.toString());
     Path parent = own.resolve("confaas-" + PID);
     assertEquals(parent, limit.cgroupParent().orElseThrow());

@@ -236,7 +236,7 @@ class DispatcherTest {
         && r.getMessage().contains("policy: the TD's images reject it"), r.getMessage());
     // Issue 11, defect 7: overload degrades into 503 with Retry-After, so every failed start says
     // when to come back (it used to say nothing).
-    assertEquals(Duration.ofSeconds(1), r.retryAfter());
+    assertEquals(Duration.ofSeconds(5), r.retryAfter());
     assertEquals(List.of("td-1"), tds.released, "a TD without instances goes back");
     assertEquals(Map.of(), scheduler().instancesByTd());
 
