@@ -141,7 +141,7 @@ final class MemoryLimit {
         }
         boolean withCpu = controllers.contains("cpu");
         String enable = withCpu ? "+memory +cpu" : "+memory";
-        Path agentDir = base.resolve("confaas-" + pid);
+        Path agentDir = base.resolve(groupName(pid));
         try {
           Files.writeString(base.resolve("cgroup.subtree_control"), enable);
         } catch (IOException busy) {
@@ -176,13 +176,13 @@ final class MemoryLimit {
         continue;
       }
       Path base = own == null ? Path.of(f[1]) : under(Path.of(f[1]), own);
-      Path agentDir = base.resolve("confaas-" + pid);
+      Path agentDir = base.resolve(groupName(pid));
       try {
+        if (!Files.exists(base.resolve("memory.limit_in_bytes"))) {
+          throw new IOException(base + " has no memory.limit_in_bytes");
+        }
         sweepStale(base);
         Files.createDirectories(agentDir);
-        if (!Files.exists(agentDir.resolve("memory.limit_in_bytes"))) {
-          throw new IOException("the new group " + agentDir + " has no memory.limit_in_bytes");
-        }
         return Optional.of(new MemoryLimit(Mechanism.CGROUP_V1, agentDir, false));
       } catch (IOException e) {
         notes.add("cgroup v1 memory at " + base + " is not writable by the agent: " + e);
@@ -192,13 +192,26 @@ final class MemoryLimit {
   }
 
   /**
+   * The agent's own group: named by its PID (so a later agent can tell it is stale) and a number,
+   * as one JVM may run several supervisors (tests do), each with instances i-1, i-2, ...
+   */
+  private static String groupName(long pid) {
+    return "confaas-" + pid + "-" + GROUPS.incrementAndGet();
+  }
+
+  private static final java.util.concurrent.atomic.AtomicLong GROUPS =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /**
    * Removes the groups of agents that are gone (killed without closing: on the {@code process}
    * backend several agents share one parent). Only empty groups can be removed; others stay.
    */
   private static void sweepStale(Path base) {
     try (var dirs = Files.newDirectoryStream(base, "confaas-[0-9]*")) {
       for (Path dir : dirs) {
-        long owner = Long.parseLong(dir.getFileName().toString().substring("confaas-".length()));
+        String name = dir.getFileName().toString().substring("confaas-".length());
+        int dash = name.indexOf('-');
+        long owner = Long.parseLong(dash < 0 ? name : name.substring(0, dash));
         if (ProcessHandle.of(owner).isPresent() || !Files.isDirectory(dir)) {
           continue;
         }
