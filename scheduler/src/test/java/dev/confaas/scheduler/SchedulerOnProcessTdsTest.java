@@ -85,6 +85,8 @@ class SchedulerOnProcessTdsTest {
     deploy("scaled", aliceEcho, deps, 2);
     deploy("singleton", images.function(alice, "alice-single", 1), deps, 1);
     deploy("sharer", images.function(alice, "alice-sharer"), deps, 2);
+    deployed.put("small", new DeployedFunction(
+        "small", 1, images.function(alice, "alice-small"), deps, 1, Duration.ofSeconds(60), 64));
     // A signed image whose function layer the host's store then damaged: the agent measures the
     // manifest, then refuses the layer (its digest does not match).
     aliceTampered = images.function(alice, "alice-tampered");
@@ -314,6 +316,29 @@ class SchedulerOnProcessTdsTest {
     assertEquals("alice-sharer:NEXT", ok(next));
     assertNotEquals(drained.id(), next.tdId(), "nothing new runs on the drained TD");
     assertEquals(TdState.STOPPED, td(drained.id()).state(), "the drained TD is recycled once free");
+  }
+
+  /**
+   * Issue 11: a function's memory size was not enforced. A 64 MB deployment that holds ~300 MB now
+   * fails with Runtime.OutOfMemory (the agent's cgroup, where the host delegates one), its TD stays,
+   * and the function's next call runs.
+   */
+  @Test
+  void aFunctionThatUsesFarMoreThanItsMemorySizeFailsOutOfMemoryAndItsTdGoesOn() throws Exception {
+    InvocationResult warm = await(send("small", "warm"));
+    assertEquals("alice-small:WARM", ok(warm));
+    InvocationResult hog = await(send("small", "hog"));
+    org.junit.jupiter.api.Assumptions.assumeFalse(hog.succeeded(),
+        () -> "this host gives the agent no memory cgroup (see the agent's isolation report): " + ok(hog));
+    assertEquals(FunctionError.Kind.CRASHED, hog.error().kind(), hog.error().toString());
+    assertEquals("Runtime.OutOfMemory", hog.error().type(), hog.error().toString());
+    assertTrue(hog.error().message().contains("64 MB"), hog.error().message());
+    assertEquals(warm.tdId(), hog.tdId());
+    assertNotEquals(TdState.STOPPED, td(hog.tdId()).state(), "the TD is not harmed");
+
+    InvocationResult after = await(send("small", "after"));
+    assertEquals("alice-small:AFTER", ok(after));
+    assertEquals(warm.tdId(), after.tdId(), "the function goes on in the same TD");
   }
 
   /**
