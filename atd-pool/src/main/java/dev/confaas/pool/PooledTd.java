@@ -54,6 +54,16 @@ public final class PooledTd {
     pool.recordLoaded(entry, imageId);
   }
 
+  /**
+   * Records that the agent measured {@code imageId} into RTMR3 (or may have: its answer was lost)
+   * and the load then failed, e.g. a layer it refused. The image is not listed as loaded, and the TD
+   * is drained: it takes no new work and is recycled once given back, since its RTMR3 now names an
+   * image it does not run and its policy graph may hold one placement does not know of.
+   */
+  public void refusedAfterMeasuring(String imageId, String why) {
+    pool.refusedAfterMeasuring(entry, imageId, why);
+  }
+
   /** False once the TD is draining, stopped or dead: place nothing new on it. */
   public boolean acceptsWork() {
     return pool.acceptsWork(entry);

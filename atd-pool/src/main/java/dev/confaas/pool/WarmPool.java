@@ -49,6 +49,9 @@ import org.slf4j.LoggerFactory;
  *       recycled (drained first when in use); a draining TD past {@code drainTimeout} is stopped.
  *   <li>After each image load ({@link PooledTd#recordLoaded}) the TD is re-attested too, so the RTMR3
  *       log {@link #tds()} shows is current and the one a verified quote replays.
+ *   <li>A TD whose agent measured an image and then refused it ({@link
+ *       PooledTd#refusedAfterMeasuring}) does not list it as loaded and is drained: RTMR3 names an
+ *       image it does not run, so it is not shared further.
  *   <li>Vendor layer updates: {@link #drainTdsHolding} drains the TDs holding images whose aliases
  *       moved ({@code AliasResolver.staleImages} says which).
  * </ul>
@@ -786,6 +789,26 @@ public final class WarmPool implements AutoCloseable {
     }
     // RTMR3 just grew: re-attest now, so the log /v1/tds shows is current and backed by a quote
     // that matches it (a log without such a quote would be the agent's word only).
+    executeQuietly(() -> reattest(e));
+  }
+
+  void refusedAfterMeasuring(Entry e, String imageId, String why) {
+    synchronized (this) {
+      e.loadedImages.remove(imageId);
+      String reason = "drained: measured image " + imageId + " into RTMR3 and then refused it (" + why
+          + "); not shared further";
+      if (e.state == TdState.IDLE) {
+        stop(e, reason);
+      } else {
+        drain(e, reason, clock.instant());
+      }
+      log.warn("TD {} {}", e.id, reason);
+      refill();
+      if (reattestUnsupported || closed || e.state == TdState.STOPPED) {
+        return;
+      }
+    }
+    // RTMR3 grew by the refused image: keep the log /v1/tds shows backed by a current quote.
     executeQuietly(() -> reattest(e));
   }
 

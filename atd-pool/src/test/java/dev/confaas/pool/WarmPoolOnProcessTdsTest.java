@@ -228,6 +228,30 @@ class WarmPoolOnProcessTdsTest {
     assertEquals(TdState.ACTIVE, info(pool, holdsCurrent.id()).state());
   }
 
+  /**
+   * Issue 11: a TD whose agent measured an image and then refused it named it in RTMR3 while the
+   * pool listed it as loaded, and stayed shared. Now it is not listed, and the TD is drained.
+   */
+  @Test
+  void aTdThatMeasuredAnImageItThenRefusedDoesNotListItAndIsDrained() throws Exception {
+    WarmPool pool = pool(launcher("pool"), null, 0, 2);
+    String good = "sha384/" + "1".repeat(96) + "/" + "4".repeat(96);
+    String refused = "sha384/" + "1".repeat(96) + "/" + "5".repeat(96);
+    PooledTd td = take(pool);
+    td.recordLoaded(good);
+    td.refusedAfterMeasuring(refused, "AddBlob refused: digest mismatch");
+
+    TdInfo drained = info(pool, td.id());
+    assertEquals(List.of(good), drained.loadedImages(), "the refused image is not listed as loaded");
+    assertEquals(TdState.DRAINING, drained.state());
+    assertTrue(drained.reason().contains(refused) && drained.reason().contains("digest mismatch"),
+        drained.reason());
+    assertFalse(td.acceptsWork(), "a TD that measured a refused image takes no new work");
+
+    pool.release(td);
+    assertEquals(TdState.STOPPED, info(pool, td.id()).state(), "recycled once given back");
+  }
+
   @Test
   void aTdThatFailsAttestationNeverEntersThePool() throws Exception {
     // The TDs boot under one pool's simulated PKI and host identity; the attestor trusts another's.

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,7 +14,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -72,7 +72,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   private Process process;
   private LambdaRuntimeApi api;
   private Path dir;
-  private Optional<Path> cgroup = Optional.empty();
+  private MemoryLimit.Instance memory;
   private InFlight current;
   private long invocations;
   private int exitStatus = -1;
@@ -113,7 +113,8 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
         throw new IOException("the function's root " + spec.root() + " is not a directory");
       }
       dir = Files.createDirectories(ctx.stateDir().resolve(id));
-      cgroup = ctx.launcher().createCgroup(settings.memoryMb(), id);
+      memory = ctx.isolation().memory().forInstance(id, settings.memoryMb());
+      announceMemoryLimit();
       boolean ownNetwork = ctx.netns().isPresent() && ctx.isolation().namespaces() && !spec.network();
       LambdaRuntimeApi endpoint;
       Process p;
@@ -148,7 +149,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
         if (state == InstanceStatus.State.STARTING) {
           initTimer =
               ctx.scheduler()
-                  .schedule(this::initTimedOut, spec.initTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                  .schedule(this::initTimedOut, initTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
       }
       p.onExit().thenRunAsync(this::processExited, ctx.workers());
@@ -173,6 +174,19 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     }
   }
 
+  /**
+   * Starts the instance's log with the limit that holds it, so its owner can tell from the
+   * function's own logs whether its memory size is enforced, and how.
+   */
+  private void announceMemoryLimit() {
+    String line = "confaas: instance " + id + ": " + memory.describe();
+    log.info(line);
+    int fd = spec.logFds().contains(2) ? 2 : spec.logFds().contains(1) ? 1 : 0;
+    if (fd != 0) {
+      ctx.publishLog(id, spec.imageId(), settings, "", fd, line.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
   private LambdaRuntimeApi bindEndpoint(int port) throws IOException {
     String arn = "arn:aws:lambda:" + REGION + ":000000000000:function:" + settings.name();
     return LambdaRuntimeApi.bind(
@@ -190,7 +204,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     env.put("LANG", "C.UTF-8");
     env.putAll(resolvedEnv);
     env.putAll(lambdaEnvironment(apiPort));
-    return ctx.launcher().command(spec, id, dir, env, cgroup).start();
+    return ctx.launcher().command(spec, id, dir, env, memory).start();
   }
 
   /**
@@ -471,12 +485,19 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
       endpoint.close();
     }
     killTree(); // stragglers when there was no PID namespace
+    boolean outOfMemory = memory != null && memory.outOfMemory();
     cleanUp();
     log.info("instance {} of {} exited with status {}", id, spec.imageId(), status);
     FunctionFailure inFlightFailure = null;
     if (inFlight != null) {
       inFlightFailure =
-          why == Cause.TIMEOUT
+          outOfMemory && why != Cause.TIMEOUT
+              ? outOfMemory(
+                  FunctionFailure.Kind.CRASHED,
+                  "RequestId: " + inFlight.invocation().requestId()
+                      + " Error: Runtime exited with error: " + describeStatus(status),
+                  status)
+          : why == Cause.TIMEOUT
               ? new FunctionFailure(
                   FunctionFailure.Kind.TIMED_OUT,
                   "Sandbox.Timedout",
@@ -493,7 +514,13 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
     }
     FunctionFailure initFailure = null;
     if (wasStarting) {
-      if (init != null) {
+      if (outOfMemory && init == null) {
+        initFailure =
+            outOfMemory(
+                FunctionFailure.Kind.INIT_FAILED,
+                "instance " + id + " " + describeStatus(status) + " before calling invocation/next",
+                status);
+      } else if (init != null) {
         initFailure =
             new FunctionFailure(init.kind(), init.type(), init.message(), status, init.document());
       } else if (why == Cause.INIT_TIMEOUT) {
@@ -502,7 +529,7 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
                 FunctionFailure.Kind.INIT_FAILED,
                 "Runtime.InitTimeout",
                 "instance " + id + " did not call invocation/next within "
-                    + spec.initTimeout().toMillis() + " ms of starting",
+                    + initTimeout().toMillis() + " ms of starting",
                 status);
       } else {
         initFailure =
@@ -524,6 +551,26 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
       }
       ended.complete(null);
     }
+  }
+
+  /** The failure of an instance the kernel killed for going past its memory limit. */
+  private FunctionFailure outOfMemory(FunctionFailure.Kind kind, String what, int status) {
+    return new FunctionFailure(
+        kind,
+        "Runtime.OutOfMemory",
+        what + ": the instance used more than its memory size of " + settings.memoryMb()
+            + " MB (memory and /tmp together; " + memory.mechanism().label()
+            + "); deploy it with more memory or make it use less",
+        status);
+  }
+
+  /**
+   * How long the instance has to ask for its first event: the image's init timeout, or the
+   * deployment's timeout when longer, as Lambda retries a slow init within the function's timeout.
+   * A busy host slows every init; a fixed 10 s turned that load into INIT_FAILED (issue 11, defect 7).
+   */
+  private java.time.Duration initTimeout() {
+    return settings.timeout().compareTo(spec.initTimeout()) > 0 ? settings.timeout() : spec.initTimeout();
   }
 
   /** Completes once the process has ended and the instance is cleaned up. */
@@ -548,7 +595,9 @@ final class FunctionInstance implements LambdaRuntimeApi.Listener {
   }
 
   private void cleanUp() {
-    InstanceLauncher.removeCgroup(cgroup);
+    if (memory != null) {
+      memory.remove();
+    }
     if (dir != null) {
       try {
         Files.deleteIfExists(dir); // only a mount point outside the instance's namespace

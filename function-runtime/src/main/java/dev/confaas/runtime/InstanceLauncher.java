@@ -28,18 +28,24 @@ final class InstanceLauncher {
   static final int MAX_FUNCTION_PROCESSES = 4096;
 
   // $1 layout, $2 source root, $3 instance dir, $4 working dir, $5 uid, $6 gid, $7 writable,
-  // $8 cgroup dir or "", $9 hostname, then the entrypoint argv.
+  // $8 the instance cgroup's cgroup.procs or "", $9 hostname, then the memory size in MB, the
+  // RLIMIT_AS in bytes (0: none), then the entrypoint argv.
   private static final String SETUP =
       String.join(
           "\n",
           // Any failure before the final exec ends with SETUP_FAILED; after exec the trap is gone.
           "trap 'exit " + SETUP_FAILED + "' EXIT",
           "set -eu",
-          "layout=$1 src=$2 dir=$3 wd=$4 uid=$5 gid=$6 writable=$7 cg=$8 host=$9",
+          "layout=$1 src=$2 dir=$3 wd=$4 uid=$5 gid=$6 writable=$7 procs=$8 host=$9",
           "shift 9",
-          "if [ -n \"$cg\" ]; then echo 0 > \"$cg/cgroup.procs\"; fi",
-          // Everything below lives in this mount namespace only and vanishes with it.
-          "mount -t tmpfs -o mode=755 tmpfs \"$dir\"",
+          "mb=$1 as=$2",
+          "shift 2",
+          // Into the instance's cgroup before anything is allocated, so every page it and its
+          // tmpfs files use is charged to it.
+          "if [ -n \"$procs\" ]; then echo 0 > \"$procs\"; fi",
+          // Everything below lives in this mount namespace only and vanishes with it. Its tmpfs
+          // (the writable layer of a writable root) and /tmp hold at most the memory size each.
+          "mount -t tmpfs -o mode=755,size=${mb}m tmpfs \"$dir\"",
           "ro=ro; [ \"$writable\" = true ] && ro=rw",
           "if [ \"$layout\" = FULL_ROOTFS ]; then",
           "  root=$dir/root; mkdir \"$root\" \"$dir/upper\" \"$dir/work\"",
@@ -66,7 +72,7 @@ final class InstanceLauncher {
           "fi",
           "mkdir -p \"$root/proc\" \"$root/tmp\" \"$root/dev\"",
           "mount -t proc -o nosuid,nodev,noexec proc \"$root/proc\"",
-          "mount -t tmpfs -o mode=1777,nosuid,nodev,size=512m tmpfs \"$root/tmp\"",
+          "mount -t tmpfs -o mode=1777,nosuid,nodev,size=${mb}m tmpfs \"$root/tmp\"",
           "mount -t tmpfs -o mode=755,nosuid tmpfs \"$root/dev\"",
           "for n in null zero full random urandom; do",
           "  touch \"$root/dev/$n\"; mount --bind \"/dev/$n\" \"$root/dev/$n\"",
@@ -78,8 +84,20 @@ final class InstanceLauncher {
           // It counts per user, so it caps all instances together, never the agent (root).
           "lim=''; if command -v prlimit >/dev/null; then lim='prlimit --nproc="
               + MAX_FUNCTION_PROCESSES + ":" + MAX_FUNCTION_PROCESSES + "'; fi",
+          // Where no cgroup holds the instance, each of its processes gets RLIMIT_AS.
+          "if [ \"$as\" != 0 ]; then lim=\"prlimit --as=$as:$as ${lim#prlimit }\"; fi",
           "exec setsid $lim " + IsolationProbe.UNSHARE + " --root=\"$root\" --wd=\"$wd\""
               + " --setuid \"$uid\" --setgid \"$gid\" -- \"$@\"");
+
+  // $1 the instance cgroup's cgroup.procs or "", $2 the RLIMIT_AS in bytes (0: none), then argv.
+  private static final String JOIN_LIMIT =
+      String.join(
+          "\n",
+          "procs=$1 as=$2",
+          "shift 2",
+          "if [ -n \"$procs\" ]; then echo 0 > \"$procs\" || exit " + SETUP_FAILED + "; fi",
+          "if [ \"$as\" != 0 ]; then exec prlimit --as=$as:$as -- \"$@\"; fi",
+          "exec \"$@\"");
 
   private final IsolationReport isolation;
   private final int uid;
@@ -110,7 +128,11 @@ final class InstanceLauncher {
    * @param instanceDir an empty directory owned by this instance (its root is built there)
    */
   ProcessBuilder command(
-      FunctionSpec spec, String instanceId, Path instanceDir, Map<String, String> env, Optional<Path> cgroup) {
+      FunctionSpec spec,
+      String instanceId,
+      Path instanceDir,
+      Map<String, String> env,
+      MemoryLimit.Instance memory) {
     List<String> argv = new ArrayList<>();
     File cwd;
     if (isolation.namespaces()) {
@@ -121,7 +143,8 @@ final class InstanceLauncher {
               "confaas-instance-setup", spec.layout().name(),
               sourceRoot(spec), instanceDir.toString(), spec.workingDir(),
               Integer.toString(uid), Integer.toString(gid), Boolean.toString(spec.writableFs()),
-              cgroup.map(Path::toString).orElse(""), instanceId));
+              memory.procsFile(), instanceId, Integer.toString(memory.memoryMb()),
+              Long.toString(memory.addressSpaceLimit())));
       argv.addAll(spec.entrypoint());
       cwd = new File("/");
     } else {
@@ -130,7 +153,12 @@ final class InstanceLauncher {
             "image " + spec.imageId() + " is a full root filesystem, which needs mount namespaces"
                 + " and chroot; this host allows neither (see the agent's isolation report)");
       }
-      // No isolation available: run the entrypoint where it lies on the agent's own filesystem.
+      // No isolation available: run the entrypoint where it lies on the agent's own filesystem,
+      // still within its memory limit when there is one.
+      if (!memory.procsFile().isEmpty() || memory.addressSpaceLimit() > 0) {
+        argv.addAll(List.of("/bin/sh", "-c", JOIN_LIMIT, "confaas-instance-limit", memory.procsFile(),
+            Long.toString(memory.addressSpaceLimit())));
+      }
       argv.add(hostPath(spec, spec.entrypoint().get(0)));
       argv.addAll(spec.entrypoint().subList(1, spec.entrypoint().size()));
       cwd = new File(taskRoot(spec));
@@ -162,39 +190,5 @@ final class InstanceLauncher {
     Path root = spec.root().toAbsolutePath();
     String prefix = FunctionSpec.TASK_ROOT + "/";
     return program.startsWith(prefix) ? root.resolve(program.substring(prefix.length())).toString() : program;
-  }
-
-  /** Creates the instance's cgroup with limits derived from its memory size, if cgroups are usable. */
-  Optional<Path> createCgroup(int memoryMb, String instanceId) {
-    if (isolation.cgroup().isEmpty()) {
-      return Optional.empty();
-    }
-    Path dir = isolation.cgroup().get().resolve(instanceId);
-    try {
-      Files.createDirectories(dir);
-      Files.writeString(dir.resolve("memory.max"), Long.toString(memoryMb * 1024L * 1024L));
-      try {
-        Files.writeString(dir.resolve("memory.swap.max"), "0");
-      } catch (IOException noSwapAccounting) {
-        // Hosts without swap accounting have no memory.swap.max; memory.max still holds.
-      }
-      // Lambda gives one vCPU per 1769 MB; never less than a tenth of one.
-      long quota = Math.max(10_000L, memoryMb * 100_000L / 1769);
-      Files.writeString(dir.resolve("cpu.max"), quota + " 100000");
-      return Optional.of(dir);
-    } catch (IOException e) {
-      return Optional.empty();
-    }
-  }
-
-  static void removeCgroup(Optional<Path> cgroup) {
-    cgroup.ifPresent(
-        dir -> {
-          try {
-            Files.deleteIfExists(dir);
-          } catch (IOException stillBusy) {
-            // A process of the instance is still exiting; the directory is reused by no one.
-          }
-        });
   }
 }

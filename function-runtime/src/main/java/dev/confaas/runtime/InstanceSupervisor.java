@@ -309,6 +309,7 @@ public final class InstanceSupervisor implements AutoCloseable {
     scheduler.shutdownNow();
     runtimeApiLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     netns.ifPresent(NetNamespace::close);
+    isolation.memory().close();
   }
 
   private final class Context implements SupervisorContext {

@@ -21,7 +21,7 @@ final class IsolationProbe {
         false,
         false,
         false,
-        Optional.empty(),
+        MemoryLimit.none(),
         List.of("isolation is turned off in the agent's configuration: functions run as plain child"
             + " processes of the agent, as its user, on its filesystem and network"));
   }
@@ -47,8 +47,8 @@ final class IsolationProbe {
     if (!overlay) {
       notes.add("kernel has no overlayfs: full root filesystems are bind-mounted read-only");
     }
-    Optional<Path> cgroup = probeCgroup(notes);
-    return new IsolationReport(namespaces, netns.isPresent(), overlay, cgroup, notes);
+    MemoryLimit memory = MemoryLimit.probe(MemoryLimit.Host.current(), notes);
+    return new IsolationReport(namespaces, netns.isPresent(), overlay, memory, notes);
   }
 
   private static boolean probeNamespaces(List<String> notes) {
@@ -85,45 +85,5 @@ final class IsolationProbe {
       Thread.currentThread().interrupt();
       return false;
     }
-  }
-
-  /** A writable cgroup v2 hierarchy whose controllers include memory and cpu. */
-  private static Optional<Path> probeCgroup(List<String> notes) {
-    List<Path> mounts = new ArrayList<>();
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
-        String[] f = line.split(" ");
-        if (f.length > 2 && f[2].equals("cgroup2")) {
-          mounts.add(Path.of(f[1]));
-        }
-      }
-    } catch (IOException e) {
-      notes.add("cannot read /proc/self/mounts: " + e.getMessage() + "; no cgroup limits");
-      return Optional.empty();
-    }
-    if (mounts.isEmpty()) {
-      notes.add("no cgroup v2 hierarchy is mounted: no per-instance memory/CPU limits");
-      return Optional.empty();
-    }
-    for (Path mount : mounts) {
-      try {
-        String controllers = Files.readString(mount.resolve("cgroup.controllers")).strip();
-        List<String> have = List.of(controllers.split("\\s+"));
-        if (!have.contains("memory") || !have.contains("cpu")) {
-          notes.add("cgroup v2 at " + mount + " offers controllers [" + controllers
-              + "] without memory and cpu (a hybrid host keeps them on cgroup v1): no per-instance"
-              + " memory/CPU limits");
-          continue;
-        }
-        Files.writeString(mount.resolve("cgroup.subtree_control"), "+memory +cpu");
-        Path dir = mount.resolve("confaas-" + ProcessHandle.current().pid());
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("cgroup.subtree_control"), "+memory +cpu");
-        return Optional.of(dir);
-      } catch (IOException e) {
-        notes.add("cgroup v2 at " + mount + " is not usable: " + e + ": no per-instance limits");
-      }
-    }
-    return Optional.empty();
   }
 }

@@ -1,8 +1,6 @@
 package dev.confaas.runtime;
 
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * What isolation this host lets the agent give function instances, detected at start-up. The
@@ -16,14 +14,15 @@ import java.util.Optional;
  *     which the agent serves its Runtime API (unless its manifest asks for network)
  * @param overlayfs full root filesystems are mounted as a per-instance overlay (instances never
  *     write to the shared image); otherwise they are bind-mounted read-only
- * @param cgroup where per-instance cgroup v2 directories are made for memory and CPU limits
+ * @param memory how each instance is held to its memory size ({@link MemoryLimit}: cgroup v2, cgroup
+ *     v1, RLIMIT_AS, or nothing)
  * @param notes for each thing not available, why
  */
 record IsolationReport(
     boolean namespaces,
     boolean networkNamespace,
     boolean overlayfs,
-    Optional<Path> cgroup,
+    MemoryLimit memory,
     List<String> notes) {
   public IsolationReport {
     notes = List.copyOf(notes);
@@ -37,8 +36,8 @@ record IsolationReport(
         .append('\n');
     b.append("own network namespace (loopback only): ").append(networkNamespace ? "yes" : "NO").append('\n');
     b.append("overlayfs per instance: ").append(overlayfs ? "yes" : "NO").append('\n');
-    b.append("cgroup v2 memory/cpu limits: ")
-        .append(cgroup.map(Path::toString).orElse("NO"))
+    b.append("memory limit per instance: ")
+        .append(memory.mechanism() == MemoryLimit.Mechanism.NONE ? "NO" : memory.describe())
         .append('\n');
     for (String note : notes) {
       b.append("  - ").append(note).append('\n');

@@ -38,9 +38,8 @@ final class Dispatcher implements InstanceStarter.Host {
   private final SchedulerConfig config;
   private final Clock clock;
   private final Executor completions;
-  private final MeterRegistry meters;
 
-  private final Map<String, FunctionLane> functions = new LinkedHashMap<>();
+  private final FunctionLanes functions;
   private final Map<String, HeldTd> held = new LinkedHashMap<>();
   private final FairQueues<FunctionLane, Pending> queues;
   /**
@@ -68,8 +67,8 @@ final class Dispatcher implements InstanceStarter.Host {
     this.config = config;
     this.clock = clock;
     this.completions = completions;
-    this.meters = meters;
     this.queues = new FairQueues<>(config.queueCapacity());
+    this.functions = new FunctionLanes(catalog, meters, config.keepAlive(), queues, this);
   }
 
   private record Pending(
@@ -105,7 +104,7 @@ final class Dispatcher implements InstanceStarter.Host {
         return rejected(Reason.DEADLINE_EXCEEDED,
             "the invocation's deadline " + request.deadline() + " had passed when it arrived", Duration.ZERO);
       }
-      FunctionLane fn = functions.computeIfAbsent(FunctionLane.key(d.get()), k -> newLane(d.get(), now));
+      FunctionLane fn = functions.of(d.get(), now);
       fn.lastActive = now;
       Pending p = new Pending(request, fn, result, now);
       if (request.targetTd() != null) {
@@ -116,10 +115,19 @@ final class Dispatcher implements InstanceStarter.Host {
       } else {
         Instance idle =
             queues.depth(fn) == 0 && fn.count(State.BUSY) < fn.d.concurrency() ? fn.idleInstance() : null;
+        Duration ahead = idle == null ? functions.queuedWork(fn) : Duration.ZERO;
         if (idle != null) {
           run(p, idle);
+        } else if (now.plus(ahead).isAfter(request.deadline())) {
+          // Shed now with a Retry-After rather than queue a call that would wait out its deadline
+          // and end in a 504 (issue 11, defect 7: overload degrades into 429, not timeouts).
+          Duration retry = functions.retryAfter(fn);
+          return rejected(Reason.OVERLOADED,
+              "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
+                  + ") with about " + ahead.toMillis() + " ms of calls ahead, past this call's deadline;"
+                  + " retry after " + retry.toSeconds() + " s", retry);
         } else if (!queues.offer(fn, p)) {
-          Duration retry = retryAfter(fn);
+          Duration retry = functions.retryAfter(fn);
           return rejected(Reason.OVERLOADED,
               "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
                   + ") with " + config.queueCapacity() + " invocations queued; retry after "
@@ -158,7 +166,7 @@ final class Dispatcher implements InstanceStarter.Host {
     }
     long waiting = pinned.stream().filter(q -> q.fn() == p.fn()).count();
     if (waiting >= config.queueCapacity()) {
-      Duration retry = retryAfter(p.fn());
+      Duration retry = functions.retryAfter(p.fn());
       return rejected(Reason.OVERLOADED,
           "function \"" + p.fn().d.name() + "\" has " + waiting + " invocations waiting for an"
               + " instance in a given TD; retry after " + retry.toSeconds() + " s", retry);
@@ -206,7 +214,7 @@ final class Dispatcher implements InstanceStarter.Host {
             effects.add(() -> starter.start(s, this));
           } else {
             pinned.remove(p);
-            Duration retry = retryAfter(fn);
+            Duration retry = functions.retryAfter(fn);
             reject(p, Reason.OVERLOADED,
                 "function \"" + fn.d.name() + "\" is at its concurrency limit (" + fn.d.concurrency()
                     + ") and none of its instances is in TD " + tdId + "; retry after "
@@ -252,7 +260,7 @@ final class Dispatcher implements InstanceStarter.Host {
         return CompletableFuture.failedFuture(
             new InvocationRejectedException(Reason.SHUTTING_DOWN, "the platform is shutting down"));
       }
-      FunctionLane fn = functions.computeIfAbsent(FunctionLane.key(d.get()), k -> newLane(d.get(), now));
+      FunctionLane fn = functions.of(d.get(), now);
       fn.lastActive = now;
       if (fn.working() > 0) {
         return CompletableFuture.completedFuture(null);
@@ -277,7 +285,7 @@ final class Dispatcher implements InstanceStarter.Host {
   /** The TDs where the deployment {@code function} at {@code imageId} has a warm instance. */
   synchronized List<String> tdsWithWarmInstances(String function, String imageId) {
     List<String> out = new ArrayList<>();
-    for (FunctionLane fn : functions.values()) {
+    for (FunctionLane fn : functions.all()) {
       if (fn.d.name().equals(function) && fn.d.imageId().equals(imageId)) {
         for (Instance i : fn.instances) {
           if (i.state().isWarm() && i.td.lease.acceptsWork() && !out.contains(i.td.id())) {
@@ -318,7 +326,7 @@ final class Dispatcher implements InstanceStarter.Host {
           giveBack(td, false, "the pool is draining it");
         }
       }
-      for (FunctionLane fn : functions.values()) {
+      for (FunctionLane fn : functions.all()) {
         for (Instance i : List.copyOf(fn.instances)) {
           if (i.is(State.IDLE) && !now.isBefore(i.lastUsed.plus(config.keepAlive()))) {
             stop(i);
@@ -330,7 +338,7 @@ final class Dispatcher implements InstanceStarter.Host {
           giveBack(td, true, "no instances left after keep-alive");
         }
       }
-      forgetQuietFunctions(now);
+      functions.forgetQuiet(now);
       dispatch();
       later = takeEffects();
     }
@@ -352,7 +360,7 @@ final class Dispatcher implements InstanceStarter.Host {
         reject(p, Reason.SHUTTING_DOWN, "the platform is shutting down", Duration.ZERO);
       }
       pinned.clear();
-      for (FunctionLane fn : functions.values()) {
+      for (FunctionLane fn : functions.all()) {
         completeWarmWaiters(fn, new InvocationRejectedException(Reason.SHUTTING_DOWN,
             "the platform is shutting down"));
       }
@@ -401,7 +409,7 @@ final class Dispatcher implements InstanceStarter.Host {
       run(p, p.fn().idleInstance());
     }
     int starting = 0;
-    for (FunctionLane fn : functions.values()) {
+    for (FunctionLane fn : functions.all()) {
       starting += fn.count(State.STARTING);
     }
     // Cold starts are the scarce resource (TDs, load bandwidth): share them round-robin.
@@ -462,16 +470,27 @@ final class Dispatcher implements InstanceStarter.Host {
                 ? f
                 : new TdAgent.CallFailed(TdAgent.CallFailed.Kind.INSTANCE_GONE, cause.toString(), cause);
         boolean lost = failed.kind() == TdAgent.CallFailed.Kind.TD_LOST;
+        boolean late = failed.kind() == TdAgent.CallFailed.Kind.TIMED_OUT;
         String why =
-            (lost ? "TD " + td.id() + " was lost mid-invocation: " : "the agent failed the call: ")
-                + failed.getMessage();
+            lost ? "TD " + td.id() + " was lost mid-invocation: " + failed.getMessage()
+                : late ? "Task timed out: no outcome within the function's timeout of "
+                    + fn.d.timeout().toMillis() + " ms plus the scheduler's grace (" + failed.getMessage()
+                    + "); the instance was given up, TD " + td.id() + " is kept"
+                : "the agent failed the call: " + failed.getMessage();
         result = new InvocationResult(p.request().requestId(), null,
             new FunctionError(
-                lost ? FunctionError.Kind.TD_LOST : FunctionError.Kind.CRASHED,
-                lost ? "Runtime.TdLost" : "Runtime.AgentError", why, -1),
+                lost ? FunctionError.Kind.TD_LOST : late ? FunctionError.Kind.TIMED_OUT : FunctionError.Kind.CRASHED,
+                lost ? "Runtime.TdLost" : late ? "Sandbox.Timedout" : "Runtime.AgentError", why, -1),
             td.id(), fn.d.imageId(), inst.id, took);
         switch (failed.kind()) {
           case TD_LOST -> giveBack(td, false, "lost: " + why);
+          case TIMED_OUT -> {
+            // The agent kills the instance at its own deadline; ask it too, and forget it now.
+            remove(inst);
+            TdAgent agent = td.lease.agent();
+            String id = inst.id;
+            effects.add(() -> agent.kill(id));
+          }
           case REFUSED -> idle(inst, now); // a refused request leaves the instance warm
           case INSTANCE_GONE -> remove(inst);
           case SEALED_REFUSED -> {
@@ -692,60 +711,6 @@ final class Dispatcher implements InstanceStarter.Host {
     List<Runnable> out = effects;
     effects = new ArrayList<>();
     return out;
-  }
-
-  /** A hint for OVERLOADED: the queue ahead divided among the function's instances, at least 1 s. */
-  private Duration retryAfter(FunctionLane fn) {
-    double ms = fn.avgMillis * (queues.depth(fn) + 1) / fn.d.concurrency();
-    return Duration.ofSeconds(Math.max(1, (long) Math.ceil(ms / 1000)));
-  }
-
-  // --- functions and their meters ----------------------------------------------------------------
-
-  private FunctionLane newLane(DeployedFunction d, Instant now) {
-    FunctionLane fn = new FunctionLane(d, now);
-    fn.meters = new FunctionMeters(meters, d, fn,
-        this::queueDepth, l -> inFlight(l), l -> warm(l));
-    return fn;
-  }
-
-  /**
-   * Forgets functions without instances or queued calls (their meters too): at once when the
-   * catalog no longer has that version, else after a keep-alive of quiet.
-   */
-  private void forgetQuietFunctions(Instant now) {
-    for (FunctionLane fn : List.copyOf(functions.values())) {
-      if (!fn.instances.isEmpty() || queues.depth(fn) > 0) {
-        continue;
-      }
-      if (!now.isBefore(fn.lastActive.plus(config.keepAlive())) || isDeleted(fn)) {
-        functions.remove(fn.key);
-        queues.forget(fn);
-        fn.meters.remove();
-      }
-    }
-  }
-
-  private boolean isDeleted(FunctionLane fn) {
-    try {
-      return catalog.resolve(fn.d.name(), Integer.toString(fn.d.version()))
-          .map(d -> !d.imageId().equals(fn.d.imageId()))
-          .orElse(true);
-    } catch (RuntimeException e) {
-      return false; // the catalog cannot say now; keep-alive forgets it later
-    }
-  }
-
-  private synchronized double queueDepth(FunctionLane fn) {
-    return queues.depth(fn);
-  }
-
-  private synchronized double inFlight(FunctionLane fn) {
-    return fn.count(State.BUSY);
-  }
-
-  private synchronized double warm(FunctionLane fn) {
-    return fn.warm();
   }
 
   /** Function versions the dispatcher keeps state and meters for. */

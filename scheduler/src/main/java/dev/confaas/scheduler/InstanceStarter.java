@@ -25,7 +25,14 @@ import org.slf4j.LoggerFactory;
  */
 final class InstanceStarter {
   private static final Logger log = LoggerFactory.getLogger(InstanceStarter.class);
+  /**
+   * The Retry-After of calls whose instance could not start, so every such 503 says when to come
+   * back (issue 11, defect 7): soon when the pool had no TD free (one frees up or boots), later
+   * when a load or start failed (the cause may take a while to go away).
+   */
   private static final Duration RETRY_WHEN_POOL_EXHAUSTED = Duration.ofSeconds(1);
+
+  private static final Duration RETRY_AFTER_FAILED_START = Duration.ofSeconds(5);
 
   /** What the starter asks of the dispatcher; each call takes the dispatcher's monitor. */
   interface Host {
@@ -262,7 +269,11 @@ final class InstanceStarter {
     Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
     String why = cause.getMessage() == null ? cause.toString() : cause.getMessage();
     host.startFailed(
-        s, why, cause instanceof PoolExhaustedException ? RETRY_WHEN_POOL_EXHAUSTED : Duration.ZERO,
+        s,
+        why,
+        cause instanceof TargetRefused
+            ? Duration.ZERO
+            : cause instanceof PoolExhaustedException ? RETRY_WHEN_POOL_EXHAUSTED : RETRY_AFTER_FAILED_START,
         cause instanceof TargetRefused t ? t.reason : InvocationRejectedException.Reason.UNAVAILABLE);
   }
 }

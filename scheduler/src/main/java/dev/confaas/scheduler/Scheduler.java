@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       it waits in its function's bounded queue (full: OVERLOADED with a Retry-After estimate;
  *       deadline passed while queued: DEADLINE_EXCEEDED) and a new instance starts, up to the
  *       function's {@code concurrency}. A TD lost mid-call fails it with {@link
- *       FunctionError.Kind#TD_LOST} and is retired.
+ *       FunctionError.Kind#TD_LOST} and is retired; a call whose TD lives but whose agent did not answer
+ *       within the function's timeout plus the grace fails with {@link FunctionError.Kind#TIMED_OUT}
+ *       (HTTP 504), gives up that instance only, and the TD stays.
  *   <li>{@link InstanceStarter}: {@link Placement} (a TD in use whose images and the function's
  *       accept each other, else a fresh attested TD), load, start, on its own bounded executor.
  *   <li>{@link TdSource}: the TDs and their agents; {@link WarmPoolTds} over the {@link WarmPool},

@@ -16,8 +16,9 @@ import java.util.Objects;
  * @param maxColdStartsInFlight instance starts (TD acquire, image load, Start) in progress at once,
  *     shared fairly between functions
  * @param loadTimeout limit for loading images into a TD and starting an instance
- * @param invokeGrace added to the function's timeout for the Invoke RPC's own deadline; an agent
- *     silent past that is treated as a lost TD
+ * @param invokeGrace added to the function's timeout for the Invoke RPC's own deadline; a call
+ *     still unanswered then fails as TIMED_OUT and gives up its instance, while the TD (whose
+ *     liveness the pool's health checks judge) is kept
  * @param tick how often idle instances, deadlines of queued calls and draining TDs are looked at
  */
 public record SchedulerConfig(

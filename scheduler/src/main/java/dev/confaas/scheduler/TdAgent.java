@@ -77,8 +77,14 @@ interface TdAgent {
 
     /** What that means for the instance and its TD. */
     enum Kind {
-      /** The TD died or stopped answering: retire it. */
+      /** The TD died or its transport failed: retire it. */
       TD_LOST,
+      /**
+       * The call's deadline (the function's timeout plus the grace) passed while the TD lives: the
+       * agent is slow, not gone. The instance is given up (the agent kills it at its own deadline);
+       * the TD is kept, and the caller told the function timed out.
+       */
+      TIMED_OUT,
       /** The agent refused the request itself; the instance is still warm. */
       REFUSED,
       /** The agent failed the call and lost track of the instance. */

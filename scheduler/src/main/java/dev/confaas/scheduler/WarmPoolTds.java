@@ -29,8 +29,8 @@ final class WarmPoolTds implements TdSource {
 
   /**
    * @param callTimeout limit for each load and start call
-   * @param invokeGrace added to a function's timeout for the Invoke call's deadline; an agent silent
-   *     past that is taken for a lost TD
+   * @param invokeGrace added to a function's timeout for the Invoke call's deadline; past it the
+   *     call fails as {@link CallFailed.Kind#TIMED_OUT} (a TD whose process exited: TD_LOST)
    */
   WarmPoolTds(WarmPool pool, ImageRepository repository, Duration callTimeout, Duration invokeGrace) {
     this.pool = pool;
@@ -105,8 +105,11 @@ final class WarmPoolTds implements TdSource {
             if (loader.load(pooled.agent(), image)) {
               measured++;
             }
-          } catch (IOException e) {
-            throw new Refused("the layers of " + image.imageId() + " cannot be read: " + e.getMessage(), e);
+          } catch (AgentLoader.MeasuredThenRefused e) {
+            // Issue 11: RTMR3 now names an image this TD will not run; the pool drains it.
+            pooled.refusedAfterMeasuring(image.imageId(), e.getMessage());
+            throw new Refused(e.getMessage() + "; TD " + pooled.id() + " measured the image and is"
+                + " drained", e);
           }
           pooled.recordLoaded(image.imageId());
         }
@@ -163,9 +166,15 @@ final class WarmPoolTds implements TdSource {
 
     private CallFailed failure(Throwable err, boolean sealed) {
       AgentCallException e = AgentCallException.from(err);
+      // A deadline that passed on a TD whose process runs is load, not loss (issue 11, defect 7):
+      // health checks judge liveness; this call only gives up its instance.
       CallFailed.Kind kind =
-          !pooled.isAlive() || e.kind() == AgentCallException.Kind.TRANSPORT_LOST
+          !pooled.isAlive()
               ? CallFailed.Kind.TD_LOST
+              : e.code() == io.grpc.Status.Code.DEADLINE_EXCEEDED
+                  ? CallFailed.Kind.TIMED_OUT
+                  : e.kind() == AgentCallException.Kind.TRANSPORT_LOST
+                      ? CallFailed.Kind.TD_LOST
               : sealed && e.code() == io.grpc.Status.Code.PERMISSION_DENIED
                   ? CallFailed.Kind.SEALED_REFUSED
                   : e.code() == io.grpc.Status.Code.INVALID_ARGUMENT || e.kind() == AgentCallException.Kind.BUSY

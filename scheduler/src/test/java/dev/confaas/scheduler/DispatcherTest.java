@@ -163,6 +163,28 @@ class DispatcherTest {
     assertEquals(Reason.DEADLINE_EXCEEDED, dead.reason());
   }
 
+  /**
+   * Issue 11, defect 7: under overload a call that would wait out its deadline in the queue is
+   * refused at once with 429 and a Retry-After, rather than queued to end in a 504 later.
+   */
+  @Test
+  void aCallThatTheQueueAheadWouldMakeMissItsDeadlineIsRefusedOverloadedAtOnce() {
+    queueCapacity = 10;
+    CompletableFuture<InvocationResult> first = send("a", "0");
+    clock.advance(Duration.ofSeconds(20));
+    tds.nextCall().answer(); // the function has been seen to take ~20 s: its average moves up
+    assertEquals("0", ok(first));
+
+    CompletableFuture<InvocationResult> running = send("a", "1", Duration.ofMinutes(5));
+    CompletableFuture<InvocationResult> fits = send("a", "2", Duration.ofSeconds(8));
+    assertFalse(fits.isDone(), "one call ahead (~5 s at the average) fits an 8 s deadline: queued");
+    InvocationRejectedException shed = rejected(send("a", "3", Duration.ofSeconds(8)));
+    assertEquals(Reason.OVERLOADED, shed.reason());
+    assertTrue(shed.retryAfter().compareTo(Duration.ofSeconds(1)) >= 0, "Retry-After " + shed.retryAfter());
+    assertTrue(shed.getMessage().contains("past this call's deadline"), shed.getMessage());
+    assertFalse(running.isDone());
+  }
+
   @Test
   void aFunctionNeverHasMoreCallsInFlightThanItsConcurrency() {
     deploy("a", ALICE_A, 2);
@@ -212,7 +234,9 @@ class DispatcherTest {
     assertEquals(Reason.UNAVAILABLE, r.reason());
     assertTrue(r.getMessage().contains("could not start an instance of function \"a\"")
         && r.getMessage().contains("policy: the TD's images reject it"), r.getMessage());
-    assertEquals(Duration.ZERO, r.retryAfter());
+    // Issue 11, defect 7: overload degrades into 503 with Retry-After, so every failed start says
+    // when to come back (it used to say nothing).
+    assertEquals(Duration.ofSeconds(5), r.retryAfter());
     assertEquals(List.of("td-1"), tds.released, "a TD without instances goes back");
     assertEquals(Map.of(), scheduler().instancesByTd());
 
@@ -250,6 +274,28 @@ class DispatcherTest {
     CompletableFuture<InvocationResult> again = send("a", "y");
     tds.nextCall().answer();
     assertEquals("td-2", again.join().tdId(), "moved to a fresh TD");
+  }
+
+  /**
+   * Issue 11: an Invoke whose deadline passed on a TD that lives is load, not loss. It answers as a
+   * function timeout (504), gives up that instance, and keeps the TD for the next call.
+   */
+  @Test
+  void aCallPastItsDeadlineOnALiveTdTimesOutItsInstanceAndKeepsTheTd() {
+    CompletableFuture<InvocationResult> call = send("a", "x");
+    Call c = tds.nextCall();
+    c.fail(TdAgent.CallFailed.Kind.TIMED_OUT, "DEADLINE_EXCEEDED: deadline exceeded after 35s");
+    InvocationResult r = call.join();
+    assertEquals(FunctionError.Kind.TIMED_OUT, r.error().kind(), r.error().toString());
+    assertEquals("Sandbox.Timedout", r.error().type());
+    assertTrue(r.error().message().contains("TD td-1 is kept"), r.error().message());
+    assertEquals(Map.of(), tds.retired, "a slow agent's TD must not be retired");
+    assertEquals(List.of(c.instanceId()), tds.td("td-1").kills, "the timed-out instance is stopped");
+    assertEquals(List.of(), warm(), "the timed-out instance is not warm any more");
+
+    CompletableFuture<InvocationResult> next = send("a", "y");
+    tds.nextCall().answer();
+    assertEquals("td-1", next.join().tdId(), "the next call runs on the same TD");
   }
 
   @Test

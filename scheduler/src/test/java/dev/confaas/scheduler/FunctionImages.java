@@ -53,7 +53,7 @@ final class FunctionImages {
    * Signs and stores a function image by {@code author} whose launch policy accepts only the
    * author's and the vendor's images ({@code rejectUnaccepted}). Its handler answers {@code
    * NAME:EVENT-IN-UPPER-CASE}, sleeps N seconds for the event {@code sleep N}, exits 1 (the
-   * instance crashes) for {@code crash}, and answers its environment for {@code env}.
+   * instance crashes) for {@code crash}, holds ~300 MB for {@code hog}, and answers its environment for {@code env}.
    */
   String function(SigningKeys author, String name) throws Exception {
     return function(author, name, 4);
@@ -67,6 +67,7 @@ final class FunctionImages {
             "  case \"$EVENT\" in",
             "    sleep*) sleep \"${EVENT#sleep }\"; OUT=slept ;;",
             "    crash) exit 1 ;;",
+            "    hog) x=$(head -c 300000000 /dev/zero | tr '\\0' a); OUT=${#x} ;;",
             "    *) OUT=\"" + name + ":$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')\" ;;",
             "  esac");
     Digest layer = putLayer(functionLayer(work.resolve("fn-" + name + "-" + maxInstances), handler));
@@ -106,7 +107,7 @@ final class FunctionImages {
                     + " mkdir -p \"$root/bin\"; cp -L \"$p\" \"$root/bin/$b\";"
                     + " ldd \"$p\" | grep -o '/[^ ]*' | while read -r lib; do"
                     + " mkdir -p \"$root$(dirname \"$lib\")\"; cp -L \"$lib\" \"$root$lib\"; done; done",
-                "mkroot", dir.toString(), "sh", "curl", "cat", "tr", "grep", "cut", "sleep", "mktemp")
+                "mkroot", dir.toString(), "sh", "curl", "cat", "tr", "grep", "cut", "sleep", "mktemp", "head")
             .inheritIO()
             .start();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "could not build the test rootfs");

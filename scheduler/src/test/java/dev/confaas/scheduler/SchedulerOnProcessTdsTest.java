@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.confaas.image.Digest;
+import dev.confaas.image.ImageId;
+import dev.confaas.image.SignedManifest;
 import dev.confaas.image.SigningKeys;
 import dev.confaas.pool.PoolConfig;
 import dev.confaas.pool.ProcessTdLauncher;
@@ -48,6 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SchedulerOnProcessTdsTest {
   private static final Duration KEEP_ALIVE = Duration.ofMinutes(5);
   private static final int QUEUE = 3;
+  private static final Duration SLEEPY_TIMEOUT = Duration.ofSeconds(5);
 
   @TempDir static Path tmp;
   private static final SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -61,6 +65,7 @@ class SchedulerOnProcessTdsTest {
   private static String aliceUpper;
   private static String aliceEcho;
   private static String bobUpper;
+  private static String aliceTampered;
 
   @BeforeAll
   static void startPlatform() throws Exception {
@@ -79,6 +84,21 @@ class SchedulerOnProcessTdsTest {
     deploy("victim", aliceUpper, deps, 1);
     deploy("scaled", aliceEcho, deps, 2);
     deploy("singleton", images.function(alice, "alice-single", 1), deps, 1);
+    deploy("sharer", images.function(alice, "alice-sharer"), deps, 2);
+    deployed.put("small", new DeployedFunction(
+        "small", 1, images.function(alice, "alice-small"), deps, 1, Duration.ofSeconds(60), 64));
+    // A signed image whose function layer the host's store then damaged: the agent measures the
+    // manifest, then refuses the layer (its digest does not match).
+    aliceTampered = images.function(alice, "alice-tampered");
+    SignedManifest tampered = images.repository().getImage(ImageId.parse(aliceTampered)).orElseThrow();
+    Digest layer = (Digest) tampered.manifest().layers().get(tampered.manifest().layers().size() - 1);
+    Path blob = images.repository().blobPath(layer);
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[bytes.length / 2] ^= 0x55;
+    Files.write(blob, bytes);
+    deploy("tampered", aliceTampered, deps, 1);
+    deployed.put("sleepy", new DeployedFunction(
+        "sleepy", 1, images.function(alice, "alice-sleepy"), deps, 1, SLEEPY_TIMEOUT, 128));
 
     timer = Executors.newScheduledThreadPool(1, daemon("timer"));
     workers = Executors.newCachedThreadPool(daemon("worker"));
@@ -193,6 +213,22 @@ class SchedulerOnProcessTdsTest {
     CompletableFuture<InvocationResult> running = send("victim", "sleep 60");
     // The agent JVM only (not its function processes), so the TD as a whole goes away: it is the
     // child of this JVM that runs in the TD's directory.
+    List<ProcessHandle> agent = agentOf(tdId);
+    agent.forEach(ProcessHandle::destroyForcibly);
+
+    InvocationResult lost = await(running);
+    assertNotNull(lost.error(), "the call on the killed TD must fail");
+    assertEquals(FunctionError.Kind.TD_LOST, lost.error().kind(), lost.error().toString());
+    assertEquals(tdId, lost.tdId());
+    assertEquals(TdState.STOPPED, td(tdId).state(), "the lost TD must be retired");
+
+    InvocationResult again = await(send("victim", "again"));
+    assertEquals("alice-upper:AGAIN", ok(again));
+    assertNotEquals(tdId, again.tdId(), "the function must move to a replacement TD");
+  }
+
+  /** The agent JVM of a process TD: the child of this JVM that runs in the TD's directory. */
+  private static List<ProcessHandle> agentOf(String tdId) throws java.io.IOException {
     Path tdDir = tmp.resolve("pool").resolve(tdId).toRealPath();
     List<ProcessHandle> agent =
         ProcessHandle.current().children()
@@ -205,17 +241,104 @@ class SchedulerOnProcessTdsTest {
             })
             .toList();
     assertFalse(agent.isEmpty(), "no agent process found for " + tdId);
-    agent.forEach(ProcessHandle::destroyForcibly);
+    return agent;
+  }
 
-    InvocationResult lost = await(running);
-    assertNotNull(lost.error(), "the call on the killed TD must fail");
-    assertEquals(FunctionError.Kind.TD_LOST, lost.error().kind(), lost.error().toString());
-    assertEquals(tdId, lost.tdId());
-    assertEquals(TdState.STOPPED, td(tdId).state(), "the lost TD must be retired");
+  private static void signal(String signal, ProcessHandle p) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
+    assertEquals(0, kill.waitFor(), "kill -" + signal + " " + p.pid());
+  }
 
-    InvocationResult again = await(send("victim", "again"));
-    assertEquals("alice-upper:AGAIN", ok(again));
-    assertNotEquals(tdId, again.tdId(), "the function must move to a replacement TD");
+  /**
+   * Issue 11: an Invoke whose deadline (timeout + grace) passed on a TD that is alive used to count
+   * as TD_LOST and retire the TD with every instance on it. The agent here is stopped (SIGSTOP)
+   * while its function sleeps past its timeout, so it cannot answer in time, as an overloaded one
+   * would not: the call must answer as a timeout, the TD must stay, and the next call succeed there.
+   */
+  @Test
+  void aCallWhoseAgentAnswersTooLateTimesOutAndTheTdStaysForTheNextCall() throws Exception {
+    InvocationResult warm = await(send("sleepy", "warm"));
+    assertEquals("alice-sleepy:WARM", ok(warm));
+    String tdId = warm.tdId();
+    ProcessHandle agent = agentOf(tdId).get(0);
+
+    CompletableFuture<InvocationResult> running = send("sleepy", "sleep 60");
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (agent.descendants().noneMatch(p -> p.info().command().orElse("").endsWith("/sleep"))) {
+      assertTrue(System.nanoTime() < end, "the function never started sleeping");
+      Thread.sleep(20);
+    }
+    InvocationResult late;
+    signal("STOP", agent);
+    try {
+      late = await(running);
+    } finally {
+      signal("CONT", agent);
+    }
+    assertNotNull(late.error(), "the call cannot have succeeded");
+    assertEquals(FunctionError.Kind.TIMED_OUT, late.error().kind(), late.error().toString());
+    assertEquals(tdId, late.tdId());
+    assertNotEquals(TdState.STOPPED, td(tdId).state(), "a slow TD must not be retired: " + td(tdId));
+
+    InvocationResult next = await(send("sleepy", "after"));
+    assertEquals("alice-sleepy:AFTER", ok(next));
+    assertEquals(tdId, next.tdId(), "the TD keeps serving");
+    assertNotEquals(warm.instanceId(), next.instanceId(), "the timed-out instance was replaced");
+  }
+
+  /**
+   * Issue 11: a TD that measured an image into RTMR3 and then refused it (here: a layer whose bytes
+   * do not match its digest) kept it measured, and stayed shared. The refused image must not be
+   * listed as loaded, and the TD must be drained and recycled: the next call of a function that ran
+   * there moves to a fresh TD.
+   */
+  @Test
+  void aTdThatMeasuredAnImageItThenRefusedIsNotSharedFurther() throws Exception {
+    InvocationResult first = await(send("sharer", "first"));
+    assertEquals("alice-sharer:FIRST", ok(first));
+
+    ExecutionException refused =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class, () -> send("tampered", "x").get(180, TimeUnit.SECONDS));
+    assertTrue(refused.getCause() instanceof InvocationRejectedException, refused.toString());
+    String message = refused.getCause().getMessage();
+    assertTrue(message.contains("measured the image and is drained"), message);
+
+    TdInfo drained = pool.tds().stream()
+        .filter(t -> t.reason().contains(aliceTampered)).findFirst()
+        .orElseThrow(() -> new AssertionError("no TD drained for " + aliceTampered + ": " + pool.tds()));
+    assertFalse(drained.loadedImages().contains(aliceTampered),
+        "the refused image must not be listed as loaded: " + drained);
+    assertTrue(drained.state() == TdState.DRAINING || drained.state() == TdState.STOPPED, drained.toString());
+
+    scheduler.tick();
+    InvocationResult next = await(send("sharer", "next"));
+    assertEquals("alice-sharer:NEXT", ok(next));
+    assertNotEquals(drained.id(), next.tdId(), "nothing new runs on the drained TD");
+    assertEquals(TdState.STOPPED, td(drained.id()).state(), "the drained TD is recycled once free");
+  }
+
+  /**
+   * Issue 11: a function's memory size was not enforced. A 64 MB deployment that holds ~300 MB now
+   * fails with Runtime.OutOfMemory (the agent's cgroup, where the host delegates one), its TD stays,
+   * and the function's next call runs.
+   */
+  @Test
+  void aFunctionThatUsesFarMoreThanItsMemorySizeFailsOutOfMemoryAndItsTdGoesOn() throws Exception {
+    InvocationResult warm = await(send("small", "warm"));
+    assertEquals("alice-small:WARM", ok(warm));
+    InvocationResult hog = await(send("small", "hog"));
+    org.junit.jupiter.api.Assumptions.assumeFalse(hog.succeeded(),
+        () -> "this host gives the agent no memory cgroup (see the agent's isolation report): " + ok(hog));
+    assertEquals(FunctionError.Kind.CRASHED, hog.error().kind(), hog.error().toString());
+    assertEquals("Runtime.OutOfMemory", hog.error().type(), hog.error().toString());
+    assertTrue(hog.error().message().contains("64 MB"), hog.error().message());
+    assertEquals(warm.tdId(), hog.tdId());
+    assertNotEquals(TdState.STOPPED, td(hog.tdId()).state(), "the TD is not harmed");
+
+    InvocationResult after = await(send("small", "after"));
+    assertEquals("alice-small:AFTER", ok(after));
+    assertEquals(warm.tdId(), after.tdId(), "the function goes on in the same TD");
   }
 
   /**
