@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.confaas.agent.Receipt;
 import dev.confaas.agent.ReceiptVerifier;
+import dev.confaas.agent.SealedMessages;
 import dev.confaas.agent.TdEvidence;
 import dev.confaas.attestation.Collateral;
 import dev.confaas.attestation.QuoteVerifier;
@@ -27,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * whole platform (real agent processes, simulated TDX): the sample's receipt from the {@code
  * ConFaaS-Receipt} header and from the async status checks out against {@code GET
  * /v1/tds/{id}/evidence} with the dev root and collateral {@code up} writes under {@code
- * DATA/attestation/}; altered bytes and another TD's evidence are refused naming the check.
+ * DATA/attestation/}; altered bytes and another TD's evidence are refused naming the check; a
+ * sealed request the host relays to another TD than it was sealed to is refused by that TD's agent.
  */
 class PlatformReceiptsTest {
   @TempDir static Path data;
@@ -123,6 +125,39 @@ class PlatformReceiptsTest {
 
     assertEquals(404, anonymous("/v1/functions/nope/evidence").statusCode());
     assertEquals(404, anonymous("/v1/tds/process-nope-1/evidence").statusCode());
+  }
+
+  @Test
+  void aSealedRequestRelayedToAnotherTdIsRefusedByThatTdsAgent() {
+    HttpResponse<String> e = p.send(p.request("/v1/functions/hello/evidence?prepare=true").GET().build());
+    assertEquals(200, e.statusCode(), e.body());
+    JsonObject doc = new JsonObject(e.body());
+    TdEvidence sealedTo = TdEvidence.parse(
+        doc.getJsonArray("evidence").getJsonObject(0).encode().getBytes(StandardCharsets.UTF_8));
+    byte[] request = SealedMessages.seal(sealedTo.sealingPublicKey(), doc.getString("imageId"),
+        sealedTo.tdId(), "for one TD only".getBytes(StandardCharsets.UTF_8)).encapsulated();
+    String other = p.tds().stream().map(t -> t.getString("id"))
+        .filter(id -> !id.equals(sealedTo.tdId()) && anonymous("/v1/tds/" + id + "/evidence").statusCode() == 200)
+        .findFirst().orElseThrow(() -> new AssertionError("the pool should hold a second TD"));
+
+    // The host relays it to another TD (which loads the function for it): that TD's agent refuses.
+    HttpResponse<String> refused = sealedInvoke(request, other);
+    assertEquals(403, refused.statusCode(), refused.body());
+    JsonObject problem = new JsonObject(refused.body());
+    assertEquals("SEALED_REQUEST_REFUSED", problem.getString("reason"), refused.body());
+    assertFalse(refused.body().contains("for one TD only"), "the problem must not echo the event");
+
+    // The same bytes to the TD they were sealed to run: the refusal was the TD's, not the request's.
+    HttpResponse<String> ok = sealedInvoke(request, sealedTo.tdId());
+    assertEquals(200, ok.statusCode(), ok.body());
+    assertEquals(sealedTo.tdId(), PlatformFixture.tdOf(ok));
+  }
+
+  private static HttpResponse<String> sealedInvoke(byte[] request, String td) {
+    return p.send(HttpRequest.newBuilder(p.url.resolve("/v1/functions/hello/invoke"))
+        .timeout(Duration.ofSeconds(90))
+        .header("Content-Type", "message/ohttp-req").header("ConFaaS-TD", td)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(request)).build());
   }
 
   @Test

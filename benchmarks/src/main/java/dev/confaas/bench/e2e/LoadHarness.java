@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.confaas.agent.TdEvidence;
 import dev.confaas.cli.Main;
 import dev.confaas.gateway.FunctionRegistry;
 import dev.confaas.gateway.Gateway;
@@ -90,6 +91,8 @@ public final class LoadHarness {
   private final List<Row> rows = new ArrayList<>();
   private final ObjectNode details = JSON.createObjectNode();
   private final Vertx vertx = Vertx.vertx();
+  /** Scenario 1's warm p50 at 1 in flight, to put the JMH receipt-signing cost beside. */
+  private double warmP50Ms = Double.NaN;
 
   private LoadHarness(boolean quick, Path work) {
     this.quick = quick;
@@ -349,6 +352,53 @@ public final class LoadHarness {
       throughput(s, "closed loop, " + concurrency + " in flight", pc, dc);
       latencies(s, "open loop " + (int) rate + "/s", po, doo);
       detail("s1", p1, d1, pc, dc, po, doo);
+      warmP50Ms = p1.p50Ms();
+      sealedWarmInvocation(p, platform, concurrency, rate);
+    }
+  }
+
+  /**
+   * Scenario 1b, in the same run as 1 and right after it: the same function invoked sealed
+   * (docs/sealed-invocations.md) against the same function invoked plainly through the platform.
+   * The sealed calls all go to the one TD whose key they are sealed to; the caller's HPKE work is
+   * timed with them.
+   */
+  private void sealedWarmInvocation(Platform p, HttpTarget plain, int concurrency, double rate)
+      throws Exception {
+    log("s1b: sealed warm invocations of the same function vs its plain ones");
+    HttpResponse<String> er = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(p.gatewayUrl() + "/v1/functions/echo/evidence?prepare=true"))
+            .header("Authorization", "Bearer " + p.adminToken()).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (er.statusCode() != 200) {
+      throw new IllegalStateException("evidence of echo: HTTP " + er.statusCode() + ": " + er.body());
+    }
+    JsonNode doc = JSON.readTree(er.body());
+    TdEvidence evidence = TdEvidence.parse(JSON.writeValueAsBytes(doc.get("evidence").get(0)));
+    URI url = URI.create(p.gatewayUrl() + "/v1/functions/echo/invoke");
+    try (SealedTarget sealed = new SealedTarget(vertx, url, evidence.sealingPublicKey(),
+        doc.get("imageId").asText(), evidence.tdId(), PING, concurrency)) {
+      check(sealed, "ping");
+      // Warm-up: instances in the sealed-to TD for each concurrent call.
+      Load.closedLoop(sealed, concurrency, Duration.ofSeconds(quick ? 5 : 10));
+      Load.Stats s1 = Load.closedLoop(sealed, 1, runFor());
+      Load.Stats p1 = Load.closedLoop(plain, 1, runFor());
+      Load.Stats sc = Load.closedLoop(sealed, concurrency, runFor());
+      Load.Stats pc = Load.closedLoop(plain, concurrency, runFor());
+      Load.Stats so = Load.openLoop(sealed, rate, runFor(), Duration.ofSeconds(60));
+      Load.Stats po = Load.openLoop(plain, rate, runFor(), Duration.ofSeconds(60));
+      String s = "1b sealed warm invocation (shell echo)";
+      int first = rows.size();
+      latencies(s, "closed loop, 1 in flight", s1, p1);
+      throughput(s, "closed loop, " + concurrency + " in flight", sc, pc);
+      latencies(s, "open loop " + (int) rate + "/s", so, po);
+      Row r = rows.get(first);
+      rows.set(first, new Row(r.scenario(), r.measure(), r.unit(), r.figure(), r.baseline(),
+          r.lowerIsBetter(), (r.note().isEmpty() ? "" : r.note() + "; ")
+              + "baseline: the same function invoked plainly through the platform, measured"
+              + " right after each sealed load; sealed calls go to one TD, the caller's HPKE seal"
+              + " and open timed with each"));
+      detail("s1b", s1, p1, sc, pc, so, po);
     }
   }
 
@@ -548,7 +598,8 @@ public final class LoadHarness {
       "ImageIdBenchmark.canonicalImageId", "baselineJacksonCompactSha384",
       "RtmrReplayBenchmark.replay", "baselineRawSha384Chain",
       "PlacementBenchmark.place", "baselinePolicyBlindFullest",
-      "PlacementBenchmark.fairQueueOfferPoll", "baselineFifoOfferPoll");
+      "PlacementBenchmark.fairQueueOfferPoll", "baselineFifoOfferPoll",
+      "ReceiptSigningBenchmark.signReceipt", "baselineBareEs384");
 
   private void addJmh(JsonNode results) {
     Map<String, JsonNode> byKey = new LinkedHashMap<>();
@@ -579,6 +630,13 @@ public final class LoadHarness {
               ? "one iteration: no error bound"
               : String.format("± %.3g vs ± %.3g (99.9%% CI)", fm.get("scoreError").asDouble(),
                   bm.get("scoreError").asDouble())));
+      if (shortName.equals("ReceiptSigningBenchmark.signReceipt") && !Double.isNaN(warmP50Ms)) {
+        // A warm invocation without a receipt would be this much faster: the receipt's share.
+        double perReceiptMs = 1000.0 / fm.get("score").asDouble();
+        rows.add(new Row("receipt cost per invocation", "one receipt signed (JMH signReceipt)"
+            + " vs a whole warm invocation (1, closed loop, 1 in flight, p50)", "ms", perReceiptMs,
+            warmP50Ms, true, "the agent signs one per invocation, sealed or not; no receipt = 0"));
+      }
     }
   }
 
