@@ -77,12 +77,20 @@ final class IdleConnections {
     List<String> fatal = up.linesSince(fromLine, "FATAL");
     r.figure("fatalLines", fatal.size());
     r.check(fatal.isEmpty(), "FATAL in the platform's log: " + fatal.stream().limit(3).toList());
-    r.figure("platformLog", up.logLevelsSince(fromLine));
-    r.summary = String.format(
-        "one address: %s held, %s refused, %s; 50 addresses: %s held, %s refused, %s; alive: %s",
-        one.get("held"), one.get("refusedAtOnce"), one.get("normalCallsDuringHold"),
-        spread.get("held"), spread.get("refusedAtOnce"), spread.get("normalCallsAfter"),
-        up.alive() ? "yes" : "no");
+    r.summary = "one address: " + brief(one, "normalCallsDuringHold") + "; 50 addresses: "
+        + brief(spread, "normalCallsAfter") + "; platform alive: " + (up.alive() ? "yes" : "NO");
+  }
+
+  /** A wave in a few words: what the gateway admitted, refused and cut, and the normal calls. */
+  @SuppressWarnings("unchecked")
+  private static String brief(Map<String, Object> wave, String calls) {
+    Map<String, Integer> until = (Map<String, Integer>) wave.get("closedByGatewayByReasonUntilEnd");
+    int refused = until.getOrDefault("maxConnections", 0)
+        + until.getOrDefault("maxConnectionsPerClient", 0);
+    return String.format("%,d held at the count, %,d refused at once, %,d cut after the header"
+            + " timeout; normal calls %s %s", (Integer) wave.get("held"), refused,
+        until.getOrDefault("requestHeaderTimeout", 0),
+        calls.equals("normalCallsAfter") ? "after" : "during", wave.get(calls));
   }
 
   /** Connections one holder process may open: below its hard open-file limit, with room to spare. */

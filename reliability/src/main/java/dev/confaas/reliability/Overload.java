@@ -105,7 +105,6 @@ final class Overload {
       }
     }
     r.figure("platformLogTdTrouble", tdTrouble);
-    r.figure("platformLog", up.logLevelsSince(fromLine));
     r.figure("platformAlive", up.alive());
 
     r.check(tdLost == 0, tdLost + " answers were 502 TD_LOST");

@@ -162,9 +162,12 @@ public final class ReliabilityRun {
         r.check(false, "not run: confaas up did not start: " + startError);
         continue;
       }
+      UpProcess platform = null;
+      int fromLine = 0;
       try {
         try {
-          h.ensureUp("scenario " + s.number());
+          platform = h.ensureUp("scenario " + s.number());
+          fromLine = platform.lineCount();
         } catch (RuntimeException e) {
           startError = e.getMessage();
           throw e;
@@ -174,6 +177,13 @@ public final class ReliabilityRun {
         r.check(false, "the scenario could not finish: " + e);
         Harness.log("scenario " + s.number() + " failed with " + e);
         e.printStackTrace();
+      }
+      if (platform != null) {
+        // What the platform logged meanwhile; after a restart, both runs' logs.
+        r.figure("platformLog", platform.logSince(fromLine, 8));
+        if (h.up != platform && h.up != null) {
+          r.figure("platformLogAfterRestart", h.up.logSince(0, 8));
+        }
       }
       r.took = Duration.ofNanos(System.nanoTime() - t0);
       Harness.log("scenario " + s.number() + ": " + (r.passed() ? "PASS" : "FAIL " + r.failures)

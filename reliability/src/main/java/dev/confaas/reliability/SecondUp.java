@@ -42,7 +42,6 @@ final class SecondUp {
     List<String> corrupt = first.linesSince(fromLine, "CorruptRecordException");
     r.figure("corruptRecordLines", corrupt.size());
     r.check(corrupt.isEmpty(), "the first platform logged CorruptRecordException");
-    r.figure("firstPlatformLog", first.logLevelsSince(fromLine));
     r.summary = "second up: exit " + second.code() + (said.contains("PID " + first.pid)
         ? ", names PID and port" : ", message: " + firstLine(said)) + "; first: sync "
         + sync.kind() + ", async " + async.brief();

@@ -7,9 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -134,25 +134,32 @@ final class UpProcess {
   }
 
   /**
-   * How many log lines since {@code fromLine} are at WARN and ERROR level (simplelogger's
-   * {@code [thread] LEVEL logger - message}), and how many are stack-trace lines.
+   * The platform's log since {@code fromLine}: how many lines are at WARN and at ERROR level
+   * (simplelogger's {@code HH:mm:ss [thread] LEVEL logger - message}) and how many are stack-trace
+   * lines, plus the first {@code keep} WARN/ERROR lines themselves (each cut at 300 characters).
    */
-  Map<String, Integer> logLevelsSince(int fromLine) {
+  Map<String, Object> logSince(int fromLine, int keep) {
     String[] lines = output().split("\n", -1);
-    Map<String, Integer> out = new TreeMap<>();
-    out.put("warn", 0);
-    out.put("error", 0);
-    out.put("stackTraceLines", 0);
+    int warn = 0;
+    int error = 0;
+    int stack = 0;
+    List<String> first = new ArrayList<>();
     for (int i = Math.max(0, fromLine); i < lines.length; i++) {
       String l = lines[i];
-      if (l.contains("] WARN ") || l.startsWith("WARN")) {
-        out.merge("warn", 1, Integer::sum);
-      } else if (l.contains("] ERROR ") || l.startsWith("ERROR")) {
-        out.merge("error", 1, Integer::sum);
-      } else if (l.startsWith("\tat ")) {
-        out.merge("stackTraceLines", 1, Integer::sum);
+      boolean w = l.contains("] WARN ");
+      boolean e = l.contains("] ERROR ");
+      warn += w ? 1 : 0;
+      error += e ? 1 : 0;
+      stack += l.startsWith("\tat ") ? 1 : 0;
+      if ((w || e) && first.size() < keep) {
+        first.add(l.length() > 300 ? l.substring(0, 300) + "..." : l);
       }
     }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("warn", warn);
+    out.put("error", error);
+    out.put("stackTraceLines", stack);
+    out.put("firstWarningsAndErrors", first);
     return out;
   }
 
