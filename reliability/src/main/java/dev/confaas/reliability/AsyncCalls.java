@@ -44,13 +44,15 @@ final class AsyncCalls {
     long t0 = System.nanoTime();
     GatewayCalls.Answer a = http.invokeAsync(base, function, event, Duration.ofSeconds(60));
     if (a.status() != 202) {
-      return new Outcome(null, a.kind(), "NOT_SUBMITTED", null, detail(a), Harness.secondsSince(t0));
+      return new Outcome(
+          null, a.kind(), "NOT_SUBMITTED", null, detail(a), Harness.secondsSince(t0));
     }
     String id;
     try {
       id = a.json().path("invocationId").asText();
     } catch (IOException e) {
-      return new Outcome(null, "202", "UNREADABLE", null, "202 without an invocationId: " + a.text(),
+      return new Outcome(null, "202", "UNREADABLE", null,
+          "202 without an invocationId: " + a.text(),
           Harness.secondsSince(t0));
     }
     return waitFor(http, base, id, t0, within);
@@ -74,7 +76,8 @@ final class AsyncCalls {
   static Outcome status(GatewayCalls http, URI base, String id, long t0) {
     GatewayCalls.Answer s = http.invocation(base, id);
     if (s.status() == 404) {
-      return new Outcome(id, "202", "UNKNOWN", null, "404 " + shorten(s.text()), Harness.secondsSince(t0));
+      return new Outcome(
+          id, "202", "UNKNOWN", null, "404 " + shorten(s.text()), Harness.secondsSince(t0));
     }
     if (s.status() != 200) {
       return new Outcome(id, "202", "UNREADABLE", null, s.kind(), Harness.secondsSince(t0));

@@ -25,7 +25,8 @@ import java.util.concurrent.Executors;
 /**
  * The gateway's HTTP API as a client sees it: one {@link HttpClient} (HTTP/1.1, kept-alive
  * connections) for ordinary calls, and {@link #fresh} for a call on a connection of its own, from
- * 127.0.0.1, closed after the answer (what a new client meets while someone else holds connections).
+ * 127.0.0.1, closed after the answer (what a new client meets while someone else holds
+ * connections).
  */
 final class GatewayCalls {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -45,7 +46,8 @@ final class GatewayCalls {
    *
    * @param nanos from sending the request to the whole answer
    */
-  record Answer(int status, Map<String, List<String>> headers, byte[] body, String error, long nanos) {
+  record Answer(
+      int status, Map<String, List<String>> headers, byte[] body, String error, long nanos) {
     static Answer failed(String error, long nanos) {
       return new Answer(-1, Map.of(), new byte[0], error, nanos);
     }
@@ -155,8 +157,8 @@ final class GatewayCalls {
   }
 
   /**
-   * {@code POST path} on a new connection from 127.0.0.1 with {@code Connection: close}: the answer,
-   * or the failure (refused, reset, closed before an answer) as {@code io: ...}.
+   * {@code POST path} on a new connection from 127.0.0.1 with {@code Connection: close}: the
+   * answer, or the failure (refused, reset, closed before an answer) as {@code io: ...}.
    */
   static Answer fresh(URI base, String path, byte[] body, Duration timeout) {
     long t0 = System.nanoTime();

@@ -39,7 +39,8 @@ final class Harness {
     for (String f : List.of("cli/target/confaas-cli.jar", "cli/target/lib")) {
       if (!Files.exists(root.resolve(f))) {
         throw new IllegalStateException(root.resolve(f) + " is missing: build the CLI first"
-            + " (mvn -B -o -DskipTests -pl cli -am package), or run the reliability profile with -am");
+            + " (mvn -B -o -DskipTests -pl cli -am package), or run the reliability profile"
+            + " with -am");
       }
     }
   }
@@ -107,7 +108,8 @@ final class Harness {
       p.destroyForcibly();
       p.waitFor(10, TimeUnit.SECONDS);
       return new CliRun(-1, Files.readString(out), Files.readString(err)
-          + "\n(harness: still running after " + timeout + ", killed)", Duration.ofNanos(System.nanoTime() - t0));
+          + "\n(harness: still running after " + timeout + ", killed)",
+          Duration.ofNanos(System.nanoTime() - t0));
     }
     return new CliRun(p.exitValue(), Files.readString(out), Files.readString(err),
         Duration.ofNanos(System.nanoTime() - t0));

@@ -45,8 +45,8 @@ import java.util.TreeMap;
  *
  * <ul>
  *   <li>at start: {@code limit SOFT HARD} (this process's open-file limit);
- *   <li>once every connect has finished: {@code opened CONNECTED FAILED MILLIS ERRORS}, ERRORS being
- *       {@code reason=count;...} or {@code -};
+ *   <li>once every connect has finished: {@code opened CONNECTED FAILED MILLIS ERRORS}, ERRORS
+ *       being {@code reason=count;...} or {@code -};
  *   <li>on {@code count}: {@code count OPEN CLOSED ANSWERED}: connections still open, closed by the
  *       server (FIN or reset), and those on which the server sent bytes;
  *   <li>on {@code quit} or end of input: closes everything and exits.
@@ -79,7 +79,8 @@ public final class IdleConnectionHolder {
 
     IdleConnectionHolder holder = new IdleConnectionHolder();
     holder.openAll(server, sources, perSource, firstPort);
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     for (String line = in.readLine(); line != null; line = in.readLine()) {
       if (line.strip().equals("count")) {
         holder.count();
@@ -122,7 +123,8 @@ public final class IdleConnectionHolder {
             if (ch.connect(server)) {
               open.add(ch);
             } else {
-              ch.register(selector, SelectionKey.OP_CONNECT, System.nanoTime() + CONNECT_TIMEOUT_NANOS);
+              long deadline = System.nanoTime() + CONNECT_TIMEOUT_NANOS;
+              ch.register(selector, SelectionKey.OP_CONNECT, deadline);
               inFlight++;
             }
           } catch (IOException e) {

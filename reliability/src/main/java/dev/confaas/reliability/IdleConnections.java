@@ -33,8 +33,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       requestHeaderTimeout}, 10 s) normal calls must succeed again.
  * </ol>
  *
- * Figures: connected / refused / held per wave, still open after the header timeout, the gateway's
- * own connection meters, the platform's descriptors in use, normal calls by outcome, log lines.
+ * Figures per wave: connected, held at most and at the count, refused at once and cut after the
+ * header timeout (the gateway's own meters), still open after the header timeout, the platform's
+ * descriptors in use, normal calls by outcome; WARN/ERROR lines of the platform's log.
  */
 final class IdleConnections {
   /** The gateway's default {@code requestHeaderTimeout}: silent connections are cut after it. */
@@ -87,13 +88,13 @@ final class IdleConnections {
     Map<String, Integer> until = (Map<String, Integer>) wave.get("closedByGatewayByReasonUntilEnd");
     int refused = until.getOrDefault("maxConnections", 0)
         + until.getOrDefault("maxConnectionsPerClient", 0);
-    return String.format("%,d held at the count, %,d refused at once, %,d cut after the header"
-            + " timeout; normal calls %s %s", (Integer) wave.get("held"), refused,
+    return String.format("%,d held at most, %,d refused at once, %,d cut after the header"
+            + " timeout; normal calls %s %s", (Integer) wave.get("peakHeld"), refused,
         until.getOrDefault("requestHeaderTimeout", 0),
         calls.equals("normalCallsAfter") ? "after" : "during", wave.get(calls));
   }
 
-  /** Connections one holder process may open: below its hard open-file limit, with room to spare. */
+  /** Connections one holder process may open: below its hard open-file limit, with room left. */
   static int perHolder(String limit) {
     try {
       long hard = Long.parseLong(limit.split(" ")[1]);
@@ -112,13 +113,17 @@ final class IdleConnections {
     f.put("attempted", count);
     f.put("sourceAddresses", sources.size() == 1 ? sources.get(0)
         : sources.get(0) + ".." + sources.get(sources.size() - 1) + " (" + sources.size() + ")");
-    Harness.log("scenario 1, " + name + ": " + count + " idle connections from " + f.get("sourceAddresses"));
+    Harness.log("scenario 1, " + name + ": " + count + " idle connections from "
+        + f.get("sourceAddresses"));
     // Also opens a kept-alive connection for reading the meters while the wave fills the gateway.
     Map<String, Double> metersBefore = h.http.gatewayMetrics(url, up.token);
 
     Prober prober = new Prober(url);
     Thread probe = new Thread(prober, "probe-" + name);
     probe.start();
+    PeakSampler peak = new PeakSampler(h.http, url, up.token);
+    Thread sampler = new Thread(peak, "meter-" + name);
+    sampler.start();
 
     List<Holder> holders = startHolders(h, url, sources, perSource, perHolder);
     int connected = 0;
@@ -135,7 +140,8 @@ final class IdleConnections {
       if (!o[4].equals("-")) {
         for (String e : o[4].split(";")) {
           int eq = e.lastIndexOf('=');
-          connectErrors.merge(e.substring(0, eq), Integer.parseInt(e.substring(eq + 1)), Integer::sum);
+          connectErrors.merge(
+              e.substring(0, eq), Integer.parseInt(e.substring(eq + 1)), Integer::sum);
         }
       }
     }
@@ -165,7 +171,7 @@ final class IdleConnections {
     Harness.log("scenario 1, " + name + ": " + f.get("held") + " held, " + held[1]
         + " closed at once, " + failed + " connects failed, opened in " + maxOpenMillis + " ms");
 
-    // Past the header timeout (counted from the last connect) every silent connection should be gone.
+    // Past the header timeout (from the last connect) every silent connection should be gone.
     long waitNanos = HEADER_TIMEOUT.plusSeconds(4).toNanos() - (System.nanoTime() - openedAt);
     if (waitNanos > 0) {
       Thread.sleep(waitNanos / 1_000_000);
@@ -176,7 +182,10 @@ final class IdleConnections {
       x.quit();
     }
     prober.stop.set(true);
+    peak.stop.set(true);
     probe.join(30_000);
+    sampler.join(30_000);
+    f.put("peakHeld", peak.peak);
     f.put("normalCallsDuringHold", prober.outcomes());
 
     // Then: normal invocations, each on a new connection, must succeed.
@@ -218,20 +227,23 @@ final class IdleConnections {
       // One address shared by several processes: each counts its source ports from its own start.
       for (int i = 0; i < processes; i++) {
         int n = Math.min(perHolder, count - i * perHolder);
-        holders.add(new Holder(classes, url, sources.get(0), n, FIRST_SOURCE_PORT + i * perHolder, h));
+        int firstPort = FIRST_SOURCE_PORT + i * perHolder;
+        holders.add(new Holder(classes, url, sources.get(0), n, firstPort, h));
       }
     } else {
       int perProcess = (sources.size() + processes - 1) / processes;
       for (int i = 0; i < sources.size(); i += perProcess) {
         List<String> part = sources.subList(i, Math.min(sources.size(), i + perProcess));
-        holders.add(new Holder(classes, url, String.join(",", part), perSource, FIRST_SOURCE_PORT, h));
+        holders.add(
+            new Holder(classes, url, String.join(",", part), perSource, FIRST_SOURCE_PORT, h));
       }
     }
     return holders;
   }
 
   /** Per reason, how many more connections the gateway closed under its limits than before. */
-  private static Map<String, Integer> refusals(Map<String, Double> before, Map<String, Double> now) {
+  private static Map<String, Integer> refusals(
+      Map<String, Double> before, Map<String, Double> now) {
     Map<String, Integer> out = new TreeMap<>();
     String prefix = "confaas_gateway_connections_refused_total{reason=\"";
     now.forEach((k, v) -> {
@@ -272,7 +284,8 @@ final class IdleConnections {
           sources, Integer.toString(perSource), Integer.toString(firstPort))
           .redirectError(h.work.resolve("holder-" + System.nanoTime() + ".err").toFile())
           .start();
-      out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      out = new BufferedReader(
+          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
       in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
       String first = out.readLine();
       if (first == null || !first.startsWith("limit ")) {
@@ -292,7 +305,8 @@ final class IdleConnections {
     String await(String prefix) throws IOException {
       String line = out.readLine();
       if (line == null || !line.startsWith(prefix + " ")) {
-        throw new IOException("connection holder said '" + line + "', expected '" + prefix + " ...'");
+        throw new IOException(
+            "connection holder said '" + line + "', expected '" + prefix + " ...'");
       }
       return line;
     }
@@ -302,6 +316,40 @@ final class IdleConnections {
       in.close();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly();
+      }
+    }
+  }
+
+  /**
+   * Reads the gateway's open-connection meter every 250 ms (on the harness's kept-alive connection)
+   * and keeps the largest value: what the gateway held at once, which a single count after the
+   * wave misses when the first silent connections are already cut.
+   */
+  private static final class PeakSampler implements Runnable {
+    final GatewayCalls http;
+    final URI url;
+    final String token;
+    final AtomicBoolean stop = new AtomicBoolean();
+    volatile int peak;
+
+    PeakSampler(GatewayCalls http, URI url, String token) {
+      this.http = http;
+      this.url = url;
+      this.token = token;
+    }
+
+    @Override
+    public void run() {
+      while (!stop.get()) {
+        Double open = http.gatewayMetrics(url, token).get("confaas_gateway_connections");
+        if (open != null && open.intValue() > peak) {
+          peak = open.intValue();
+        }
+        try {
+          Thread.sleep(250);
+        } catch (InterruptedException e) {
+          return;
+        }
       }
     }
   }

@@ -35,8 +35,8 @@ final class KillDuringAsync {
       submissions.add(pool.submit(() -> {
         GatewayCalls.Answer a = h.http.invokeAsync(up.url, "rel-async",
             event.getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(60));
-        return new String[] {event, a.status() == 202 ? a.json().path("invocationId").asText() : null,
-            a.kind()};
+        String id = a.status() == 202 ? a.json().path("invocationId").asText() : null;
+        return new String[] {event, id, a.kind()};
       }));
     }
     Map<String, String> accepted = new TreeMap<>(); // id -> event
@@ -105,7 +105,8 @@ final class KillDuringAsync {
       if (o.state().equals("SUCCEEDED")) {
         String got = new String(o.result(), StandardCharsets.UTF_8).strip();
         if (!got.equals(accepted.get(o.id()))) {
-          wrong.add(o.id() + ": expected " + accepted.get(o.id()) + ", got " + AsyncCalls.shorten(got));
+          wrong.add(o.id() + ": expected " + accepted.get(o.id()) + ", got "
+              + AsyncCalls.shorten(got));
         }
       } else if (!o.terminal()) {
         lost.add(o.id() + " " + o.describe());
@@ -123,8 +124,9 @@ final class KillDuringAsync {
     r.check(wrong.isEmpty(), wrong.size() + " invocations succeeded with another event's result");
     r.check(succeeded == accepted.size(), (accepted.size() - succeeded) + " of " + accepted.size()
         + " accepted invocations did not succeed: " + finalStates);
-    r.summary = accepted.size() + "/" + count + " accepted; at kill: " + before + "; after restart ("
-        + Harness.seconds(again.startup) + " s): " + finalStates + ", lost " + lost.size();
+    r.summary = accepted.size() + "/" + count + " accepted; at kill: " + before
+        + "; after restart (" + Harness.seconds(again.startup) + " s): " + finalStates + ", lost "
+        + lost.size();
   }
 
   private static Map<String, Integer> states(Harness h, UpProcess up, Map<String, String> accepted,

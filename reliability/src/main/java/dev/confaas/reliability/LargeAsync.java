@@ -53,8 +53,9 @@ final class LargeAsync {
     r.figure("body6MiB", f2);
     r.figure("smallAsyncAfterwards", after.describe());
     if (bigResult.state().equals("SUCCEEDED") && !after.state().equals("SUCCEEDED")) {
-      r.note("the 900 KiB result was reported SUCCEEDED, yet later async calls were refused: look"
-          + " for 'outcome could not be recorded' in the platform's log (the result was not stored)");
+      r.note("the 900 KiB result was reported SUCCEEDED, yet later async calls were refused:"
+          + " look for 'outcome could not be recorded' in the platform's log (the result was not"
+          + " stored)");
     }
 
     r.check(bigResult.state().equals("SUCCEEDED") && bigResult.result() != null
@@ -64,13 +65,14 @@ final class LargeAsync {
             && new String(largeBody.result(), StandardCharsets.UTF_8).strip()
                 .equals(Integer.toString(BODY_BYTES)),
         "the 6 MiB body: " + largeBody.describe());
-    r.check(after.state().equals("SUCCEEDED"), "a small async call afterwards: " + after.describe());
+    r.check(after.state().equals("SUCCEEDED"),
+        "a small async call afterwards: " + after.describe());
     r.summary = "900 KiB result: " + bigResult.brief() + "; 6 MiB body: " + largeBody.brief()
         + "; small async call after: " + after.brief();
   }
 
-  private static CompletableFuture<AsyncCalls.Outcome> call(Harness h, String function, byte[] event,
-      Duration within) {
+  private static CompletableFuture<AsyncCalls.Outcome> call(
+      Harness h, String function, byte[] event, Duration within) {
     return CompletableFuture.supplyAsync(() -> {
       try {
         return AsyncCalls.submitAndWait(h.http, h.up.url, function, event, within);

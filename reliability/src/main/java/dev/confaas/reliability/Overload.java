@@ -109,7 +109,8 @@ final class Overload {
 
     r.check(tdLost == 0, tdLost + " answers were 502 TD_LOST");
     r.check(initFailed == 0, initFailed + " answers were 502 INIT_FAILED");
-    r.check(bad == 0, bad + " answers were neither 200 nor 429/503 with Retry-After: " + badExamples);
+    r.check(bad == 0,
+        bad + " answers were neither 200 nor 429/503 with Retry-After: " + badExamples);
     r.check(wrongBody == 0, wrongBody + " 200 answers did not echo the caller's event");
     r.check(ok > 0, "no call succeeded");
     Map<String, Object> p = percentiles(okNanos);

@@ -109,7 +109,7 @@ public final class ReliabilityRun {
     System.exit(results.stream().allMatch(ScenarioResult::passed) ? 0 : 1);
   }
 
-  /** Runs the chosen scenarios, writes {@code o.out()} and prints the table; returns the results. */
+  /** Runs the chosen scenarios, writes {@code o.out()}, prints the table; returns the results. */
   static List<ScenarioResult> run(Options o) throws IOException, InterruptedException {
     List<Scenario> order = List.of(
         new Scenario(2, "second `up` on the same data dir",
@@ -120,7 +120,8 @@ public final class ReliabilityRun {
                 + " address holds its connections; after the silent connections are cut when 50"
                 + " addresses fill the server-wide cap); no disconnect logged as an error",
             (h, r) -> new IdleConnections(o.idleConnections()).run(h, r)),
-        new Scenario(7, o.callers() + " concurrent callers for " + o.loadLength().toSeconds() + " s",
+        new Scenario(7,
+            o.callers() + " concurrent callers for " + o.loadLength().toSeconds() + " s",
             "0 TD_LOST / INIT_FAILED; every answer 200 (own event echoed) or 429/503 with"
                 + " Retry-After",
             (h, r) -> new Overload(o.callers(), o.loadLength()).run(h, r)),
@@ -197,7 +198,8 @@ public final class ReliabilityRun {
     }
     Instant finished = Instant.now();
     results.sort(Comparator.comparingInt(r -> r.number));
-    ObjectNode json = report(o, h, results, started, finished, loadBefore, loadAverage(), startError);
+    ObjectNode json =
+        report(o, h, results, started, finished, loadBefore, loadAverage(), startError);
     Files.createDirectories(o.out().getParent());
     Files.writeString(o.out(), GatewayCalls.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT)
         .writeValueAsString(json) + "\n", StandardCharsets.UTF_8);
@@ -217,7 +219,8 @@ public final class ReliabilityRun {
     j.put("finished", finished.toString());
     j.put("seconds", Duration.between(started, finished).toSeconds());
     j.put("commit", git(o.root(), "rev-parse", "HEAD"));
-    j.put("uncommittedChanges", !git(o.root(), "status", "--porcelain", "--untracked-files=no").isEmpty());
+    j.put("uncommittedChanges",
+        !git(o.root(), "status", "--porcelain", "--untracked-files=no").isEmpty());
     j.put("command", "mvn -B -P reliability verify -pl reliability -am");
     ObjectNode m = j.putObject("machine");
     m.put("nproc", Runtime.getRuntime().availableProcessors());
@@ -233,7 +236,8 @@ public final class ReliabilityRun {
     opts.put("callers", o.callers());
     opts.put("loadSeconds", o.loadLength().toSeconds());
     opts.put("asyncInvocations", o.asyncInvocations());
-    opts.put("platformSettings", "defaults (confaas up --port 0 --kafka-port 0 on a fresh data dir)");
+    opts.put("platformSettings",
+        "defaults (confaas up --port 0 --kafka-port 0 on a fresh data dir)");
     ArrayNode starts = j.putArray("platformStarts");
     h.starts().forEach(starts::add);
     if (startError != null) {

@@ -16,7 +16,8 @@ final class SecondUp {
     UpProcess first = h.up;
     int fromLine = first.lineCount();
     List<String> args = UpProcess.command(h.root, h.dataDir);
-    Harness.CliRun second = h.cli(Duration.ofMinutes(2), args.subList(args.indexOf("up"), args.size()));
+    Harness.CliRun second =
+        h.cli(Duration.ofMinutes(2), args.subList(args.indexOf("up"), args.size()));
     String said = (second.out() + second.err()).strip();
     r.figure("secondExitCode", second.code());
     r.figure("secondSeconds", second.took().toMillis() / 1000.0);

@@ -18,7 +18,8 @@ final class SigtermDrain {
   void run(Harness h, ScenarioResult r) throws Exception {
     UpProcess up = h.up;
     h.deployShell("rel-patient",
-        "#!/bin/sh\nevent=$(cat)\nif [ \"$event\" = slow ]; then sleep 5; fi\necho \"done:$event\"\n");
+        "#!/bin/sh\nevent=$(cat)\nif [ \"$event\" = slow ]; then sleep 5; fi\n"
+            + "echo \"done:$event\"\n");
     GatewayCalls.Answer warm = h.http.invoke(up.url, "rel-patient",
         "warm".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(90));
     r.figure("warmUpCall", warm.kind());
@@ -52,14 +53,18 @@ final class SigtermDrain {
     r.figure("platformExitCode", exited ? up.process.exitValue() : null);
     r.figure("agentsAtSigterm", agents.size());
     r.figure("agentsLeftRunning", leftover.size());
-    r.figure("stoppingLinePrinted", up.output().contains("stopping (in-flight invocations finish first)"));
+    r.figure("stoppingLinePrinted",
+        up.output().contains("stopping (in-flight invocations finish first)"));
     r.check(answer.status() == 200 && answer.text().strip().equals("done:slow"),
-        "the 5 s call in flight at SIGTERM got " + answer.kind() + ": " + AsyncCalls.shorten(answer.text()));
+        "the 5 s call in flight at SIGTERM got " + answer.kind() + ": "
+            + AsyncCalls.shorten(answer.text()));
     if (!exited) {
       up.kill9();
     }
-    r.summary = "call in flight: " + answer.kind() + " after " + answeredAfter + " s; new call while"
-        + " draining: " + duringDrain.kind() + "; exit " + (exited ? up.process.exitValue() + " after "
-        + exitedAfter + " s" : "none within 120 s (killed)") + "; agents left: " + leftover.size();
+    String exit = exited ? up.process.exitValue() + " after " + exitedAfter + " s"
+        : "none within 120 s (killed)";
+    r.summary = "call in flight: " + answer.kind() + " after " + answeredAfter + " s; new call"
+        + " while draining: " + duringDrain.kind() + "; exit " + exit + "; agents left: "
+        + leftover.size();
   }
 }

@@ -49,19 +49,22 @@ final class TriggerDeadLetter {
     ObjectNode spec = GatewayCalls.JSON.createObjectNode()
         .put("function", "rel-count").put("topic", IN).put("replyTopic", OUT)
         .put("deadLetterTopic", DLQ).put("maxRetries", 1);
-    GatewayCalls.Answer created = h.http.postJson(up.url, "/v1/triggers", up.token, spec.toString());
+    GatewayCalls.Answer created =
+        h.http.postJson(up.url, "/v1/triggers", up.token, spec.toString());
     r.figure("triggerCreated", created.kind());
-    if (!r.check(created.status() == 201, "POST /v1/triggers: " + created.kind() + " " + created.text())) {
+    if (!r.check(created.status() == 201,
+        "POST /v1/triggers: " + created.kind() + " " + created.text())) {
       return;
     }
     String triggerId = created.json().path("id").asText();
 
-    Properties client = clientProperties(up.dataDir.resolve("kafka/client.properties"), up.kafkaBootstrap);
+    Properties client =
+        clientProperties(up.dataDir.resolve("kafka/client.properties"), up.kafkaBootstrap);
     Map<Long, String> smallByOffset = new TreeMap<>();
     long bigOffset;
     long t0 = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer = producer(client)) {
-      smallByOffset.put(send(producer, "before", "small record before".getBytes(StandardCharsets.UTF_8)), "before");
+      smallByOffset.put(send(producer, "before", utf8("small record before")), "before");
       byte[] big = new byte[BIG_BYTES];
       java.util.Arrays.fill(big, (byte) 'z');
       try {
@@ -72,8 +75,7 @@ final class TriggerDeadLetter {
         return;
       }
       for (int i = 0; i < SMALL_AFTER; i++) {
-        smallByOffset.put(send(producer, "after-" + i, ("small record " + i).getBytes(StandardCharsets.UTF_8)),
-            "after-" + i);
+        smallByOffset.put(send(producer, "after-" + i, utf8("small record " + i)), "after-" + i);
       }
     }
     r.figure("bigRecordOffset", bigOffset);
@@ -147,6 +149,10 @@ final class TriggerDeadLetter {
     RecordMetadata m = producer.send(new ProducerRecord<>(IN, 0,
         key.getBytes(StandardCharsets.UTF_8), value)).get();
     return m.offset();
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   static Properties clientProperties(Path file, String bootstrap) throws IOException {

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,11 +17,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * One {@code confaas up} run as an operator runs it: the built CLI ({@code cli/target/confaas-cli.jar}
- * with {@code cli/target/lib/*}) in its own JVM, in a session of its own ({@code setsid}, as a
- * terminal starts it, so signals meant for the harness do not reach it), free ports ({@code --port 0
- * --kafka-port 0}), its output in a log file. Its gateway URL and Kafka address are read from what it
- * prints, the management token from {@code DATA/admin.token}, as a user would.
+ * One {@code confaas up} run as an operator runs it: the built CLI ({@code
+ * cli/target/confaas-cli.jar} with {@code cli/target/lib/*}) in its own JVM, in a session of its
+ * own ({@code setsid}, as a terminal starts it, so signals meant for the harness do not reach it),
+ * free ports ({@code --port 0 --kafka-port 0}), its output in a log file. Its gateway URL and Kafka
+ * address are read from what it prints, the management token from {@code DATA/admin.token}, as a
+ * user would.
  */
 final class UpProcess {
   private static final Pattern GATEWAY = Pattern.compile("(?m)^\\s+gateway:\\s+(\\S+)");
@@ -87,7 +89,8 @@ final class UpProcess {
         if (g.find() && k.find()) {
           up.url = URI.create(g.group(1));
           up.kafkaBootstrap = k.group(1);
-          up.token = Files.readString(dataDir.resolve("admin.token"), StandardCharsets.UTF_8).strip();
+          up.token = Files.readString(dataDir.resolve("admin.token"), StandardCharsets.UTF_8)
+              .strip();
         }
       }
       if (up.url != null && (out.contains("confaas up: ready") || http.ready(up.url))) {
@@ -172,7 +175,7 @@ final class UpProcess {
     process.destroyForcibly();
   }
 
-  /** {@code kill -SIGNAL -- -PID}: to the platform's process group, as Ctrl-C or {@code kill} would. */
+  /** {@code kill -SIGNAL -- -PID}: to the platform's process group, as Ctrl-C or a shell would. */
   void signalGroup(String signal) throws IOException, InterruptedException {
     Process kill = new ProcessBuilder("kill", "-" + signal, "--", "-" + pid)
         .redirectErrorStream(true).start();
@@ -233,6 +236,6 @@ final class UpProcess {
 
   static String tail(String text, int lines) {
     String[] l = text.split("\n");
-    return String.join("\n", java.util.Arrays.copyOfRange(l, Math.max(0, l.length - lines), l.length));
+    return String.join("\n", Arrays.copyOfRange(l, Math.max(0, l.length - lines), l.length));
   }
 }

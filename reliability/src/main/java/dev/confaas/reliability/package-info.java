@@ -14,8 +14,8 @@
  *
  * <p>The harness sees the platform only from outside: HTTP on the gateway, Kafka with the client
  * settings {@code up} writes, the CLI for deploys, signals and {@code /proc} for the process. It
- * compiles against no ConFaaS module. The module is in the reactor only with the {@code reliability}
- * profile ({@code mvn -B -P reliability verify -pl reliability -am}); RELIABILITY.md at the
- * repository root describes the scenarios and holds the latest figures.
+ * compiles against no ConFaaS module. The module is in the reactor only with the {@code
+ * reliability} profile ({@code mvn -B -P reliability verify -pl reliability -am});
+ * RELIABILITY.md at the repository root describes the scenarios and holds the latest figures.
  */
 package dev.confaas.reliability;
