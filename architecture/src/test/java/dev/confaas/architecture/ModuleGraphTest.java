@@ -84,6 +84,7 @@ class ModuleGraphTest {
     Set<String> reactor = new TreeSet<>(reactorModules());
     reactor.remove("architecture"); // this module: tests only
     reactor.remove("benchmarks"); // may use anything, and nothing uses it
+    reactor.remove("reliability"); // profile only, uses no module: theReliabilityHarnessUsesNoModule
     assertEquals(reactor, MODULES.keySet(), "ARCHITECTURE.md's module table vs the parent pom's <modules>");
     List<String> homeless = new ArrayList<>();
     for (JavaClass c : MAIN) {
@@ -246,6 +247,36 @@ class ModuleGraphTest {
             + " PUBLIC_WITHOUT_MAIN_USE with the reason: "
             + needless);
     assertTrue(stale.isEmpty(), "remove these entries from PUBLIC_WITHOUT_MAIN_USE: " + stale);
+  }
+
+  /**
+   * The reliability harness (in the reactor only with {@code -P reliability}, so not on this test's
+   * class path) drives {@code confaas up} from outside: its pom may name a ConFaaS module only in
+   * test or runtime scope (cli, so that {@code -am} packages it first), and its sources import no
+   * ConFaaS package but its own.
+   */
+  @Test
+  void theReliabilityHarnessUsesNoModule() throws Exception {
+    Path module = ROOT.resolve("reliability");
+    assertTrue(reactorModules().contains("reliability"), "no reliability module in the parent pom");
+    List<String> wrong = new ArrayList<>();
+    for (String[] dep : confaasDependencies(module.resolve("pom.xml"))) {
+      if (!dep[1].equals("test") && !dep[1].equals("runtime")) {
+        wrong.add("pom: " + dep[0] + " (scope " + dep[1] + ")");
+      }
+    }
+    Pattern confaasImport = Pattern.compile(
+        "^import\\s+(static\\s+)?dev\\.confaas\\.(?!reliability[.;])(\\S+);", Pattern.MULTILINE);
+    try (var files = Files.walk(module.resolve("src"))) {
+      for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".java"))::iterator) {
+        Matcher m = confaasImport.matcher(Files.readString(f));
+        while (m.find()) {
+          wrong.add(ROOT.relativize(f) + ": imports dev.confaas." + m.group(2));
+        }
+      }
+    }
+    assertTrue(wrong.isEmpty(), "the reliability harness must use ConFaaS only from outside"
+        + " (HTTP, Kafka, the CLI as a program): " + wrong);
   }
 
   @Test
