@@ -101,4 +101,59 @@ class TdAgentMainTest {
       assertTrue(jars.contains("confaas-agent-api.jar"), "the listing lacks agent-api: " + jars);
     }
   }
+
+  /**
+   * A launcher sets the function init limit for its backend's pace (a TCG guest is many times
+   * slower than the host): an instance that does not ask for its first event within it fails with
+   * Lambda's Runtime.InitTimeout, naming the limit given.
+   */
+  @Test
+  void theInitLimitIsTheOneTheLauncherGives() throws Exception {
+    Path fn = ShellRuntime.writeExecutable(tmp, "slow-init", "#!/bin/sh\nsleep 60\n");
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process agent =
+        new ProcessBuilder(
+                java.toString(), "-cp", System.getProperty("java.class.path"),
+                TdAgentMain.class.getName(), "--listen", "127.0.0.1:0",
+                "--state-dir", tmp.resolve("state3").toString(),
+                "--init-timeout-ms", "1500",
+                "--prepared", "slow=" + fn + ":/var/task/bootstrap")
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    ManagedChannel channel = null;
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8));
+      String line = out.readLine();
+      assertTrue(line != null && line.startsWith("confaas-agent listening on 127.0.0.1:"), "agent said: " + line);
+      int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+      channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+      InvokeResponse r =
+          TdAgentGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(60, TimeUnit.SECONDS)
+              .invoke(
+                  InvokeRequest.newBuilder()
+                      .setImageId("slow")
+                      .setPayload(ByteString.copyFromUtf8("x"))
+                      .setTimeoutMs(10_000)
+                      .build());
+      assertEquals("Runtime.InitTimeout", r.getError().getType(), r.toString());
+      assertTrue(r.getError().getMessage().contains("within 1500 ms"), r.toString());
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      agent.destroy();
+      assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent did not exit on SIGTERM");
+    }
+  }
+
+  @Test
+  void anInitLimitOutOfRangeIsRefusedNamingTheOption() {
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> TdAgentMain.initTimeout("0"));
+    assertTrue(e.getMessage().contains("--init-timeout-ms 0"), e.getMessage());
+    assertEquals(java.time.Duration.ofMinutes(2), TdAgentMain.initTimeout("120000"));
+  }
 }
