@@ -57,7 +57,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class WarmPool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WarmPool.class);
-  private static final Duration INSPECT_DEADLINE = Duration.ofSeconds(5);
   private static final int STOPPED_KEPT = 32;
 
   private final TdLauncher launcher;
@@ -407,12 +406,10 @@ public final class WarmPool implements AutoCloseable {
       observe(e, TdHealth.Outcome.PENDING, "");
       return;
     }
-    Duration deadline =
-        INSPECT_DEADLINE.compareTo(config.healthInterval()) < 0
-            ? INSPECT_DEADLINE
-            : config.healthInterval();
-    // Inspect is retried on UNAVAILABLE within this deadline, so one dropped connection does not
-    // count as unreachable.
+    // One Inspect at a time per TD, so a deadline longer than the interval piles nothing up: the
+    // checks meanwhile are PENDING. Inspect is retried on UNAVAILABLE within this deadline, so one
+    // dropped connection does not count as unreachable.
+    Duration deadline = config.inspectTimeout();
     td.agent()
         .withConfig(td.agent().config().withInspect(deadline))
         .inspect(InspectRequest.getDefaultInstance())
@@ -572,6 +569,7 @@ public final class WarmPool implements AutoCloseable {
           new Entry(
               launcher.backend() + "-" + idPrefix + "-" + sequence.incrementAndGet(),
               launcher.backend(),
+              launcher.accelerator(),
               now);
       e.handle = new PooledTd(this, e);
       entries.put(e.id, e);
@@ -756,6 +754,7 @@ public final class WarmPool implements AutoCloseable {
     return new TdInfo(
         e.id,
         e.backend,
+        e.accelerator,
         e.state,
         Duration.between(e.bootedAt, end),
         e.loadedImages,
@@ -797,6 +796,7 @@ public final class WarmPool implements AutoCloseable {
   static final class Entry {
     final String id;
     final String backend;
+    final String accelerator;
     final Instant bootedAt;
     final List<String> loadedImages = new ArrayList<>();
     TdState state = TdState.BOOTING;
@@ -809,9 +809,10 @@ public final class WarmPool implements AutoCloseable {
     TdHealth.State health;
     boolean checkInFlight;
 
-    Entry(String id, String backend, Instant bootedAt) {
+    Entry(String id, String backend, String accelerator, Instant bootedAt) {
       this.id = id;
       this.backend = backend;
+      this.accelerator = accelerator;
       this.bootedAt = bootedAt;
     }
 
