@@ -100,27 +100,28 @@ public final class ProcessTdLauncher extends ChildProcessLauncher {
     }
 
     public Config withClassPath(List<Path> v) {
-      return new Config(
-          poolDir, pkiDir, v, jvmOptions, bootTimeout, stopGrace, functionInitTimeout, clock);
+      return with(v, bootTimeout, stopGrace, functionInitTimeout, clock);
     }
 
     public Config withClock(Clock v) {
-      return new Config(
-          poolDir, pkiDir, classPath, jvmOptions, bootTimeout, stopGrace, functionInitTimeout, v);
+      return with(classPath, bootTimeout, stopGrace, functionInitTimeout, v);
     }
 
     public Config withBootTimeout(Duration v) {
-      return new Config(
-          poolDir, pkiDir, classPath, jvmOptions, v, stopGrace, functionInitTimeout, clock);
+      return with(classPath, v, stopGrace, functionInitTimeout, clock);
     }
 
     public Config withStopGrace(Duration v) {
-      return new Config(
-          poolDir, pkiDir, classPath, jvmOptions, bootTimeout, v, functionInitTimeout, clock);
+      return with(classPath, bootTimeout, v, functionInitTimeout, clock);
     }
 
     public Config withFunctionInitTimeout(Duration v) {
-      return new Config(poolDir, pkiDir, classPath, jvmOptions, bootTimeout, stopGrace, v, clock);
+      return with(classPath, bootTimeout, stopGrace, v, clock);
+    }
+
+    private Config with(
+        List<Path> cp, Duration boot, Duration grace, Duration init, Clock c) {
+      return new Config(poolDir, pkiDir, cp, jvmOptions, boot, grace, init, c);
     }
   }
 

@@ -12,8 +12,8 @@ import dev.confaas.pool.guest.GuestImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.URI;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -213,140 +213,89 @@ public final class QemuTdLauncher extends ChildProcessLauncher {
     }
 
     public Config withStopGrace(Duration v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          v,
-          functionInitTimeout,
-          tdx,
-          clock);
+      return with(c -> c.stopGrace = v);
     }
 
     public Config withFunctionInitTimeout(Duration v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          v,
-          tdx,
-          clock);
+      return with(c -> c.functionInitTimeout = v);
     }
 
     public Config withAccelerator(Accelerator v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          v,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          functionInitTimeout,
-          tdx,
-          clock);
+      return with(c -> c.accelerator = v);
     }
 
     public Config withResources(int memoryMb, int vcpus) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          functionInitTimeout,
-          tdx,
-          clock);
+      return with(
+          c -> {
+            c.memoryMb = memoryMb;
+            c.vcpus = vcpus;
+          });
     }
 
     public Config withBootTimeout(Duration v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          v,
-          probeTimeout,
-          stopGrace,
-          functionInitTimeout,
-          tdx,
-          clock);
+      return with(c -> c.bootTimeout = v);
     }
 
     public Config withQemu(Path v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          v,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          functionInitTimeout,
-          tdx,
-          clock);
+      return with(c -> c.qemu = v);
     }
 
     /** The {@code qemu-tdx} backend: these TDX options, KVM only. */
     public Config withTdx(Tdx v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          Accelerator.KVM,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          functionInitTimeout,
-          Optional.of(v),
-          clock);
+      return with(
+          c -> {
+            c.accelerator = Accelerator.KVM;
+            c.tdx = Optional.of(v);
+          });
     }
 
     public Config withClock(Clock v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          functionInitTimeout,
-          tdx,
-          v);
+      return with(c -> c.clock = v);
+    }
+
+    /** A copy with what {@code change} sets changed, checked as a new configuration. */
+    private Config with(java.util.function.Consumer<Fields> change) {
+      Fields f = new Fields(this);
+      change.accept(f);
+      return f.build();
+    }
+
+    /** The components of a {@link Config}, to change some and build another. */
+    private static final class Fields {
+      Path poolDir;
+      Path pkiDir;
+      GuestImage image;
+      Path qemu;
+      Accelerator accelerator;
+      int memoryMb;
+      int vcpus;
+      Duration bootTimeout;
+      Duration probeTimeout;
+      Duration stopGrace;
+      Duration functionInitTimeout;
+      Optional<Tdx> tdx;
+      Clock clock;
+
+      Fields(Config c) {
+        poolDir = c.poolDir;
+        pkiDir = c.pkiDir;
+        image = c.image;
+        qemu = c.qemu;
+        accelerator = c.accelerator;
+        memoryMb = c.memoryMb;
+        vcpus = c.vcpus;
+        bootTimeout = c.bootTimeout;
+        probeTimeout = c.probeTimeout;
+        stopGrace = c.stopGrace;
+        functionInitTimeout = c.functionInitTimeout;
+        tdx = c.tdx;
+        clock = c.clock;
+      }
+
+      Config build() {
+        return new Config(poolDir, pkiDir, image, qemu, accelerator, memoryMb, vcpus, bootTimeout,
+            probeTimeout, stopGrace, functionInitTimeout, tdx, clock);
+      }
     }
   }
 

@@ -325,8 +325,11 @@ public final class Platform implements AutoCloseable {
         + launch.vcpus() + " vCPU) on " + accelerator.toUpperCase(java.util.Locale.ROOT)
         + (accelerator.equals("tcg")
             ? " (emulated CPUs: no usable KVM here, so TDs boot in minutes, not seconds)" : "")
-        + "; limits: boot " + timeouts.boot() + ", attestation calls " + timeouts.attest()
-        + ", function init " + timeouts.functionInit() + ", image load " + timeouts.load());
+        + "; limits: boot " + Setting.formatDuration(timeouts.boot())
+        + ", attestation calls " + Setting.formatDuration(timeouts.attest())
+        + ", function init " + Setting.formatDuration(timeouts.functionInit())
+        + ", image load " + Setting.formatDuration(timeouts.load())
+        + ", a call's wait for a cold start " + Setting.formatDuration(timeouts.queueAllowance()));
     if (backend.equals("qemu")) {
       publishDevAttestation(data, launcher::collateral, timer);
     }

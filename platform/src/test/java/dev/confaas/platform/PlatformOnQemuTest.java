@@ -63,9 +63,9 @@ class PlatformOnQemuTest {
       assertTrue(qemu && kernel, why);
     }
     Assumptions.assumeTrue(qemu && kernel, why);
-    // The backend's own limits (TCG: a boot of up to 10 min) bound the wait; the HTTP client waits
+    // The backend's own limits (TCG: a boot of up to 15 min) bound the wait; the HTTP client waits
     // as long as a call may (a cold start on TCG: minutes).
-    platform = PlatformFixture.start(data, SETTINGS, Duration.ofMinutes(12), Duration.ofMinutes(10));
+    platform = PlatformFixture.start(data, SETTINGS, Duration.ofMinutes(20), Duration.ofMinutes(10));
   }
 
   @AfterAll
@@ -136,7 +136,8 @@ class PlatformOnQemuTest {
     platform.deployShell(work, "sleepy", SigningKeys.generate("sam", Clock.systemUTC()),
         "event=$(cat)\nif [ \"$event\" = slow ]; then echo \"sleeping now\" >&2; sleep 300; fi\n"
             + "echo \"awake:$event\"",
-        m -> {}, new JsonObject().put("name", "sleepy").put("timeoutMs", 600_000).encode());
+        m -> m.addLogFD(2), // its stderr may leave the TD (ACON logFDs)
+        new JsonObject().put("name", "sleepy").put("timeoutMs", 600_000).encode());
     String td = PlatformFixture.tdOf(platform.invokeOk("sleepy", "warm"));
 
     CompletableFuture<HttpResponse<String>> slow =
