@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param livenessLimit how long a TD whose process runs may leave every check unanswered, or keep
  *     its channel failing, before it counts as lost; generous, as an overloaded agent is slow, not
  *     dead
+ * @param inspectTimeout how long a health check's Inspect waits for the agent's answer (one at a
+ *     time per TD); later is "late", which is load, not a loss ({@link TdHealth}). Generous on a
+ *     slow backend ({@link TdTimeouts#inspect})
  */
 public record PoolConfig(
     int target,
@@ -29,12 +32,13 @@ public record PoolConfig(
     Duration maxAge,
     int maxImagesPerTd,
     Duration drainTimeout,
-    Duration livenessLimit) {
+    Duration livenessLimit,
+    Duration inspectTimeout) {
 
   /** The default of {@link #livenessLimit}. */
   public static final Duration DEFAULT_LIVENESS_LIMIT = Duration.ofMinutes(3);
 
-  /** With the default {@link #livenessLimit}. */
+  /** With the default {@link #livenessLimit} and the {@code process} backend's {@link #inspectTimeout}. */
   public PoolConfig(
       int target,
       int min,
@@ -45,7 +49,7 @@ public record PoolConfig(
       int maxImagesPerTd,
       Duration drainTimeout) {
     this(target, min, max, maxBootsInFlight, healthInterval, maxAge, maxImagesPerTd, drainTimeout,
-        DEFAULT_LIVENESS_LIMIT);
+        DEFAULT_LIVENESS_LIMIT, TdTimeouts.of("process", "none").inspect());
   }
 
   public PoolConfig {
@@ -78,6 +82,10 @@ public record PoolConfig(
     if (livenessLimit.isNegative() || livenessLimit.isZero()) {
       throw new IllegalArgumentException("livenessLimit must be positive, was " + livenessLimit);
     }
+    Objects.requireNonNull(inspectTimeout, "inspectTimeout");
+    if (inspectTimeout.isNegative() || inspectTimeout.isZero()) {
+      throw new IllegalArgumentException("inspectTimeout must be positive, was " + inspectTimeout);
+    }
     if (drainTimeout.isNegative()) {
       throw new IllegalArgumentException("drainTimeout must not be negative, was " + drainTimeout);
     }
@@ -85,8 +93,14 @@ public record PoolConfig(
 
   /** With {@link #livenessLimit} {@code v}. */
   public PoolConfig withLivenessLimit(Duration v) {
-    return new PoolConfig(
-        target, min, max, maxBootsInFlight, healthInterval, maxAge, maxImagesPerTd, drainTimeout, v);
+    return new PoolConfig(target, min, max, maxBootsInFlight, healthInterval, maxAge,
+        maxImagesPerTd, drainTimeout, v, inspectTimeout);
+  }
+
+  /** With {@link #inspectTimeout} {@code v}. */
+  public PoolConfig withInspectTimeout(Duration v) {
+    return new PoolConfig(target, min, max, maxBootsInFlight, healthInterval, maxAge,
+        maxImagesPerTd, drainTimeout, livenessLimit, v);
   }
 
   /** A small pool for one machine: 2 idle TDs, up to 8, 2 booting at once, 1 h lifetime. */

@@ -1,18 +1,19 @@
 package dev.confaas.pool;
 
-import dev.confaas.agent.TlsIdentity;
-import dev.confaas.attestation.Collateral;
+import dev.confaas.attestation.PcsCollateralSource;
 import dev.confaas.attestation.QuoteVerifier;
 import dev.confaas.attestation.ReferenceValues;
-import dev.confaas.attestation.SimulatedPki;
-import dev.confaas.attestation.SimulatedTdxModule;
+import dev.confaas.attestation.TdxQuote;
+import dev.confaas.attestation.measure.DirectBoot;
+import dev.confaas.attestation.measure.PageAddOrder;
+import dev.confaas.attestation.measure.TdvfFirmware;
 import dev.confaas.pool.QemuCommandLine.Accel;
 import dev.confaas.pool.guest.GuestImage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,10 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,25 +46,33 @@ import org.slf4j.LoggerFactory;
  * GuestImage#agentArtifactDigests} measured as on the process backend.
  *
  * <p>{@code qemu-tdx}: the same command line plus the TDX options ({@link QemuCommandLine}), for a
- * QEMU whose {@code -object help} lists {@code tdx-guest} (refused otherwise, saying so). The agent
- * in the guest then uses the TD's own TDX module; its reference values come from {@code confaas
- * guest measure}, and its quotes are verified against Intel's root, so {@link #attestor()} does not
- * apply.
+ * QEMU whose {@code -object help} lists {@code tdx-guest} (refused otherwise, saying so: {@link
+ * #requireTdx}). The agent in the guest then uses the TD's own TDX module; the reference values
+ * are computed from the firmware and the image before any TD boots, as {@code confaas guest
+ * measure} computes them (MRTD from TDVF, RTMR1 and RTMR2 from the kernel, initrd and command
+ * line; RTMR0, which depends on the whole machine configuration, is not checked), and quotes are
+ * verified against Intel's root with collateral from Intel's PCS.
  *
  * <p>A TD's directory keeps {@code console.log} (kernel, init and agent output) and {@code
  * qemu.log} (QEMU's own messages). Killing the QEMU process is a TD loss: {@link
- * LaunchedTd#isAlive} turns false. QEMU runs under a small shell that stops it when this JVM's pipe
- * to it closes, so even a killed launcher leaves no VM behind.
+ * LaunchedTd#isAlive} turns false. QEMU runs in a session of its own under a small shell that stops
+ * it when this JVM's pipe to it closes, so even a killed launcher leaves no VM behind, and the
+ * owner's ordered shutdown, not a Ctrl-C, stops the TDs ({@link ChildProcessLauncher}). At
+ * construction, directories of TDs of earlier runs beyond the newest {@value #KEPT_TD_DIRS} are
+ * deleted.
  */
-final class QemuTdLauncher implements TdLauncher {
+public final class QemuTdLauncher extends ChildProcessLauncher {
   private static final Logger log = LoggerFactory.getLogger(QemuTdLauncher.class);
-  private static final Pattern TD_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
   static final String PID_FILE = "qemu.pid";
   static final String CONSOLE_LOG = "console.log";
   static final String QEMU_LOG = "qemu.log";
 
   /** What the agent prints once it serves (TdAgentMain). */
   static final String SERVING = "confaas-agent listening on ";
+  /** Directories of stopped TDs (with their logs) kept across restarts. */
+  static final int KEPT_TD_DIRS = 16;
+  /** Where the {@code qemu-tdx} backend fetches collateral for its TDs' quotes. */
+  static final URI INTEL_PCS = URI.create("https://api.trustedservices.intel.com");
 
   /** Accelerator per QEMU binary, found once per JVM. */
   private static final Map<String, Accel> ACCEL_CACHE = new ConcurrentHashMap<>();
@@ -124,6 +131,8 @@ final class QemuTdLauncher implements TdLauncher {
    *     guest on a loaded machine takes tens of seconds)
    * @param probeTimeout how long the KVM probe guest has to boot and power off
    * @param stopGrace how long QEMU has to exit after SIGTERM before it is killed
+   * @param functionInitTimeout how long a function instance in the guest has to ask for its first
+   *     event (the agent's {@code --init-timeout-ms}, passed through fw_cfg)
    * @param tdx the TDX options: present for the {@code qemu-tdx} backend
    * @param clock for the PKI, collateral and certificates
    */
@@ -138,6 +147,7 @@ final class QemuTdLauncher implements TdLauncher {
       Duration bootTimeout,
       Duration probeTimeout,
       Duration stopGrace,
+      Duration functionInitTimeout,
       Optional<Tdx> tdx,
       Clock clock) {
     public Config {
@@ -147,6 +157,7 @@ final class QemuTdLauncher implements TdLauncher {
       Objects.requireNonNull(qemu, "qemu");
       Objects.requireNonNull(accelerator, "accelerator");
       Objects.requireNonNull(tdx, "tdx");
+      Objects.requireNonNull(functionInitTimeout, "functionInitTimeout");
       if (memoryMb < 256) {
         throw new IllegalArgumentException(
             "memoryMb " + memoryMb + " is too small for the guest's JVM; give a TD 256 MB or more");
@@ -161,10 +172,12 @@ final class QemuTdLauncher implements TdLauncher {
 
     /**
      * The {@code qemu} backend on {@code image}: {@code qemu-system-x86_64} from the PATH, KVM if
-     * it works else TCG, 1024 MB and 1 vCPU per TD, 180 s to boot, 20 s for the KVM probe, 5 s to
-     * stop, the dev PKI in {@code poolDir/simulated-pki}.
+     * it works else TCG, 1024 MB and 1 vCPU per TD, boot and function init limits of {@link
+     * TdTimeouts} for TCG (the slower; {@link #forAccelerator} tightens them), 20 s for the KVM
+     * probe, 5 s to stop, the dev PKI in {@code poolDir/simulated-pki}.
      */
     public static Config defaults(Path poolDir, GuestImage image) {
+      TdTimeouts tcg = TdTimeouts.of("qemu", "tcg");
       return new Config(
           poolDir,
           poolDir.resolve("simulated-pki"),
@@ -173,127 +186,139 @@ final class QemuTdLauncher implements TdLauncher {
           Accelerator.AUTO,
           1024,
           1,
-          Duration.ofSeconds(180),
+          tcg.boot(),
           Duration.ofSeconds(20),
           Duration.ofSeconds(5),
+          tcg.functionInit(),
           Optional.empty(),
           Clock.systemUTC());
     }
 
+    /**
+     * This configuration with the accelerator {@code accelerator} ({@code kvm} or {@code tcg}, as
+     * {@link QemuTdLauncher#chooseAccelerator} found it) and the boot and function init limits of
+     * {@code timeouts}.
+     */
+    public Config forAccelerator(String accelerator, TdTimeouts timeouts) {
+      Accelerator a =
+          switch (accelerator) {
+            case "kvm" -> Accelerator.KVM;
+            case "tcg" -> Accelerator.TCG;
+            default -> throw new IllegalArgumentException(
+                "accelerator must be kvm or tcg, was " + accelerator);
+          };
+      return withAccelerator(a)
+          .withBootTimeout(timeouts.boot())
+          .withFunctionInitTimeout(timeouts.functionInit());
+    }
+
+    public Config withStopGrace(Duration v) {
+      return with(c -> c.stopGrace = v);
+    }
+
+    public Config withFunctionInitTimeout(Duration v) {
+      return with(c -> c.functionInitTimeout = v);
+    }
+
     public Config withAccelerator(Accelerator v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          v,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          tdx,
-          clock);
+      return with(c -> c.accelerator = v);
     }
 
     public Config withResources(int memoryMb, int vcpus) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          tdx,
-          clock);
+      return with(
+          c -> {
+            c.memoryMb = memoryMb;
+            c.vcpus = vcpus;
+          });
     }
 
     public Config withBootTimeout(Duration v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          v,
-          probeTimeout,
-          stopGrace,
-          tdx,
-          clock);
+      return with(c -> c.bootTimeout = v);
     }
 
     public Config withQemu(Path v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          v,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          tdx,
-          clock);
+      return with(c -> c.qemu = v);
     }
 
     /** The {@code qemu-tdx} backend: these TDX options, KVM only. */
     public Config withTdx(Tdx v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          Accelerator.KVM,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          Optional.of(v),
-          clock);
+      return with(
+          c -> {
+            c.accelerator = Accelerator.KVM;
+            c.tdx = Optional.of(v);
+          });
     }
 
     public Config withClock(Clock v) {
-      return new Config(
-          poolDir,
-          pkiDir,
-          image,
-          qemu,
-          accelerator,
-          memoryMb,
-          vcpus,
-          bootTimeout,
-          probeTimeout,
-          stopGrace,
-          tdx,
-          v);
+      return with(c -> c.clock = v);
+    }
+
+    /** A copy with what {@code change} sets changed, checked as a new configuration. */
+    private Config with(java.util.function.Consumer<Fields> change) {
+      Fields f = new Fields(this);
+      change.accept(f);
+      return f.build();
+    }
+
+    /** The components of a {@link Config}, to change some and build another. */
+    private static final class Fields {
+      Path poolDir;
+      Path pkiDir;
+      GuestImage image;
+      Path qemu;
+      Accelerator accelerator;
+      int memoryMb;
+      int vcpus;
+      Duration bootTimeout;
+      Duration probeTimeout;
+      Duration stopGrace;
+      Duration functionInitTimeout;
+      Optional<Tdx> tdx;
+      Clock clock;
+
+      Fields(Config c) {
+        poolDir = c.poolDir;
+        pkiDir = c.pkiDir;
+        image = c.image;
+        qemu = c.qemu;
+        accelerator = c.accelerator;
+        memoryMb = c.memoryMb;
+        vcpus = c.vcpus;
+        bootTimeout = c.bootTimeout;
+        probeTimeout = c.probeTimeout;
+        stopGrace = c.stopGrace;
+        functionInitTimeout = c.functionInitTimeout;
+        tdx = c.tdx;
+        clock = c.clock;
+      }
+
+      Config build() {
+        return new Config(poolDir, pkiDir, image, qemu, accelerator, memoryMb, vcpus, bootTimeout,
+            probeTimeout, stopGrace, functionInitTimeout, tdx, clock);
+      }
     }
   }
 
   private final Config config;
   private final Optional<QemuCommandLine.Tdx> tdx;
-  private final SimulatedPki pki;
-  private final TlsIdentity host;
-  private final byte[] mrTd;
-  private final Set<QemuTd> running = ConcurrentHashMap.newKeySet();
-  private final Thread shutdownHook;
-  private volatile Accel accel;
-  private volatile boolean closed;
+  /** The {@code qemu-tdx} reference values, from the firmware and image; null for {@code qemu}. */
+  private final ReferenceValues tdxReference;
+  private final Accel accel;
 
   /**
-   * Prepares the launcher; with TDX, checks that this QEMU can start TDX guests.
+   * Prepares the launcher: checks the image, and with TDX that this QEMU can start TDX guests and
+   * the reference values of the firmware and image; under {@link Accelerator#AUTO}, finds the
+   * accelerator ({@link #chooseAccelerator}).
    *
-   * @throws TdLaunchException when {@code qemu-tdx} is asked of a QEMU without {@code tdx-guest}
+   * @throws TdLaunchException when the image is incomplete, when {@code qemu-tdx} is asked of a
+   *     QEMU without {@code tdx-guest}, or when the firmware cannot be measured
    */
   public QemuTdLauncher(Config config) throws TdLaunchException {
+    super(
+        config.poolDir(),
+        config.tdx().isPresent() ? Optional.empty() : Optional.of(config.pkiDir()),
+        config.image().agentArtifactDigests().toArray(new byte[0][]),
+        config.clock());
     this.config = config;
     if (!Files.isRegularFile(config.image().kernel())
         || !Files.isRegularFile(config.image().initrd())) {
@@ -311,23 +336,53 @@ final class QemuTdLauncher implements TdLauncher {
           Optional.of(
               new QemuCommandLine.Tdx(
                   support.requireTdx(config.qemu()), t.firmware(), t.quoteGenerationSocket()));
+      this.tdxReference = measuredReferenceValues(config, support);
       this.accel = Accel.KVM;
     } else {
       this.tdx = Optional.empty();
+      this.tdxReference = null;
+      this.accel = accelOf(chooseAccelerator(config));
     }
+    TdDirectories.pruneEarlierRuns(config.poolDir(), KEPT_TD_DIRS);
+  }
+
+  /**
+   * Fails, saying what to install, unless {@code qemu}'s {@code -object help} lists {@code
+   * tdx-guest}: what an owner checks before it builds anything for the {@code qemu-tdx} backend.
+   */
+  public static void requireTdx(Path qemu) throws TdLaunchException {
+    QemuSupport.of(qemu).requireTdx(qemu);
+  }
+
+  /**
+   * MRTD of the TDVF firmware and RTMR1/RTMR2 of direct boot of the image with this memory, as a
+   * TDX host will report them; RTMR0 (the machine configuration) is not checked.
+   */
+  private static ReferenceValues measuredReferenceValues(Config config, QemuSupport support)
+      throws TdLaunchException {
+    Path firmware = config.tdx().orElseThrow().firmware();
     try {
-      Files.createDirectories(config.poolDir());
-      this.pki = SimulatedPki.loadOrCreate(config.pkiDir(), config.clock());
-      this.host = TlsIdentity.generate("confaas-host", config.clock());
+      TdvfFirmware fw = TdvfFirmware.parse(Files.readAllBytes(firmware));
+      PageAddOrder order = PageAddOrder.parse(support.version());
+      DirectBoot boot =
+          DirectBoot.of(
+              Files.readAllBytes(config.image().kernel()),
+              Files.readAllBytes(config.image().initrd()),
+              config.image().cmdline(),
+              (long) config.memoryMb() << 20);
+      return ReferenceValues.builder()
+          .allowMrTd(fw.mrtd(order))
+          .allowRtmr(1, boot.rtmr1().value())
+          .allowRtmr(2, boot.rtmr2().value())
+          .build();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot prepare pool directory " + config.poolDir(), e);
+      throw new TdLaunchException("cannot read " + e.getMessage() + " to compute reference values", e);
+    } catch (IllegalArgumentException e) {
+      throw new TdLaunchException(
+          "cannot compute the qemu-tdx reference values of " + firmware + " and the guest image: "
+              + e.getMessage(),
+          e);
     }
-    // As the simulator in the guest computes it, over the agent's artifacts the image holds.
-    this.mrTd =
-        new SimulatedTdxModule(pki, config.image().agentArtifactDigests().toArray(new byte[0][]))
-            .mrTd();
-    this.shutdownHook = new Thread(this::stopAll, "confaas-qemu-tds-shutdown");
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
   @Override
@@ -335,49 +390,37 @@ final class QemuTdLauncher implements TdLauncher {
     return tdx.isPresent() ? "qemu-tdx" : "qemu";
   }
 
-  /**
-   * {@code kvm} or {@code tcg}: what this launcher's TDs run on, probing on first use under {@link
-   * Accelerator#AUTO}.
-   */
+  /** {@code kvm} or {@code tcg}: what this launcher's TDs run on. */
+  @Override
   public String accelerator() {
-    return accel().option();
+    return accel.option();
   }
 
-  private Accel accel() {
-    Accel a = accel;
-    if (a == null) {
-      synchronized (this) {
-        if (accel == null) {
-          accel = chooseAccel();
-        }
-        a = accel;
-      }
-    }
-    return a;
+  private static Accel accelOf(String option) {
+    return option.equals("kvm") ? Accel.KVM : Accel.TCG;
   }
 
-  private Accel chooseAccel() {
+  /**
+   * {@code kvm} or {@code tcg}: the accelerator {@code config} asks for, or under {@link
+   * Accelerator#AUTO} the one that works here, found by trying once per QEMU binary and JVM (a
+   * probe guest under KVM must reach its init and power off within {@link Config#probeTimeout}).
+   * Blocks while it probes.
+   */
+  public static String chooseAccelerator(Config config) {
     switch (config.accelerator()) {
       case KVM:
-        return Accel.KVM;
+        return Accel.KVM.option();
       case TCG:
         log.info("qemu backend: TCG (as configured)");
-        return Accel.TCG;
+        return Accel.TCG.option();
       default:
         break;
     }
-    String key = config.qemu().toString();
-    Accel cached = ACCEL_CACHE.get(key);
-    if (cached != null) {
-      return cached;
-    }
-    Accel found = probe();
-    ACCEL_CACHE.put(key, found);
-    return found;
+    return ACCEL_CACHE.computeIfAbsent(config.qemu().toString(), k -> probe(config)).option();
   }
 
   /** Boots the image under KVM with {@code confaas.probe}; KVM works if it powers off in time. */
-  private Accel probe() {
+  private static Accel probe(Config config) {
     Path kvm = Path.of("/dev/kvm");
     if (!Files.isReadable(kvm) || !Files.isWritable(kvm)) {
       log.info("qemu backend: TCG, because /dev/kvm is missing or not accessible to this user");
@@ -419,13 +462,11 @@ final class QemuTdLauncher implements TdLauncher {
         return Accel.KVM;
       }
       log.info(
-          "qemu backend: TCG, because under KVM a probe guest {} (see {}); TCG boots are slow,"
-              + " boot timeout {}",
+          "qemu backend: TCG, because under KVM a probe guest {} (see {}); TCG boots are slow",
           exited
               ? "exited with status " + p.exitValue() + " without reaching init"
               : "did not reach init in " + config.probeTimeout(),
-          dir,
-          config.bootTimeout());
+          dir);
       return Accel.TCG;
     } catch (IOException e) {
       log.info("qemu backend: TCG, because the KVM probe could not run: {}", e.getMessage());
@@ -445,61 +486,42 @@ final class QemuTdLauncher implements TdLauncher {
     }
   }
 
-  /** The MRTD every TD of the {@code qemu} backend must report. */
-  public byte[] expectedMrTd() {
-    return mrTd.clone();
-  }
-
   /**
-   * Reference values for the {@code qemu} backend: MRTD over the agent's artifacts in the image,
-   * RTMR0..2 as the simulator leaves them (48 zero bytes), no debug, TCB UpToDate.
+   * With TDX, the values computed from the firmware and the image; else {@link
+   * ChildProcessLauncher#referenceValues() the simulated module's}.
    */
+  @Override
   public ReferenceValues referenceValues() {
-    return ReferenceValues.builder()
-        .allowMrTd(mrTd)
-        .allowRtmr(0, new byte[48])
-        .allowRtmr(1, new byte[48])
-        .allowRtmr(2, new byte[48])
-        .build();
-  }
-
-  /** The dev collateral of the pool's simulated PKI, issued now, valid for a day. */
-  public Collateral collateral() {
-    return pki.collateral(config.clock(), Duration.ofDays(1));
+    return tdxReference != null ? tdxReference : super.referenceValues();
   }
 
   /**
-   * An attestor for the {@code qemu} backend's TDs: trusts the pool's simulated dev root only,
-   * appraises against {@link #referenceValues()}, authenticates as this pool's host.
-   *
-   * @throws IllegalStateException on {@code qemu-tdx}, whose quotes chain to Intel's root and whose
-   *     reference values come from {@code confaas guest measure}: build a {@link QuoteTdAttestor}
-   *     with those and {@link #hostIdentity()}
+   * An attestor for this launcher's TDs. On {@code qemu}, as on the process backend: the pool's
+   * simulated dev root. On {@code qemu-tdx}: Intel's root, collateral from Intel's PCS for the
+   * platform that signed each quote, and the reference values computed from the firmware and image
+   * ({@link #referenceValues()}).
    */
-  public QuoteTdAttestor attestor() {
-    if (tdx.isPresent()) {
-      throw new IllegalStateException(
-          "qemu-tdx TDs attest with real quotes: build a QuoteTdAttestor trusting Intel's SGX root"
-              + " with PCS collateral and the reference values of 'confaas guest measure'");
+  @Override
+  public QuoteTdAttestor attestor(Duration callTimeout) {
+    if (tdxReference == null) {
+      return super.attestor(callTimeout);
     }
+    PcsCollateralSource pcs = new PcsCollateralSource(INTEL_PCS, config.clock());
     return new QuoteTdAttestor(
-        QuoteVerifier.trusting(pki.rootCertificate(), config.clock()),
-        this::collateral,
-        referenceValues(),
-        host,
-        config.clock());
-  }
-
-  /** The host's TLS identity, the only client this launcher's agents accept. */
-  public TlsIdentity hostIdentity() {
-    return host;
+        QuoteVerifier.intel(config.clock()),
+        quote -> pcs.collateralFor(TdxQuote.parse(quote)),
+        tdxReference,
+        hostIdentity(),
+        config.clock(),
+        callTimeout);
   }
 
   /** The QEMU command line of TD {@code tdId} whose agent is forwarded to {@code hostPort}. */
   List<String> commandLine(String tdId, Path dir, int hostPort) {
     Map<String, Path> fwCfg = new LinkedHashMap<>();
-    fwCfg.put("host-cert.pem", dir.resolve("host-cert.pem"));
-    fwCfg.put("td-id", dir.resolve("td-id"));
+    fwCfg.put("host-cert.pem", dir.resolve(TdDirectories.MARKER));
+    fwCfg.put("td-id", dir.resolve(TD_ID_FILE));
+    fwCfg.put("init-timeout-ms", dir.resolve(INIT_TIMEOUT_FILE));
     if (tdx.isEmpty()) {
       try (var files = Files.list(config.pkiDir())) {
         files
@@ -513,7 +535,7 @@ final class QemuTdLauncher implements TdLauncher {
         new QemuCommandLine.Spec(
             config.qemu(),
             tdId,
-            accel(),
+            accel,
             config.memoryMb(),
             config.vcpus(),
             config.image().kernel(),
@@ -527,32 +549,21 @@ final class QemuTdLauncher implements TdLauncher {
             tdx));
   }
 
+  /** Per-TD inputs the guest reads through fw_cfg. */
+  static final String TD_ID_FILE = "td-id";
+  static final String INIT_TIMEOUT_FILE = "init-timeout-ms";
+
   @Override
   public LaunchedTd launch(String tdId) throws TdLaunchException {
-    if (closed) {
-      throw new TdLaunchException("this launcher is closed; create a new one");
-    }
-    if (!TD_ID.matcher(tdId).matches()) {
-      throw new TdLaunchException(
-          "TD id \""
-              + tdId
-              + "\" must be 1 to 64 letters, digits, '.', '_' or '-', starting with a"
-              + " letter or digit (it names the TD's directory)");
-    }
-    Path dir = config.poolDir().resolve(tdId);
+    Path dir = newTdDirectory(tdId);
     try {
-      Files.createDirectory(dir);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
-      throw new TdLaunchException(
-          "TD directory " + dir + " already exists; TD ids must be unique within a pool directory");
+      Files.writeString(dir.resolve(TD_ID_FILE), tdId, StandardCharsets.US_ASCII);
+      Files.writeString(
+          dir.resolve(INIT_TIMEOUT_FILE),
+          Long.toString(config.functionInitTimeout().toMillis()),
+          StandardCharsets.US_ASCII);
     } catch (IOException e) {
-      throw new TdLaunchException("cannot create TD directory " + dir + ": " + e.getMessage(), e);
-    }
-    host.writeCertificatePem(dir.resolve("host-cert.pem"));
-    try {
-      Files.writeString(dir.resolve("td-id"), tdId, java.nio.charset.StandardCharsets.US_ASCII);
-    } catch (IOException e) {
-      throw new TdLaunchException("cannot write the TD id into " + dir + ": " + e.getMessage(), e);
+      throw new TdLaunchException("cannot write the TD's inputs into " + dir + ": " + e.getMessage(), e);
     }
     // Elapsed time of a real VM, not domain time: a pinned test clock must not stop it.
     long deadline = System.nanoTime() + config.bootTimeout().toNanos();
@@ -583,7 +594,8 @@ final class QemuTdLauncher implements TdLauncher {
   }
 
   private QemuTd start(String tdId, Path dir, int port) throws TdLaunchException {
-    List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "confaas-qemu"));
+    List<String> cmd = new ArrayList<>(ownSession());
+    cmd.addAll(List.of("/bin/sh", "-c", WRAPPER, "confaas-qemu"));
     cmd.addAll(commandLine(tdId, dir, port));
     try {
       Files.deleteIfExists(dir.resolve(PID_FILE));
@@ -594,9 +606,8 @@ final class QemuTdLauncher implements TdLauncher {
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(QEMU_LOG).toFile()))
               .start();
-      QemuTd td = new QemuTd(tdId, backend(), p, dir, config.stopGrace(), running::remove);
-      running.add(td);
-      return td;
+      TdDirectories.recordPid(dir, p.pid());
+      return new QemuTd(this, tdId, accelerator(), p, dir, config.stopGrace());
     } catch (IOException e) {
       throw new TdLaunchException(
           "TD " + tdId + ": cannot start " + config.qemu() + ": " + e.getMessage(), e);
@@ -641,11 +652,11 @@ final class QemuTdLauncher implements TdLauncher {
                   + ": QEMU exited before the agent served; "
                   + dir.resolve(QEMU_LOG)
                   + ": "
-                  + tail(qemuLog)
+                  + tail(dir.resolve(QEMU_LOG))
                   + "; "
                   + console
                   + " ends with: "
-                  + tail(read(console)));
+                  + tail(console));
         }
         if (System.nanoTime() > deadline) {
           throw new TdLaunchException(
@@ -655,10 +666,10 @@ final class QemuTdLauncher implements TdLauncher {
                   + config.bootTimeout()
                   + " ("
                   + accelerator()
-                  + "; raise the boot timeout if the machine is loaded); "
+                  + "; raise pool.bootTimeout if the machine is loaded); "
                   + console
                   + " ends with: "
-                  + tail(read(console)));
+                  + tail(console));
         }
         Thread.sleep(50);
       }
@@ -673,36 +684,6 @@ final class QemuTdLauncher implements TdLauncher {
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
-    }
-  }
-
-  private static String read(Path file) {
-    try (InputStream in = Files.newInputStream(file)) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private static String tail(String text) {
-    List<String> lines = text.lines().toList();
-    return String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
-  }
-
-  private void stopAll() {
-    for (QemuTd td : List.copyOf(running)) {
-      td.close();
-    }
-  }
-
-  @Override
-  public void close() {
-    closed = true;
-    stopAll();
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException alreadyShuttingDown) {
-      // The hook is running or ran.
     }
   }
 }

@@ -25,6 +25,7 @@ import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
+import io.grpc.ConnectivityState;
 import io.grpc.ForwardingClientCall;
 import io.grpc.ForwardingClientCallListener;
 import io.grpc.Grpc;
@@ -47,6 +48,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -81,12 +83,15 @@ import javax.net.ssl.SSLSession;
  */
 public final class QuoteTdAttestor implements TdAttestor {
   private static final int NONCE_BYTES = 32;
-  /** Report and Inspect here: a quote from a real TDX module can take seconds. */
-  private static final AgentClientConfig CALLS =
-      AgentClientConfig.DEFAULTS.withReport(Duration.ofSeconds(30)).withInspect(Duration.ofSeconds(30));
+  /**
+   * The default limit of each Report and Inspect here: a quote from a real TDX module can take
+   * seconds.
+   */
+  public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
 
+  private final AgentClientConfig calls;
   private final QuoteVerifier verifier;
-  private final Supplier<Collateral> collateral;
+  private final Function<byte[], Collateral> collateral;
   private final ReferenceValues reference;
   private final TlsIdentity host;
   private final Clock clock;
@@ -104,11 +109,28 @@ public final class QuoteTdAttestor implements TdAttestor {
       ReferenceValues reference,
       TlsIdentity host,
       Clock clock) {
+    this(verifier, quote -> collateral.get(), reference, host, clock, DEFAULT_CALL_TIMEOUT);
+  }
+
+  /**
+   * @param collateral the collateral for a quote (real TDX: the platform's, by the FMSPC in the
+   *     quote's PCK certificate)
+   * @param callTimeout the limit of each Report and Inspect (generous on a slow backend: a TCG
+   *     guest answers its first Report many times slower than a host process)
+   */
+  QuoteTdAttestor(
+      QuoteVerifier verifier,
+      Function<byte[], Collateral> collateral,
+      ReferenceValues reference,
+      TlsIdentity host,
+      Clock clock,
+      Duration callTimeout) {
     this.verifier = verifier;
     this.collateral = collateral;
     this.reference = reference;
     this.host = host;
     this.clock = clock;
+    this.calls = AgentClientConfig.DEFAULTS.withReport(callTimeout).withInspect(callTimeout);
   }
 
   @Override
@@ -119,7 +141,8 @@ public final class QuoteTdAttestor implements TdAttestor {
     ReportResponse report;
     ManagedChannel unpinned = channel(td.agentTarget(), firstContact);
     try {
-      report = report(new AgentClient(unpinned, CALLS), nonce, td.id(), "Report");
+      awaitConnected(unpinned, td, "first contact");
+      report = report(new AgentClient(unpinned, calls), nonce, td.id(), "Report");
     } finally {
       unpinned.shutdownNow();
     }
@@ -172,8 +195,8 @@ public final class QuoteTdAttestor implements TdAttestor {
     if (log != null) {
       expected.rtmr3Log(log);
     }
-    QuoteVerification verification =
-        verifier.verify(report.getQuote().toByteArray(), collateral.get());
+    byte[] quote = report.getQuote().toByteArray();
+    QuoteVerification verification = verifier.verify(quote, collateral.apply(quote));
     Appraisal appraisal = expected.build().appraise(verification);
     appraisal.failures().forEach(f -> failures.add(f.toString()));
     if (!failures.isEmpty()) {
@@ -193,6 +216,7 @@ public final class QuoteTdAttestor implements TdAttestor {
             td.agentTarget(),
             PeerKeyTrustManager.pinnedTo(key, "the attested agent of TD " + td.id()));
     try {
+      awaitConnected(pinned, td, "the pinned channel");
       confirmSessionKey(pinned, key, td.id());
     } catch (TdAttestationException | RuntimeException e) {
       pinned.shutdownNow();
@@ -234,7 +258,7 @@ public final class QuoteTdAttestor implements TdAttestor {
   }
 
   /** Asks the agent for a Report over {@code nonce}; a failed call names {@code what} failed. */
-  private static ReportResponse report(AgentClient agent, byte[] nonce, String tdId, String what)
+  private ReportResponse report(AgentClient agent, byte[] nonce, String tdId, String what)
       throws TdAttestationException {
     return await(
         agent.report(ReportRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build()),
@@ -246,10 +270,10 @@ public final class QuoteTdAttestor implements TdAttestor {
    * Waits for a call on the boot executor, where attestation runs. The call's own deadline ends
    * it; the wait's limit is only a backstop.
    */
-  private static <T> T await(CompletableFuture<T> call, String tdId, String what)
+  private <T> T await(CompletableFuture<T> call, String tdId, String what)
       throws TdAttestationException {
     try {
-      return call.get(CALLS.report().plus(CALLS.inspect()).toMillis(), TimeUnit.MILLISECONDS);
+      return call.get(calls.report().plus(calls.inspect()).toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       AgentCallException failed = AgentCallException.from(e);
       throw new TdAttestationException("TD " + tdId + ": " + what + ": " + failed.describe(), failed);
@@ -277,7 +301,7 @@ public final class QuoteTdAttestor implements TdAttestor {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     ReportResponse report =
-        report(td.agent().withConfig(CALLS), nonce, td.id(), "Report on the pinned channel");
+        report(td.agent().withConfig(calls), nonce, td.id(), "Report on the pinned channel");
     byte[] pinnedKey = td.identityKey();
     byte[] sealing = td.sealingPublicKey();
     List<String> failures = new ArrayList<>();
@@ -306,8 +330,8 @@ public final class QuoteTdAttestor implements TdAttestor {
     if (log != null) {
       expected.rtmr3Log(log);
     }
-    QuoteVerification verification =
-        verifier.verify(report.getQuote().toByteArray(), collateral.get());
+    byte[] quote = report.getQuote().toByteArray();
+    QuoteVerification verification = verifier.verify(quote, collateral.apply(quote));
     Appraisal appraisal = expected.build().appraise(verification);
     appraisal.failures().forEach(f -> failures.add(f.toString()));
     if (!failures.isEmpty()) {
@@ -335,8 +359,45 @@ public final class QuoteTdAttestor implements TdAttestor {
         TdEvidence.fromReport(td.id(), td.backend(), nonce, report, Map.of()));
   }
 
+  /**
+   * Waits until {@code channel} has a connection whose TLS handshake completed, as gRPC connects
+   * and, after a failure, reconnects with back-off, for at most the call limit. A TD on a slow
+   * backend needs this: its agent's first handshakes (a cold JVM, an emulated CPU) can take longer
+   * than the 10 s a TLS handshake is allowed on either side, and each one tried warms it up; a
+   * call sent meanwhile would fail at once, as UNAVAILABLE, without waiting for the next attempt.
+   */
+  private void awaitConnected(ManagedChannel channel, LaunchedTd td, String which)
+      throws TdAttestationException {
+    String tdId = td.id();
+    long end = System.nanoTime() + calls.report().toNanos();
+    ConnectivityState state = channel.getState(true);
+    while (state != ConnectivityState.READY) {
+      long left = end - System.nanoTime();
+      if (!td.isAlive()) {
+        throw new TdAttestationException(
+            "TD " + tdId + ": " + which + ": the TD exited before its agent was reached");
+      }
+      if (state == ConnectivityState.SHUTDOWN || left <= 0) {
+        throw new TdAttestationException(
+            "TD " + tdId + ": " + which + ": no TLS connection to its agent within "
+                + calls.report() + " (channel " + state + "; a slow backend needs a larger"
+                + " pool.attestTimeout)");
+      }
+      java.util.concurrent.CountDownLatch changed = new java.util.concurrent.CountDownLatch(1);
+      channel.notifyWhenStateChanged(state, changed::countDown);
+      try {
+        // Woken by a change of state, or after a second to look whether the TD still runs.
+        changed.await(Math.min(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new TdAttestationException("TD " + tdId + ": " + which + ": interrupted", e);
+      }
+      state = channel.getState(true);
+    }
+  }
+
   /** One Inspect over the pinned channel, checking the TLS session's peer key. */
-  private static void confirmSessionKey(ManagedChannel pinned, byte[] key, String tdId)
+  private void confirmSessionKey(ManagedChannel pinned, byte[] key, String tdId)
       throws TdAttestationException {
     AtomicReference<SSLSession> session = new AtomicReference<>();
     ClientInterceptor capture =
@@ -363,7 +424,7 @@ public final class QuoteTdAttestor implements TdAttestor {
           }
         };
     await(
-        new AgentClient(ClientInterceptors.intercept(pinned, capture), CALLS)
+        new AgentClient(ClientInterceptors.intercept(pinned, capture), calls)
             .inspect(InspectRequest.getDefaultInstance()),
         tdId,
         "the pinned channel to the attested key failed");

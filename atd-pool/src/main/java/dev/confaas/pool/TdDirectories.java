@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code process} backend's TD directories under the pool directory, across runs: which agent
- * runs in each ({@code agent.pid}) and which to delete when a launcher starts, so restarts do not
- * pile up directories without bound.
+ * The TD directories under a pool directory, across runs: which process runs each TD ({@code
+ * agent.pid}: the agent JVM of a process TD, the QEMU wrapper of a VM) and which to delete when a
+ * launcher starts, so restarts do not pile up directories without bound.
  */
 final class TdDirectories {
   private static final Logger log = LoggerFactory.getLogger(TdDirectories.class);
@@ -27,7 +27,7 @@ final class TdDirectories {
 
   private TdDirectories() {}
 
-  /** Notes which process is the TD's agent, so a later run can tell whether it still runs. */
+  /** Notes which process is the TD, so a later run can tell whether it still runs. */
   static void recordPid(Path tdDir, long pid) {
     try {
       Files.writeString(tdDir.resolve(PID_FILE), Long.toString(pid), StandardCharsets.UTF_8);
@@ -38,8 +38,8 @@ final class TdDirectories {
 
   /**
    * Deletes TD directories of earlier runs but the {@code keep} most recently used (by their
-   * {@code agent.log}, else the directory's modification time). A directory whose agent still runs
-   * is neither deleted nor counted.
+   * {@code agent.log} or {@code console.log}, else the directory's modification time). A directory
+   * whose TD still runs is neither deleted nor counted.
    *
    * @return the directories deleted
    */
@@ -79,7 +79,7 @@ final class TdDirectories {
   }
 
   private static FileTime lastUsed(Path tdDir) {
-    for (Path p : List.of(tdDir.resolve("agent.log"), tdDir)) {
+    for (Path p : List.of(tdDir.resolve("agent.log"), tdDir.resolve("console.log"), tdDir)) {
       try {
         return Files.getLastModifiedTime(p);
       } catch (IOException gone) {

@@ -9,6 +9,8 @@ import java.util.List;
  *
  * @param id the TD's platform-unique ID
  * @param backend {@code process}, {@code qemu} or {@code qemu-tdx}
+ * @param accelerator what runs its vCPUs: {@code kvm} or {@code tcg} for a VM, {@code none} for an
+ *     agent process on the host
  * @param state where it is in its life
  * @param age time since its boot started
  * @param loadedImages image IDs loaded into it, in load order
@@ -23,6 +25,7 @@ import java.util.List;
 public record TdInfo(
     String id,
     String backend,
+    String accelerator,
     TdState state,
     Duration age,
     List<String> loadedImages,

@@ -1,7 +1,7 @@
 package dev.confaas.pool;
 
 /**
- * Boots TDs on one backend ({@code process}, later {@code qemu} and {@code qemu-tdx}). Nothing above
+ * Boots TDs on one backend ({@code process}, {@code qemu} or {@code qemu-tdx}). Nothing above
  * atd-pool knows which backend is in use: all of them boot the same agent, which speaks the same
  * gRPC API ({@code agent.proto}).
  *
@@ -11,6 +11,14 @@ interface TdLauncher extends AutoCloseable {
 
   /** The backend's name as configured and shown in {@code GET /v1/tds}, e.g. {@code process}. */
   String backend();
+
+  /**
+   * What runs the TDs' vCPUs, as shown in {@code GET /v1/tds}: {@code kvm} or {@code tcg} for a
+   * VM, {@code none} for agent processes on the host. Never blocks.
+   */
+  default String accelerator() {
+    return "none";
+  }
 
   /**
    * Boots a TD and returns once its agent accepts connections. The TD is not trusted yet: a {@link

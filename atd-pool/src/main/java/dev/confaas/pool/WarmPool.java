@@ -60,7 +60,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class WarmPool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WarmPool.class);
-  private static final Duration INSPECT_DEADLINE = Duration.ofSeconds(5);
   private static final int STOPPED_KEPT = 32;
 
   private final TdLauncher launcher;
@@ -410,12 +409,10 @@ public final class WarmPool implements AutoCloseable {
       observe(e, TdHealth.Outcome.PENDING, "");
       return;
     }
-    Duration deadline =
-        INSPECT_DEADLINE.compareTo(config.healthInterval()) < 0
-            ? INSPECT_DEADLINE
-            : config.healthInterval();
-    // Inspect is retried on UNAVAILABLE within this deadline, so one dropped connection does not
-    // count as unreachable.
+    // One Inspect at a time per TD, so a deadline longer than the interval piles nothing up: the
+    // checks meanwhile are PENDING. Inspect is retried on UNAVAILABLE within this deadline, so one
+    // dropped connection does not count as unreachable.
+    Duration deadline = config.inspectTimeout();
     td.agent()
         .withConfig(td.agent().config().withInspect(deadline))
         .inspect(InspectRequest.getDefaultInstance())
@@ -575,6 +572,7 @@ public final class WarmPool implements AutoCloseable {
           new Entry(
               launcher.backend() + "-" + idPrefix + "-" + sequence.incrementAndGet(),
               launcher.backend(),
+              launcher.accelerator(),
               now);
       e.handle = new PooledTd(this, e);
       entries.put(e.id, e);
@@ -759,6 +757,7 @@ public final class WarmPool implements AutoCloseable {
     return new TdInfo(
         e.id,
         e.backend,
+        e.accelerator,
         e.state,
         Duration.between(e.bootedAt, end),
         e.loadedImages,
@@ -820,6 +819,7 @@ public final class WarmPool implements AutoCloseable {
   static final class Entry {
     final String id;
     final String backend;
+    final String accelerator;
     final Instant bootedAt;
     final List<String> loadedImages = new ArrayList<>();
     TdState state = TdState.BOOTING;
@@ -832,9 +832,10 @@ public final class WarmPool implements AutoCloseable {
     TdHealth.State health;
     boolean checkInFlight;
 
-    Entry(String id, String backend, Instant bootedAt) {
+    Entry(String id, String backend, String accelerator, Instant bootedAt) {
       this.id = id;
       this.backend = backend;
+      this.accelerator = accelerator;
       this.bootedAt = bootedAt;
     }
 

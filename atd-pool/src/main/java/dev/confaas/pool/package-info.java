@@ -10,7 +10,10 @@
  * dev.confaas.pool.ProcessTdLauncher} (one agent JVM per TD, simulated TDX); the {@code qemu} and
  * {@code qemu-tdx} backends are {@link dev.confaas.pool.QemuTdLauncher} (one QEMU guest per TD,
  * booting the image of {@link dev.confaas.pool.guest}, KVM or TCG; with TDX options on a TDX host);
- * {@link dev.confaas.pool.QuoteTdAttestor} attests any backend (handshake described there):
+ * both share {@code ChildProcessLauncher} (host identity, dev PKI, TD directories, stopping). {@link
+ * dev.confaas.pool.QuoteTdAttestor} attests any backend (handshake described there). {@link
+ * dev.confaas.pool.TdTimeouts} gives each backend's limits (boot, attestation calls, health checks,
+ * a function's init, image loads), generous where its TDs are slow (TCG):
  *
  * <pre>{@code
  * try (ProcessTdLauncher launcher = new ProcessTdLauncher(ProcessTdLauncher.Config.defaults(poolDir));

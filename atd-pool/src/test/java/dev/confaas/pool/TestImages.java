@@ -124,8 +124,13 @@ final class TestImages {
 
   /** The call's result; its {@link AgentCallException} thrown as is, so tests can assert on it. */
   static <T> T await(CompletableFuture<T> call) {
+    return await(call, java.time.Duration.ofSeconds(120));
+  }
+
+  /** As {@link #await(CompletableFuture)}, waiting at most {@code limit}. */
+  static <T> T await(CompletableFuture<T> call, java.time.Duration limit) {
     try {
-      return call.get(120, TimeUnit.SECONDS);
+      return call.get(limit.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       throw AgentCallException.from(e);
     } catch (InterruptedException | TimeoutException e) {

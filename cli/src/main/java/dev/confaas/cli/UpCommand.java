@@ -92,6 +92,15 @@ final class UpCommand implements Runnable {
   Integer poolSize;
 
   @Option(
+      names = "--backend",
+      paramLabel = "BACKEND",
+      description = "What a TD is: process (an agent process on this host, simulated TDX; the"
+          + " default), qemu (a QEMU VM per TD, KVM or else TCG, booting a guest image built on"
+          + " first start; simulated TDX in the guest) or qemu-tdx (a TDX guest on a TDX host;"
+          + " refused where QEMU cannot start one) (setting pool.backend).")
+  String backend;
+
+  @Option(
       names = "--no-sample",
       description = "Do not deploy the sample function (setting platform.deploySample).")
   boolean noSample;
@@ -119,6 +128,9 @@ final class UpCommand implements Runnable {
     }
     if (poolSize != null) {
       f.put("pool.size", poolSize.toString());
+    }
+    if (backend != null) {
+      f.put("pool.backend", backend);
     }
     if (noSample) {
       f.put("platform.deploySample", "false");
@@ -179,7 +191,7 @@ final class UpCommand implements Runnable {
 
     String url = platform.gatewayUrl().toString();
     out.println();
-    out.println("ConFaaS is up (TDs: process backend, SIMULATED TDX - not hardware attestation).");
+    out.println("ConFaaS is up (TDs: " + describeTds(platform) + ").");
     out.println("  gateway:   " + url);
     out.println("  kafka:     " + platform.kafkaBootstrap() + "   (bootstrap.servers)");
     if (!platform.kafkaClientFiles().isEmpty()) {
@@ -250,6 +262,16 @@ final class UpCommand implements Runnable {
       Thread.currentThread().interrupt();
       throw new Main.CliException("interrupted while checking the Debian packages");
     }
+  }
+
+  /** What a TD is on the platform's backend, and whether its attestation is real. */
+  static String describeTds(Platform platform) {
+    return switch (platform.tdBackend()) {
+      case "qemu" -> "qemu backend, a QEMU VM per TD on " + platform.tdAccelerator().toUpperCase(
+          java.util.Locale.ROOT) + ", SIMULATED TDX in the guest - not hardware attestation";
+      case "qemu-tdx" -> "qemu-tdx backend, a TDX guest per TD, attested with the TDX module's quotes";
+      default -> "process backend, SIMULATED TDX - not hardware attestation";
+    };
   }
 
   /** Says at once when the gateway port is taken, rather than after booting everything else. */
@@ -347,9 +369,7 @@ final class UpCommand implements Runnable {
     while (!platform.ready() && stopped.getCount() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(200);
     }
-    out.println(platform.ready()
-        ? "confaas up: ready (an attested TD is waiting in the warm pool)"
-        : "confaas up: no TD is attested yet; see the log above for why");
+    out.println("confaas up: ready (an attested TD is waiting in the warm pool)");
     out.flush();
   }
 }

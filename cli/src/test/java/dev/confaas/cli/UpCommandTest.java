@@ -43,10 +43,11 @@ class UpCommandTest {
 
     UpCommand all = new UpCommand();
     new CommandLine(all).parseArgs("--port", "9090", "--host", "0.0.0.0", "--kafka-port", "9092",
-        "--bootstrap-servers", "k:9092", "--pool-size", "4", "--no-sample");
+        "--bootstrap-servers", "k:9092", "--pool-size", "4", "--backend", "qemu", "--no-sample");
     assertEquals(
         Map.of("gateway.port", "9090", "gateway.host", "0.0.0.0", "kafka.port", "9092",
-            "kafka.bootstrapServers", "k:9092", "pool.size", "4", "platform.deploySample", "false"),
+            "kafka.bootstrapServers", "k:9092", "pool.size", "4", "pool.backend", "qemu",
+            "platform.deploySample", "false"),
         all.flags());
   }
 
@@ -99,5 +100,14 @@ class UpCommandTest {
     assertEquals(1, r.code, r::toString);
     assertTrue(
         r.err.contains("pool.size: must be between 1 and 64, was 100 (the command line)"), r.err);
+  }
+
+  @Test
+  void anUnknownBackendIsRefusedNamingTheChoices() {
+    CliRun r = CliRun.of("up", "--data-dir", data.toString(), "--backend", "firecracker");
+    assertEquals(1, r.code, r::toString);
+    assertTrue(r.err.contains("pool.backend: must be one of process, qemu, qemu-tdx, was"
+        + " \"firecracker\" (the command line)"), r.err);
+    assertFalse(Files.exists(data.resolve("admin.token")), "nothing may start on bad settings");
   }
 }

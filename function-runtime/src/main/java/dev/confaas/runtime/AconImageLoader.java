@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -71,6 +72,7 @@ public final class AconImageLoader implements ImageLoader {
   private final Path uploadsDir;
   private final TdxGuest tdx;
   private final ImageLimits limits;
+  private final Duration initTimeout;
   private final AtomicLong uploads = new AtomicLong();
 
   private final Map<String, Loaded> images = new LinkedHashMap<>();
@@ -96,6 +98,16 @@ public final class AconImageLoader implements ImageLoader {
    * @param limits what manifests, blobs and images may hold, as the host's deploy checks them
    */
   public AconImageLoader(Path stateDir, TdxGuest tdx, ImageLimits limits) throws IOException {
+    this(stateDir, tdx, limits, FunctionSpec.DEFAULT_INIT_TIMEOUT);
+  }
+
+  /**
+   * @param initTimeout how long each new instance of a loaded image has to call {@code
+   *     invocation/next} for the first time (Lambda's 10 s, or longer on a slow TD)
+   */
+  public AconImageLoader(Path stateDir, TdxGuest tdx, ImageLimits limits, Duration initTimeout)
+      throws IOException {
+    this.initTimeout = java.util.Objects.requireNonNull(initTimeout, "initTimeout");
     this.layersDir = Files.createDirectories(stateDir.resolve("layers"));
     this.uploadsDir = Files.createDirectories(stateDir.resolve("uploads"));
     this.tdx = tdx;
@@ -431,6 +443,7 @@ public final class AconImageLoader implements ImageLoader {
         .writableFs(m.writableFS())
         .signals(m.signals())
         .noRestart(m.noRestart())
+        .initTimeout(initTimeout)
         .build();
   }
 

@@ -59,6 +59,9 @@ record FunctionSpec(
     boolean noRestart,
     List<Path> layers) {
 
+  /** Lambda's init limit: the default of {@link #initTimeout}. */
+  static final Duration DEFAULT_INIT_TIMEOUT = Duration.ofSeconds(10);
+
   /** What a function's root directory holds. */
   public enum RootLayout {
     /**
@@ -156,7 +159,7 @@ record FunctionSpec(
     private boolean network;
     private Set<Integer> logFds = Set.of();
     private boolean writableFs;
-    private Duration initTimeout = Duration.ofSeconds(10);
+    private Duration initTimeout = DEFAULT_INIT_TIMEOUT;
     private List<Integer> signals = List.of();
     private boolean noRestart;
     private List<Path> layers = List.of();

@@ -8,6 +8,7 @@ import dev.confaas.attestation.SimulatedPki;
 import dev.confaas.attestation.SimulatedTdxModule;
 import dev.confaas.attestation.TdxGuest;
 import dev.confaas.attestation.TdxGuests;
+import dev.confaas.image.ImageLimits;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -17,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * java -cp ... dev.confaas.runtime.TdAgentMain --listen 127.0.0.1:0 --state-dir DIR \
  *     [--tdx-simulated PKI_DIR | --tdx-guest] [--host-cert FILE] [--td-id ID] [--exit-with-stdin] \
- *     [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
+ *     [--port-file FILE] [--init-timeout-ms MS] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...
  * </pre>
  *
  * <p>With {@code --tdx-simulated} the agent is a full TD agent: a {@link SimulatedTdxModule} under
@@ -49,13 +51,20 @@ import org.slf4j.LoggerFactory;
  * --port-file}, writes the port there (atomically), so a launcher can wait for either. SIGTERM stops
  * every instance and exits; so does the end of stdin with {@code --exit-with-stdin}, which is how
  * an agent whose launcher died (and with it the pipe) does not outlive it.
+ *
+ * <p>{@code --init-timeout-ms} is how long a new function instance has to call {@code
+ * invocation/next} for the first time (default 10000, Lambda's init limit): the launcher sets it
+ * from its backend's pace, as a function in a TCG-emulated guest starts many times slower.
  */
 public final class TdAgentMain {
   private static final Logger log = LoggerFactory.getLogger(TdAgentMain.class);
   private static final String USAGE =
       "usage: TdAgentMain --listen HOST:PORT --state-dir DIR [--tdx-simulated PKI_DIR | --tdx-guest]"
           + " [--host-cert FILE] [--td-id ID]"
-          + " [--exit-with-stdin] [--port-file FILE] [--prepared IMAGE_ID=DIR:ENTRYPOINT]...";
+          + " [--exit-with-stdin] [--port-file FILE] [--init-timeout-ms MS]"
+          + " [--prepared IMAGE_ID=DIR:ENTRYPOINT]...";
+  /** Lambda's init limit, the default of {@code --init-timeout-ms}. */
+  static final Duration DEFAULT_INIT_TIMEOUT = FunctionSpec.DEFAULT_INIT_TIMEOUT;
 
   private TdAgentMain() {}
 
@@ -76,6 +85,7 @@ public final class TdAgentMain {
     Path pkiDir = null;
     Path hostCert = null;
     String tdId = null;
+    Duration initTimeout = DEFAULT_INIT_TIMEOUT;
     boolean exitWithStdin = false;
     boolean tdxGuest = false;
     List<String> prepared = new ArrayList<>();
@@ -101,6 +111,7 @@ public final class TdAgentMain {
         case "--tdx-simulated" -> pkiDir = Path.of(value);
         case "--host-cert" -> hostCert = Path.of(value);
         case "--td-id" -> tdId = value;
+        case "--init-timeout-ms" -> initTimeout = initTimeout(value);
         default -> throw new IllegalArgumentException("unknown option " + flag);
       }
     }
@@ -157,7 +168,8 @@ public final class TdAgentMain {
       }
       TlsIdentity identity = TlsIdentity.generate("confaas-td-agent", Clock.systemUTC());
       SealingKey sealing = SealingKey.generate();
-      AconImageLoader loader = new AconImageLoader(stateDir, tdx);
+      AconImageLoader loader =
+          new AconImageLoader(stateDir, tdx, ImageLimits.defaults(), initTimeout);
       QuoteReporter reporter = new QuoteReporter(tdx, identity, sealing, loader::rtmr3Log);
       String id =
           tdId != null
@@ -177,7 +189,7 @@ public final class TdAgentMain {
     } else {
       PreparedFunctions catalog = new PreparedFunctions();
       for (String p : prepared) {
-        catalog.add(parsePrepared(p));
+        catalog.add(parsePrepared(p, initTimeout));
       }
       server =
           NettyServerBuilder.forAddress(address)
@@ -245,8 +257,27 @@ public final class TdAgentMain {
         .start();
   }
 
+  /** {@code --init-timeout-ms}: 1 ms to 15 minutes (Lambda's longest function timeout). */
+  static Duration initTimeout(String value) {
+    long ms;
+    try {
+      ms = Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      ms = -1;
+    }
+    if (ms < 1 || ms > 900_000) {
+      throw new IllegalArgumentException(
+          "--init-timeout-ms " + value + " must be a whole number of milliseconds, 1 to 900000");
+    }
+    return Duration.ofMillis(ms);
+  }
+
   /** {@code IMAGE_ID=DIR:ENTRYPOINT}, the entrypoint split on spaces. */
   static FunctionSpec parsePrepared(String value) {
+    return parsePrepared(value, DEFAULT_INIT_TIMEOUT);
+  }
+
+  static FunctionSpec parsePrepared(String value, Duration initTimeout) {
     int eq = value.indexOf('=');
     int colon = value.indexOf(':', eq + 1);
     if (eq <= 0 || colon < 0) {
@@ -260,6 +291,7 @@ public final class TdAgentMain {
     List<String> entrypoint = Arrays.asList(value.substring(colon + 1).trim().split("\\s+"));
     return FunctionSpec.builder(value.substring(0, eq), dir, entrypoint)
         .name(value.substring(0, eq))
+        .initTimeout(initTimeout)
         .build();
   }
 }

@@ -26,15 +26,35 @@ class TdAgentMainTest {
   @Test
   void theAgentProcessServesAPreparedFunctionAndStopsOnSigterm() throws Exception {
     Path fn = ShellRuntime.write(tmp, "upper", "  OUT=$(printf '%s' \"$EVENT\" | tr 'a-z' 'A-Z')");
+    InvokeResponse r =
+        invokeOnce(
+            "upper",
+            "from another jvm",
+            "--state-dir", tmp.resolve("state").toString(),
+            "--prepared", "upper=" + fn + ":/var/task/bootstrap");
+    assertEquals("FROM ANOTHER JVM", r.getPayload().toStringUtf8(), r.toString());
+    List<ProcessHandle> leftovers =
+        ProcessHandle.allProcesses()
+            .filter(p -> p.info().commandLine().orElse("").contains(fn.toString()))
+            .toList();
+    assertEquals(List.of(), leftovers, "function processes outlived the agent");
+  }
+
+  /**
+   * Starts the agent as its own JVM listening on a free loopback port with {@code args}, invokes
+   * {@code imageId} once with {@code event}, then stops it with SIGTERM (its shutdown hook stops
+   * the instances) and checks that it exits.
+   */
+  private static InvokeResponse invokeOnce(String imageId, String event, String... args)
+      throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process agent =
-        new ProcessBuilder(
+    List<String> cmd =
+        new java.util.ArrayList<>(
+            List.of(
                 java.toString(), "-cp", System.getProperty("java.class.path"),
-                TdAgentMain.class.getName(), "--listen", "127.0.0.1:0",
-                "--state-dir", tmp.resolve("state").toString(),
-                "--prepared", "upper=" + fn + ":/var/task/bootstrap")
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+                TdAgentMain.class.getName(), "--listen", "127.0.0.1:0"));
+    cmd.addAll(List.of(args));
+    Process agent = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     ManagedChannel channel = null;
     try {
       BufferedReader out =
@@ -43,28 +63,21 @@ class TdAgentMainTest {
       assertTrue(line != null && line.startsWith("confaas-agent listening on 127.0.0.1:"), "agent said: " + line);
       int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
       channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-      InvokeResponse r =
-          TdAgentGrpc.newBlockingStub(channel)
-              .withDeadlineAfter(60, TimeUnit.SECONDS)
-              .invoke(
-                  InvokeRequest.newBuilder()
-                      .setImageId("upper")
-                      .setPayload(ByteString.copyFromUtf8("from another jvm"))
-                      .setTimeoutMs(10_000)
-                      .build());
-      assertEquals("FROM ANOTHER JVM", r.getPayload().toStringUtf8(), r.toString());
+      return TdAgentGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(60, TimeUnit.SECONDS)
+          .invoke(
+              InvokeRequest.newBuilder()
+                  .setImageId(imageId)
+                  .setPayload(ByteString.copyFromUtf8(event))
+                  .setTimeoutMs(10_000)
+                  .build());
     } finally {
       if (channel != null) {
         channel.shutdownNow();
       }
-      agent.destroy(); // SIGTERM: the shutdown hook stops the instances
+      agent.destroy();
       assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent did not exit on SIGTERM");
     }
-    List<ProcessHandle> leftovers =
-        ProcessHandle.allProcesses()
-            .filter(p -> p.info().commandLine().orElse("").contains(fn.toString()))
-            .toList();
-    assertEquals(List.of(), leftovers, "function processes outlived the agent");
   }
 
   @Test
@@ -100,5 +113,33 @@ class TdAgentMainTest {
       String jars = new String(listing.readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(jars.contains("confaas-agent-api.jar"), "the listing lacks agent-api: " + jars);
     }
+  }
+
+  /**
+   * A launcher sets the function init limit for its backend's pace (a TCG guest is many times
+   * slower than the host): an instance that does not ask for its first event within it fails with
+   * Lambda's Runtime.InitTimeout, naming the limit given.
+   */
+  @Test
+  void theInitLimitIsTheOneTheLauncherGives() throws Exception {
+    Path fn = ShellRuntime.writeExecutable(tmp, "slow-init", "#!/bin/sh\nsleep 60\n");
+    InvokeResponse r =
+        invokeOnce(
+            "slow",
+            "x",
+            "--state-dir", tmp.resolve("state3").toString(),
+            "--init-timeout-ms", "1500",
+            "--prepared", "slow=" + fn + ":/var/task/bootstrap");
+    assertEquals("Runtime.InitTimeout", r.getError().getType(), r.toString());
+    assertTrue(r.getError().getMessage().contains("within 1500 ms"), r.toString());
+  }
+
+  @Test
+  void anInitLimitOutOfRangeIsRefusedNamingTheOption() {
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> TdAgentMain.initTimeout("0"));
+    assertTrue(e.getMessage().contains("--init-timeout-ms 0"), e.getMessage());
+    assertEquals(java.time.Duration.ofMinutes(2), TdAgentMain.initTimeout("120000"));
   }
 }

@@ -17,8 +17,13 @@ import dev.confaas.gateway.kafka.TriggerStore;
 import dev.confaas.image.ImageVerificationException;
 import dev.confaas.pool.PoolConfig;
 import dev.confaas.pool.ProcessTdLauncher;
+import dev.confaas.pool.QemuTdLauncher;
+import dev.confaas.pool.TdLaunchException;
 import dev.confaas.pool.TdLogStreams;
+import dev.confaas.pool.TdTimeouts;
 import dev.confaas.pool.WarmPool;
+import dev.confaas.pool.guest.GuestImage;
+import dev.confaas.pool.guest.GuestImageBuilder;
 import dev.confaas.scheduler.Scheduler;
 import dev.confaas.vendor.framework.FrameworkLayers;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -46,8 +51,12 @@ import java.util.function.Consumer;
  * The whole platform in one process, as {@code confaas up} runs it: the function registry, the
  * vendor framework layers (published with the platform's vendor key), a Kafka broker (embedded, in
  * KRaft mode, unless {@code bootstrap.servers} names a cluster), a warm pool of attested TDs on the
- * {@code process} backend, the scheduler, Kafka triggers, durable async invocations, and the HTTP
- * gateway in front. This class only wires; every part owns its own behaviour.
+ * backend {@code pool.backend} names ({@code process}: agent processes; {@code qemu}: a QEMU VM per
+ * TD booting the guest image built here, KVM or TCG; {@code qemu-tdx}: TDX guests, refused at once
+ * where QEMU cannot start them), the scheduler, Kafka triggers, durable async invocations, and the
+ * HTTP gateway in front. The limits that follow a backend's pace (boot, attestation, health
+ * checks, function init, image loads) are derived from it ({@link TdTimeouts}) unless set. This
+ * class only wires; every part owns its own behaviour.
  *
  * <p>Every tunable value comes from {@link Settings} ({@code confaas.yaml} in the data directory,
  * {@code CONFAAS_<SECTION>_<KEY>} variables, flags), read once before anything starts.
@@ -61,7 +70,8 @@ import java.util.function.Consumer;
  * triggers.json}, {@code kafka.port} (the embedded broker's port, reused at the next start), {@code
  * pool/} (the simulated TDX PKI and per-TD work directories), {@code attestation/} (the
  * simulated PKI's root and collateral, public, for verifiers of receipts and evidence), {@code cache/}
- * (built framework layers), {@code admin.token}, {@code gateway.url}.
+ * (built framework layers and JREs, the qemu backends' guest image under {@code cache/guest/<digest
+ * of its inputs>}), {@code admin.token}, {@code gateway.url}.
  */
 public final class Platform implements AutoCloseable {
 
@@ -77,6 +87,9 @@ public final class Platform implements AutoCloseable {
   private List<Path> kafkaClientFiles = List.of();
   private KafkaClients kafkaClients;
   private WarmPool pool;
+  private String backend;
+  private String accelerator;
+  private TdTimeouts timeouts;
   private volatile TdLogStreams logStreams;
   private DataDirLock lock;
   private final List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -116,6 +129,14 @@ public final class Platform implements AutoCloseable {
     List<String> changed = settings.changed();
     progress.accept(
         "settings: " + (changed.isEmpty() ? "all defaults" : String.join(", ", changed)));
+    if (settings.poolBackend().equals("qemu-tdx")) {
+      // Before anything is built or started: on a host without TDX nothing else is of use.
+      try {
+        QemuTdLauncher.requireTdx(Path.of(settings.string(Settings.POOL_QEMU)));
+      } catch (TdLaunchException e) {
+        throw new IOException("the qemu-tdx backend cannot run here: " + e.getMessage(), e);
+      }
+    }
     PoolConfig poolConfig = settings.pool();
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     ScheduledExecutorService timer = Executors.newScheduledThreadPool(
@@ -180,41 +201,11 @@ public final class Platform implements AutoCloseable {
       lock.record("kafkaPort", "external " + kafkaBootstrap);
     }
 
-    progress.accept("booting and attesting " + poolConfig.target()
-        + " TDs on the process backend (simulated TDX)");
-    ProcessTdLauncher.Config defaults = ProcessTdLauncher.Config.defaults(data.resolve("pool"));
-    ProcessTdLauncher.Config launch = new ProcessTdLauncher.Config(defaults.poolDir(),
-        defaults.pkiDir(), defaults.classPath(), defaults.jvmOptions(),
-        settings.duration(Settings.POOL_BOOT_TIMEOUT), settings.duration(Settings.POOL_STOP_GRACE),
-        defaults.clock());
-    java.util.Optional<List<Path>> agentClassPath = AgentClassPath.of(launch.classPath());
-    if (agentClassPath.isPresent()) {
-      launch = launch.withClassPath(agentClassPath.get());
-    } else {
-      progress.accept("function-runtime lists no agent class path ("
-          + AgentClassPath.LISTING + "); agents get this JVM's whole class path");
-    }
-    ProcessTdLauncher launcher = new ProcessTdLauncher(launch);
-    closeInReverse.push(launcher);
-    // Verifiers outside the platform (confaas verify, invoke --sealed) need the simulated root and
-    // collateral to check these TDs' quotes; they are public, and valid for a day, so refresh them.
-    DevAttestationFiles devAttestation = new DevAttestationFiles(data, launcher::collateral);
-    devAttestation.refresh();
-    var refresh = timer.scheduleWithFixedDelay(() -> {
-      try {
-        devAttestation.refresh();
-      } catch (RuntimeException e) {
-        progress.accept("WARNING: " + e.getMessage());
-      }
-    }, 6, 6, java.util.concurrent.TimeUnit.HOURS);
-    closeInReverse.push(() -> refresh.cancel(false));
-    pool = new WarmPool(
-        launcher, launcher.attestor(), poolConfig, clock, timer, boots, meters);
-    closeInReverse.push(pool);
+    startPool(data, timer, boots, meters);
     pool.start();
 
     Scheduler scheduler = new Scheduler(registry, registry.images(), pool,
-        settings.scheduler(), clock, timer, workers, meters);
+        settings.scheduler(timeouts), clock, timer, workers, meters);
     closeInReverse.push(scheduler);
     scheduler.start();
 
@@ -241,7 +232,7 @@ public final class Platform implements AutoCloseable {
             .maxDeployBytes(settings.bytes(Settings.GATEWAY_MAX_DEPLOY_BYTES))
             .idleTimeout(settings.duration(Settings.GATEWAY_IDLE_TIMEOUT))
             .shutdownGrace(settings.duration(Settings.GATEWAY_SHUTDOWN_GRACE))
-            .queueAllowance(settings.duration(Settings.GATEWAY_QUEUE_ALLOWANCE))
+            .queueAllowance(timeouts.queueAllowance())
             .maxConnections(settings.intValue(Settings.GATEWAY_MAX_CONNECTIONS))
             .maxConnectionsPerClient(settings.intValue(Settings.GATEWAY_MAX_CONNECTIONS_PER_CLIENT))
             .requestHeaderTimeout(settings.duration(Settings.GATEWAY_REQUEST_HEADER_TIMEOUT))
@@ -255,6 +246,123 @@ public final class Platform implements AutoCloseable {
     followLogs(gateway.logs(), timer);
     gateway.start();
     lock.record("gatewayPort", Integer.toString(gateway.port()));
+  }
+
+  /**
+   * The TD backend the settings name ({@code pool.backend}), its launcher, the limits that follow
+   * its pace, and the warm pool on it, started. Says which backend and accelerator the TDs run on.
+   */
+  private void startPool(Path data, ScheduledExecutorService timer, ExecutorService boots,
+      PrometheusMeterRegistry meters) throws IOException {
+    backend = settings.poolBackend();
+    Path poolDir = data.resolve("pool");
+    Duration stopGrace = settings.duration(Settings.POOL_STOP_GRACE);
+    List<Path> agentClassPath = AgentClassPath.of(AgentClassPath.ofThisJvm()).orElse(null);
+    if (backend.equals("process")) {
+      accelerator = "none";
+      timeouts = settings.tdTimeouts(backend, accelerator);
+      ProcessTdLauncher.Config launch = ProcessTdLauncher.Config.defaults(poolDir)
+          .withBootTimeout(timeouts.boot())
+          .withStopGrace(stopGrace)
+          .withFunctionInitTimeout(timeouts.functionInit());
+      if (agentClassPath != null) {
+        launch = launch.withClassPath(agentClassPath);
+      } else {
+        progress.accept("function-runtime lists no agent class path ("
+            + AgentClassPath.LISTING + "); agents get this JVM's whole class path");
+      }
+      ProcessTdLauncher launcher = new ProcessTdLauncher(launch);
+      closeInReverse.push(launcher);
+      publishDevAttestation(data, launcher::collateral, timer);
+      progress.accept("booting and attesting " + settings.pool().target()
+          + " TDs on the process backend (agent processes on this host, simulated TDX)");
+      pool = new WarmPool(launcher, launcher.attestor(timeouts.attest()), settings.pool(timeouts),
+          clock, timer, boots, meters);
+      return;
+    }
+    if (agentClassPath == null) {
+      throw new IOException("the " + backend + " backend needs the agent (function-runtime, "
+          + AgentClassPath.LISTING + ") on this JVM's class path to build the guest image; run"
+          + " from the confaas distribution (bin/confaas)");
+    }
+    progress.accept("building the guest image (kernel, initramfs with a JRE and the agent as init;"
+        + " kept in " + data.resolve("cache/guest") + " and reused while its inputs are the same)");
+    GuestImageBuilder builder =
+        GuestImageBuilder.forAgent(agentClassPath, data.resolve("cache/frameworks"));
+    String kernel = settings.string(Settings.POOL_GUEST_KERNEL);
+    if (!kernel.isBlank()) {
+      builder.kernel(Path.of(kernel));
+    }
+    GuestImage image = builder.buildCached(data.resolve("cache/guest"));
+    progress.accept("guest image " + image.kernel().getParent() + ": kernel "
+        + GuestImageBuilder.kernelRelease(image.kernel()).orElse("(release unknown)")
+        + ", command line '" + image.cmdline() + "'");
+    QemuTdLauncher.Config launch = QemuTdLauncher.Config.defaults(poolDir, image)
+        .withQemu(Path.of(settings.string(Settings.POOL_QEMU)))
+        .withResources((int) (settings.bytes(Settings.POOL_MEMORY_PER_TD) >> 20),
+            settings.intValue(Settings.POOL_VCPUS_PER_TD))
+        .withStopGrace(stopGrace);
+    if (backend.equals("qemu-tdx")) {
+      String socket = settings.string(Settings.POOL_TDX_QUOTE_SOCKET);
+      try {
+        launch = launch.withTdx(new QemuTdLauncher.Tdx(
+            Path.of(settings.string(Settings.POOL_TDX_FIRMWARE)),
+            socket.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(socket)));
+      } catch (IllegalArgumentException e) {
+        throw new IOException("pool.tdxQuoteSocket: " + e.getMessage(), e);
+      }
+    } else {
+      launch = launch.withAccelerator(switch (settings.string(Settings.POOL_ACCELERATOR)) {
+        case "kvm" -> QemuTdLauncher.Accelerator.KVM;
+        case "tcg" -> QemuTdLauncher.Accelerator.TCG;
+        default -> QemuTdLauncher.Accelerator.AUTO;
+      });
+    }
+    accelerator = QemuTdLauncher.chooseAccelerator(launch);
+    timeouts = settings.tdTimeouts(backend, accelerator);
+    launch = launch.forAccelerator(accelerator, timeouts);
+    QemuTdLauncher launcher;
+    try {
+      launcher = new QemuTdLauncher(launch);
+    } catch (TdLaunchException e) {
+      throw new IOException("the " + backend + " backend cannot start: " + e.getMessage(), e);
+    }
+    closeInReverse.push(launcher);
+    progress.accept(backend + " backend: each TD is a QEMU VM (" + launch.memoryMb() + " MiB, "
+        + launch.vcpus() + " vCPU) on " + accelerator.toUpperCase(java.util.Locale.ROOT)
+        + (accelerator.equals("tcg")
+            ? " (emulated CPUs: no usable KVM here, so TDs boot in minutes, not seconds)" : "")
+        + "; limits: boot " + Setting.formatDuration(timeouts.boot())
+        + ", attestation calls " + Setting.formatDuration(timeouts.attest())
+        + ", function init " + Setting.formatDuration(timeouts.functionInit())
+        + ", image load " + Setting.formatDuration(timeouts.load())
+        + ", a call's wait for a cold start " + Setting.formatDuration(timeouts.queueAllowance()));
+    if (backend.equals("qemu")) {
+      publishDevAttestation(data, launcher::collateral, timer);
+    }
+    progress.accept("booting and attesting " + settings.pool().target() + " TDs on the " + backend
+        + " backend (" + accelerator.toUpperCase(java.util.Locale.ROOT) + ", "
+        + (backend.equals("qemu") ? "simulated TDX in the guest" : "TDX") + ")");
+    pool = new WarmPool(launcher, launcher.attestor(timeouts.attest()), settings.pool(timeouts),
+        clock, timer, boots, meters);
+  }
+
+  /**
+   * Verifiers outside the platform (confaas verify, invoke --sealed) need the simulated root and
+   * collateral to check these TDs' quotes; they are public, and valid for a day, so refresh them.
+   */
+  private void publishDevAttestation(Path data, java.util.function.Supplier<dev.confaas.attestation.Collateral> collateral,
+      ScheduledExecutorService timer) throws IOException {
+    DevAttestationFiles devAttestation = new DevAttestationFiles(data, collateral);
+    devAttestation.refresh();
+    var refresh = timer.scheduleWithFixedDelay(() -> {
+      try {
+        devAttestation.refresh();
+      } catch (RuntimeException e) {
+        progress.accept("WARNING: " + e.getMessage());
+      }
+    }, 6, 6, java.util.concurrent.TimeUnit.HOURS);
+    closeInReverse.push(() -> refresh.cancel(false));
   }
 
   /**
@@ -355,6 +463,16 @@ public final class Platform implements AutoCloseable {
    */
   public List<String> warnings() {
     return List.copyOf(warnings);
+  }
+
+  /** The TD backend: {@code process}, {@code qemu} or {@code qemu-tdx}. */
+  public String tdBackend() {
+    return backend;
+  }
+
+  /** What runs the TDs' vCPUs: {@code kvm}, {@code tcg}, or {@code none} on the process backend. */
+  public String tdAccelerator() {
+    return accelerator;
   }
 
   /** True once the warm pool holds an attested TD. */

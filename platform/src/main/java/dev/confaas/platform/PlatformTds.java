@@ -42,6 +42,7 @@ final class PlatformTds implements TdDirectory {
       a.add(new JsonObject()
           .put("id", td.id())
           .put("backend", td.backend())
+          .put("accelerator", td.accelerator())
           .put("state", td.state().name())
           .put("ageSeconds", td.age().toSeconds())
           .put("loadedImages", new JsonArray(List.copyOf(td.loadedImages())))

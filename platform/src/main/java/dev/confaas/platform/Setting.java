@@ -2,6 +2,7 @@ package dev.confaas.platform;
 
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Matcher;
@@ -18,8 +19,10 @@ import java.util.regex.Pattern;
  * @param defaultValue the built-in default, of {@link Kind#type}
  * @param min the smallest value allowed (whole numbers; bytes; durations in milliseconds)
  * @param max the largest value allowed, in the same unit
+ * @param choices for text that must be one of a few words: those words; else empty
  */
-record Setting(String key, Kind kind, Object defaultValue, long min, long max) {
+record Setting(
+    String key, Kind kind, Object defaultValue, long min, long max, List<String> choices) {
 
   /** The kinds of value a setting can hold. */
   enum Kind {
@@ -50,27 +53,36 @@ record Setting(String key, Kind kind, Object defaultValue, long min, long max) {
     if (!kind.type.isInstance(defaultValue)) {
       throw new IllegalArgumentException(key + ": default must be a " + kind.type.getSimpleName());
     }
+    choices = List.copyOf(choices);
+    if (!choices.isEmpty() && !choices.contains(defaultValue)) {
+      throw new IllegalArgumentException(key + ": default must be one of " + choices);
+    }
   }
 
   static Setting ofInt(String key, int def, int min, int max) {
-    return new Setting(key, Kind.INT, def, min, max);
+    return new Setting(key, Kind.INT, def, min, max, List.of());
   }
 
   static Setting ofBytes(String key, long def, long min, long max) {
-    return new Setting(key, Kind.BYTES, def, min, max);
+    return new Setting(key, Kind.BYTES, def, min, max, List.of());
   }
 
   /** A duration of at least {@code min}, with no upper bound. */
   static Setting ofDuration(String key, Duration def, Duration min) {
-    return new Setting(key, Kind.DURATION, def, min.toMillis(), Long.MAX_VALUE);
+    return new Setting(key, Kind.DURATION, def, min.toMillis(), Long.MAX_VALUE, List.of());
   }
 
   static Setting ofString(String key, String def) {
-    return new Setting(key, Kind.STRING, def, 0, 0);
+    return new Setting(key, Kind.STRING, def, 0, 0, List.of());
+  }
+
+  /** Text that must be one of {@code choices}, the first being the default. */
+  static Setting ofChoice(String key, String... choices) {
+    return new Setting(key, Kind.STRING, choices[0], 0, 0, List.of(choices));
   }
 
   static Setting ofBoolean(String key, boolean def) {
-    return new Setting(key, Kind.BOOLEAN, def, 0, 0);
+    return new Setting(key, Kind.BOOLEAN, def, 0, 0, List.of());
   }
 
   String section() {
@@ -97,6 +109,10 @@ record Setting(String key, Kind kind, Object defaultValue, long min, long max) {
     String t = text.strip();
     switch (kind) {
       case STRING:
+        if (!choices.isEmpty() && !choices.contains(t)) {
+          throw new IllegalArgumentException(
+              "must be one of " + String.join(", ", choices) + ", was \"" + text + "\"");
+        }
         return t;
       case BOOLEAN:
         if (t.equalsIgnoreCase("true") || t.equalsIgnoreCase("false")) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.confaas.gateway.ConnectionLimits;
 import dev.confaas.gateway.GatewayConfig;
 import dev.confaas.pool.PoolConfig;
+import dev.confaas.pool.TdTimeouts;
 import dev.confaas.scheduler.SchedulerConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,7 +69,7 @@ public final class Settings {
   static final Setting GATEWAY_SHUTDOWN_GRACE =
       Setting.ofDuration("gateway.shutdownGrace", Duration.ofSeconds(30), ZERO);
   static final Setting GATEWAY_QUEUE_ALLOWANCE =
-      Setting.ofDuration("gateway.queueAllowance", Duration.ofSeconds(10), ZERO);
+      Setting.ofDuration("gateway.queueAllowance", ZERO, ZERO);
   static final Setting GATEWAY_MAX_CONNECTIONS =
       Setting.ofInt("gateway.maxConnections", 0, 0, 1_000_000);
   static final Setting GATEWAY_MAX_CONNECTIONS_PER_CLIENT = Setting.ofInt(
@@ -95,13 +96,27 @@ public final class Settings {
       Setting.ofInt("pool.maxImagesPerTd", POOL_DEFAULTS.maxImagesPerTd(), 1, 1024);
   static final Setting POOL_DRAIN_TIMEOUT =
       Setting.ofDuration("pool.drainTimeout", POOL_DEFAULTS.drainTimeout(), ZERO);
-  static final Setting POOL_BOOT_TIMEOUT =
-      Setting.ofDuration("pool.bootTimeout", dev.confaas.pool.ProcessTdLauncher.DEFAULT_BOOT_TIMEOUT,
-          Duration.ofSeconds(1));
+  /** 0 = derived from the backend ({@link TdTimeouts}), as for the other limits that follow it. */
+  static final Setting POOL_BOOT_TIMEOUT = Setting.ofDuration("pool.bootTimeout", ZERO, ZERO);
   static final Setting POOL_LIVENESS_LIMIT =
       Setting.ofDuration("pool.livenessLimit", POOL_DEFAULTS.livenessLimit(), Duration.ofSeconds(1));
   static final Setting POOL_STOP_GRACE =
       Setting.ofDuration("pool.stopGrace", Duration.ofSeconds(5), ZERO);
+  static final Setting POOL_ATTEST_TIMEOUT = Setting.ofDuration("pool.attestTimeout", ZERO, ZERO);
+  static final Setting POOL_INSPECT_TIMEOUT = Setting.ofDuration("pool.inspectTimeout", ZERO, ZERO);
+  static final Setting POOL_FUNCTION_INIT_TIMEOUT =
+      Setting.ofDuration("pool.functionInitTimeout", ZERO, ZERO);
+  static final Setting POOL_BACKEND = Setting.ofChoice("pool.backend", "process", "qemu", "qemu-tdx");
+  static final Setting POOL_ACCELERATOR = Setting.ofChoice("pool.accelerator", "auto", "kvm", "tcg");
+  static final Setting POOL_MEMORY_PER_TD =
+      Setting.ofBytes("pool.memoryPerTd", 1L << 30, 256L << 20, 1L << 40);
+  static final Setting POOL_VCPUS_PER_TD = Setting.ofInt("pool.vcpusPerTd", 1, 1, 64);
+  static final Setting POOL_QEMU = Setting.ofString("pool.qemu", "qemu-system-x86_64");
+  static final Setting POOL_GUEST_KERNEL = Setting.ofString("pool.guestKernel", "");
+  static final Setting POOL_TDX_FIRMWARE =
+      Setting.ofString("pool.tdxFirmware", "/usr/share/ovmf/OVMF.fd");
+  static final Setting POOL_TDX_QUOTE_SOCKET =
+      Setting.ofString("pool.tdxQuoteSocket", "vsock:2:4050");
 
   static final Setting SCHEDULER_QUEUE_CAPACITY =
       Setting.ofInt("scheduler.queueCapacity", SCHEDULER_DEFAULTS.queueCapacity(), 0, 100_000);
@@ -113,10 +128,9 @@ public final class Settings {
   static final Setting SCHEDULER_MAX_COLD_STARTS =
       Setting.ofInt("scheduler.maxColdStarts", SCHEDULER_DEFAULTS.maxColdStartsInFlight(), 1, 256);
   static final Setting SCHEDULER_LOAD_TIMEOUT =
-      Setting.ofDuration("scheduler.loadTimeout", SCHEDULER_DEFAULTS.loadTimeout(),
-          Duration.ofSeconds(1));
+      Setting.ofDuration("scheduler.loadTimeout", ZERO, ZERO);
   static final Setting SCHEDULER_INVOKE_GRACE =
-      Setting.ofDuration("scheduler.invokeGrace", SCHEDULER_DEFAULTS.invokeGrace(), ZERO);
+      Setting.ofDuration("scheduler.invokeGrace", ZERO, ZERO);
   static final Setting SCHEDULER_TICK =
       Setting.ofDuration("scheduler.tick", SCHEDULER_DEFAULTS.tick(), Duration.ofMillis(10));
   static final Setting SCHEDULER_WORKER_THREADS =
@@ -142,6 +156,9 @@ public final class Settings {
       KAFKA_BOOTSTRAP_SERVERS, KAFKA_PORT, KAFKA_DATA_DIR, KAFKA_CLIENT_PROPERTIES,
       POOL_SIZE, POOL_MIN, POOL_MAX, POOL_BOOTS_IN_FLIGHT, POOL_HEALTH_INTERVAL, POOL_MAX_AGE,
       POOL_MAX_IMAGES_PER_TD, POOL_DRAIN_TIMEOUT, POOL_BOOT_TIMEOUT, POOL_LIVENESS_LIMIT, POOL_STOP_GRACE,
+      POOL_BACKEND, POOL_ACCELERATOR, POOL_MEMORY_PER_TD, POOL_VCPUS_PER_TD, POOL_QEMU,
+      POOL_GUEST_KERNEL, POOL_TDX_FIRMWARE, POOL_TDX_QUOTE_SOCKET, POOL_ATTEST_TIMEOUT,
+      POOL_INSPECT_TIMEOUT, POOL_FUNCTION_INIT_TIMEOUT,
       SCHEDULER_QUEUE_CAPACITY, SCHEDULER_KEEP_ALIVE, SCHEDULER_MAX_INSTANCES_PER_TD,
       SCHEDULER_MAX_COLD_STARTS, SCHEDULER_LOAD_TIMEOUT, SCHEDULER_INVOKE_GRACE, SCHEDULER_TICK,
       SCHEDULER_WORKER_THREADS, SCHEDULER_TIMER_THREADS,
@@ -431,20 +448,55 @@ public final class Settings {
     return max != 0 ? max : Math.max(POOL_DEFAULTS.max(), 4 * intValue(POOL_SIZE));
   }
 
-  /** The warm pool's sizes and upkeep. */
+  /** The TD backend: {@code process}, {@code qemu} or {@code qemu-tdx}. */
+  public String poolBackend() {
+    return string(POOL_BACKEND);
+  }
+
+  /**
+   * The limits of each step of a TD's life: those set (not 0), else the defaults of {@code
+   * backend} on {@code accelerator} ({@link TdTimeouts#of}).
+   */
+  public TdTimeouts tdTimeouts(String backend, String accelerator) {
+    TdTimeouts d = TdTimeouts.of(backend, accelerator);
+    return new TdTimeouts(
+        orDerived(POOL_BOOT_TIMEOUT, d.boot()),
+        orDerived(POOL_ATTEST_TIMEOUT, d.attest()),
+        orDerived(POOL_INSPECT_TIMEOUT, d.inspect()),
+        orDerived(POOL_FUNCTION_INIT_TIMEOUT, d.functionInit()),
+        orDerived(SCHEDULER_LOAD_TIMEOUT, d.load()),
+        orDerived(SCHEDULER_INVOKE_GRACE, d.invokeGrace()),
+        orDerived(GATEWAY_QUEUE_ALLOWANCE, d.queueAllowance()));
+  }
+
+  private Duration orDerived(Setting s, Duration derived) {
+    Duration v = duration(s);
+    return v.isZero() ? derived : v;
+  }
+
+  /** The warm pool's sizes and upkeep, with the {@code process} backend's limits. */
   public PoolConfig pool() {
+    return pool(tdTimeouts("process", "none"));
+  }
+
+  /** The warm pool's sizes and upkeep, with the health check's Inspect limit of {@code t}. */
+  public PoolConfig pool(TdTimeouts t) {
     return new PoolConfig(intValue(POOL_SIZE), intValue(POOL_MIN), poolMax(),
         intValue(POOL_BOOTS_IN_FLIGHT), duration(POOL_HEALTH_INTERVAL), duration(POOL_MAX_AGE),
         intValue(POOL_MAX_IMAGES_PER_TD), duration(POOL_DRAIN_TIMEOUT),
-        duration(POOL_LIVENESS_LIMIT));
+        duration(POOL_LIVENESS_LIMIT), t.inspect());
   }
 
-  /** How the scheduler queues, places and scales. */
+  /** How the scheduler queues, places and scales, with the {@code process} backend's limits. */
   public SchedulerConfig scheduler() {
+    return scheduler(tdTimeouts("process", "none"));
+  }
+
+  /** How the scheduler queues, places and scales, with the load and invoke limits of {@code t}. */
+  public SchedulerConfig scheduler(TdTimeouts t) {
     return new SchedulerConfig(intValue(SCHEDULER_QUEUE_CAPACITY), duration(SCHEDULER_KEEP_ALIVE),
         intValue(SCHEDULER_MAX_INSTANCES_PER_TD), intValue(SCHEDULER_MAX_COLD_STARTS),
-        duration(SCHEDULER_LOAD_TIMEOUT), duration(SCHEDULER_INVOKE_GRACE),
-        duration(SCHEDULER_TICK));
+        t.load(), t.invokeGrace(), duration(SCHEDULER_TICK));
   }
 
   /** One line per setting that is not at its default: {@code pool.size=4 (the command line)}. */

@@ -55,21 +55,45 @@ final class PlatformFixture implements AutoCloseable {
   final Platform platform;
   final URI url;
   final String token;
+  /** What the platform said while it started, line by line. */
+  final List<String> progress;
+  private final Duration httpTimeout;
   private final HttpClient client =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-  private PlatformFixture(Path data, Platform platform) {
+  private PlatformFixture(Path data, Platform platform, List<String> progress, Duration httpTimeout) {
     this.data = data;
     this.platform = platform;
     this.url = platform.gatewayUrl();
     this.token = platform.adminToken();
+    this.progress = progress;
+    this.httpTimeout = httpTimeout;
   }
 
   static PlatformFixture start(Path data) throws IOException {
-    Consumer<String> progress = line -> System.out.println("[platform] " + line);
-    Platform p = Platform.start(Settings.load(data, Map.of(), SETTINGS), progress);
-    PlatformFixture f = new PlatformFixture(data, p);
-    f.await("the warm pool to hold an attested TD", Duration.ofSeconds(90), p::ready);
+    return start(data, SETTINGS, Duration.ofSeconds(90), Duration.ofSeconds(90));
+  }
+
+  /**
+   * A platform with {@code settings} (flags), ready once a TD is attested within {@code
+   * readyLimit}; its HTTP calls wait {@code httpTimeout} for an answer.
+   */
+  static PlatformFixture start(
+      Path data, Map<String, String> settings, Duration readyLimit, Duration httpTimeout)
+      throws IOException {
+    List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Consumer<String> progress = line -> {
+      said.add(line);
+      System.out.println("[platform] " + line);
+    };
+    Platform p = Platform.start(Settings.load(data, Map.of(), settings), progress);
+    PlatformFixture f = new PlatformFixture(data, p, said, httpTimeout);
+    try {
+      f.await("the warm pool to hold an attested TD", readyLimit, p::ready);
+    } catch (AssertionError e) {
+      p.close();
+      throw e;
+    }
     return f;
   }
 
@@ -82,7 +106,7 @@ final class PlatformFixture implements AutoCloseable {
 
   HttpRequest.Builder request(String path) {
     return HttpRequest.newBuilder(url.resolve(path))
-        .timeout(Duration.ofSeconds(90))
+        .timeout(httpTimeout)
         .header("Authorization", "Bearer " + token);
   }
 
@@ -109,7 +133,7 @@ final class PlatformFixture implements AutoCloseable {
   HttpResponse<String> invokeAnonymously(String function, String event) {
     return send(
         HttpRequest.newBuilder(url.resolve("/v1/functions/" + function + "/invoke"))
-            .timeout(Duration.ofSeconds(90))
+            .timeout(httpTimeout)
             .POST(HttpRequest.BodyPublishers.ofString(event))
             .build());
   }

@@ -232,4 +232,37 @@ class SettingsTest {
     file("pool:\n  # size: 4\nscheduler:\n");
     assertEquals(List.of(), Settings.load(data, Map.of(), Map.of()).changed());
   }
+
+  /** Issue 14: the limits that follow the backend's pace are derived from it unless set. */
+  @Test
+  void limitsLeftAtZeroFollowTheBackendAndSetOnesWin() {
+    Settings defaults = Settings.load(data, Map.of(), Map.of());
+    assertEquals("process", defaults.poolBackend());
+    assertEquals(dev.confaas.pool.TdTimeouts.of("qemu", "tcg"), defaults.tdTimeouts("qemu", "tcg"));
+    assertTrue(defaults.tdTimeouts("qemu", "tcg").functionInit()
+            .compareTo(defaults.tdTimeouts("process", "none").functionInit()) > 0,
+        "a TCG guest gets a longer function init limit than a host process");
+    assertEquals(Duration.ofSeconds(30), defaults.pool(defaults.tdTimeouts("qemu", "tcg"))
+        .inspectTimeout());
+
+    Settings set = Settings.load(data, Map.of("CONFAAS_POOL_BACKEND", "qemu"),
+        Map.of("pool.functionInitTimeout", "45s", "scheduler.loadTimeout", "2m"));
+    assertEquals("qemu", set.poolBackend(), "CONFAAS_POOL_BACKEND sets the backend");
+    dev.confaas.pool.TdTimeouts t = set.tdTimeouts("qemu", "tcg");
+    assertEquals(Duration.ofSeconds(45), t.functionInit());
+    assertEquals(Duration.ofMinutes(2), set.scheduler(t).loadTimeout());
+    assertEquals(dev.confaas.pool.TdTimeouts.of("qemu", "tcg").boot(), t.boot(), "not set: derived");
+  }
+
+  @Test
+  void anUnknownBackendOrAcceleratorIsNamedWithTheChoices() {
+    List<String> p = problems(Map.of("CONFAAS_POOL_ACCELERATOR", "hvf"),
+        Map.of("pool.backend", "docker"));
+    assertTrue(p.contains(
+        "pool.backend: must be one of process, qemu, qemu-tdx, was \"docker\" (the command line)"),
+        p.toString());
+    assertTrue(p.contains(
+        "pool.accelerator: must be one of auto, kvm, tcg, was \"hvf\" (CONFAAS_POOL_ACCELERATOR)"),
+        p.toString());
+  }
 }

@@ -18,6 +18,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -231,6 +232,78 @@ public final class GuestImageBuilder {
     } finally {
       deleteTree(stage);
     }
+  }
+
+  /**
+   * The image these inputs make, from {@code root/<digest of the inputs>} when it was built there
+   * before, else built there now. Older images in {@code root} are deleted: an owner keeps one
+   * cache per data directory, so only its current image is of use.
+   *
+   * @see #inputsDigest()
+   */
+  public GuestImage buildCached(Path root) throws IOException {
+    String key = HexFormat.of().formatHex(inputsDigest()).substring(0, 32);
+    Path dir = root.resolve(key);
+    if (Files.isRegularFile(dir.resolve(GuestImage.DESCRIPTION))) {
+      try {
+        GuestImage cached = GuestImage.load(dir);
+        if (Files.isRegularFile(cached.kernel()) && Files.isRegularFile(cached.initrd())) {
+          return cached;
+        }
+      } catch (IllegalArgumentException | UncheckedIOException damaged) {
+        // built by an older release or cut short: build it again
+      }
+    }
+    Files.createDirectories(root);
+    Path tmp = root.resolve(".build-" + key + "-" + ProcessHandle.current().pid());
+    deleteTree(tmp);
+    build(tmp);
+    deleteTree(dir);
+    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
+      for (Path other : ds) {
+        if (!other.equals(dir) && other.getFileName().toString().matches("[0-9a-f]{32}")) {
+          deleteTree(other);
+        }
+      }
+    }
+    return GuestImage.load(dir);
+  }
+
+  /**
+   * SHA-384 over everything the image is made of that this builder reads itself: the agent's class
+   * path entries, the kernel and its module directory's name, busybox, unshare and prlimit, the
+   * init script, the command line and options, the JRE's modules and the building JDK's release
+   * file. Equal inputs, equal digest; the libraries the JRE links are taken from the host as they
+   * are (a changed libc is not seen here).
+   */
+  public byte[] inputsDigest() throws IOException {
+    java.security.MessageDigest md = GuestDigests.sha384();
+    java.util.function.Consumer<String> text =
+        t -> md.update((t + "\n").getBytes(StandardCharsets.UTF_8));
+    text.accept("confaas-guest-image-v1");
+    for (byte[] d : AgentArtifacts.digests(agentClassPath)) {
+      md.update(d);
+    }
+    Path kernelFile = kernel != null ? kernel : debianCloudKernel();
+    md.update(GuestDigests.sha384(kernelFile));
+    text.accept(String.valueOf(modulesDir));
+    for (Path binary : List.of(busybox, Path.of("/usr/bin/unshare"), Path.of("/usr/bin/prlimit"))) {
+      md.update(Files.isRegularFile(binary) ? GuestDigests.sha384(binary) : new byte[0]);
+    }
+    try (InputStream in = GuestImageBuilder.class.getResourceAsStream("init")) {
+      if (in != null) {
+        md.update(in.readAllBytes());
+      }
+    }
+    text.accept(cmdline);
+    text.accept(Boolean.toString(gzip));
+    text.accept(String.join(",", JRE_MODULES));
+    text.accept(String.join(" ", JAVA_OPTIONS));
+    text.accept(String.join(",", KERNEL_MODULES));
+    Path release = javaHome.resolve("release");
+    text.accept(Files.isRegularFile(release) ? Files.readString(release) : javaHome.toString());
+    return md.digest();
   }
 
   /** Stages the initramfs root; returns the agent's class path as staged (host paths). */

@@ -43,6 +43,23 @@ class GuestImageBuilderTest {
     }
   }
 
+  /** What {@code confaas up} does: build once, then reuse while the inputs stay the same. */
+  @Test
+  void aCachedImageIsReusedWhileItsInputsStayTheSame() throws IOException {
+    Path root = TestGuestImages.workDir().resolve("cached");
+    GuestImage first = TestGuestImages.builder().buildCached(root);
+    java.nio.file.attribute.FileTime built = Files.getLastModifiedTime(first.initrd());
+    GuestImage again = TestGuestImages.builder().buildCached(root);
+    assertEquals(first.initrd(), again.initrd());
+    assertEquals(built, Files.getLastModifiedTime(again.initrd()), "the image was built again");
+    assertEquals(hex(first.initrdSha384()), hex(again.initrdSha384()));
+    assertTrue(
+        !java.util.Arrays.equals(
+            TestGuestImages.builder().inputsDigest(),
+            TestGuestImages.builder().cmdline(GuestImageBuilder.DEFAULT_CMDLINE + " x").inputsDigest()),
+        "another command line is another image");
+  }
+
   @Test
   void theInitramfsHoldsTheGuestAndNothingVaries() throws IOException {
     GuestImage image = TestGuestImages.image();

@@ -104,7 +104,7 @@ public final class LoadHarness {
     Path out = null;
     Path jmh = null;
     Path work = null;
-    List<String> only = List.of("s1", "s2", "s3", "s4", "s5");
+    List<String> only = List.of("s1", "s2", "s3", "s4", "s5", "s6");
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--quick" -> quick = true;
@@ -114,7 +114,7 @@ public final class LoadHarness {
         case "--only" -> only = List.of(args[++i].split(","));
         default -> {
           System.err.println("unknown argument '" + args[i] + "'; usage: LoadHarness [--quick]"
-              + " [--out FILE] [--jmh JMH.json] [--work DIR] [--only s1,s2,s3,s4,s5]");
+              + " [--out FILE] [--jmh JMH.json] [--work DIR] [--only s1,s2,s3,s4,s5,s6]");
           System.exit(2);
         }
       }
@@ -169,6 +169,9 @@ public final class LoadHarness {
   }
 
   private void runAll(List<String> only) throws Exception {
+    if (only.contains("s6")) {
+      qemuBackend();
+    }
     if (only.contains("s5")) {
       gatewayOverhead();
     }
@@ -205,6 +208,141 @@ public final class LoadHarness {
 
   private Duration runFor() {
     return Duration.ofSeconds(quick ? 3 : 12);
+  }
+
+  // --- scenario 6: the qemu backend next to the process backend -------------------------------
+
+  /** What one backend measured in scenario 6, on a platform of its own with one TD. */
+  record BackendSide(String backend, String accelerator, double bootToAttestedMs,
+      double idleTdRssMiB, double firstInvocationMs, Load.Stats warm) {}
+
+  private void qemuBackend() throws Exception {
+    if (!Files.isExecutable(Path.of("/usr/bin/qemu-system-x86_64"))) {
+      log("s6: skipped: no /usr/bin/qemu-system-x86_64 (bin/ensure-debian-packages --tests)");
+      return;
+    }
+    log("s6: the qemu backend next to the process backend, one TD each: boot to attested, RSS of"
+        + " the idle TD, first and warm invocations of a shell echo function");
+    BackendSide qemu = backendSide("qemu");
+    BackendSide process = backendSide("process");
+    String s = "6 qemu backend (" + qemu.accelerator().toUpperCase(java.util.Locale.ROOT)
+        + ") vs process backend";
+    rows.add(new Row(s, "boot to attested (launch, agent serving, quote verified, pinned)", "ms",
+        qemu.bootToAttestedMs(), process.bootToAttestedMs(), true,
+        "baseline: a process-backend TD (agent JVM on the host) in the same run; the pool's own"
+            + " confaas.pool.boot.ready timer"));
+    rows.add(new Row(s, "RSS of one idle attested TD", "MiB", qemu.idleTdRssMiB(),
+        process.idleTdRssMiB(), true,
+        "qemu: the QEMU process (guest memory touched so far); process: the agent JVM"));
+    rows.add(new Row(s, "first invocation of a never-seen function on the warm TD", "ms",
+        qemu.firstInvocationMs(), process.firstInvocationMs(), true,
+        "load + verify + measure + start + init + respond, in the guest vs on the host"));
+    rows.add(new Row(s, "warm invocation, closed loop, 1 in flight, p50", "ms",
+        qemu.warm().p50Ms(), process.warm().p50Ms(), true, errors(qemu.warm(), process.warm())));
+    rows.add(new Row(s, "warm invocation, closed loop, 1 in flight, p99", "ms",
+        qemu.warm().p99Ms(), process.warm().p99Ms(), true, ""));
+    ObjectNode d = details.putObject("s6");
+    d.set("qemu", JSON.valueToTree(qemu));
+    d.set("process", JSON.valueToTree(process));
+  }
+
+  private BackendSide backendSide(String backend) throws Exception {
+    Map<String, String> settings = Map.of("gateway.port", "0", "kafka.port", "0",
+        "pool.backend", backend, "pool.size", "1", "pool.max", "1",
+        "platform.deploySample", "false");
+    Path data = work.resolve("s6-" + backend);
+    try (Platform p = Platform.start(Settings.load(data, Map.of(), settings), LoadHarness::log)) {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
+      while (!p.ready()) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("s6: no " + backend + " TD attested within 15 minutes");
+        }
+        Thread.sleep(200);
+      }
+      Thread.sleep(2_000); // idle: the attestation's garbage is not the TD's footprint
+      double bootMs = bootToAttestedMs(p);
+      double rss = idleTdRssMiB(backend);
+      String name = "echo-" + backend;
+      deploy(p, name, ECHO);
+      URI url = URI.create(p.gatewayUrl() + "/v1/functions/" + name + "/invoke");
+      long t0 = System.nanoTime();
+      HttpResponse<String> first = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(10))
+              .POST(HttpRequest.BodyPublishers.ofByteArray(PING)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      double firstMs = (System.nanoTime() - t0) / 1e6;
+      if (first.statusCode() != 200 || !first.body().strip().equals("ping")) {
+        throw new IllegalStateException("s6: the first call on " + backend + " answered "
+            + first.statusCode() + ": " + first.body());
+      }
+      Load.Stats warm;
+      try (HttpTarget t = new HttpTarget(vertx, url, PING, 1)) {
+        Load.closedLoop(t, 1, Duration.ofSeconds(2)); // warm-up
+        warm = Load.closedLoop(t, 1, runFor().multipliedBy(2));
+      }
+      return new BackendSide(backend, p.tdAccelerator(), bootMs, rss, firstMs, warm);
+    }
+  }
+
+  /** The pool's boot-to-ready timer (launch until attested and idle), from {@code GET /metrics}. */
+  private static double bootToAttestedMs(Platform p) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(p.gatewayUrl() + "/metrics"))
+            .header("Authorization", "Bearer " + p.adminToken()).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    double sum = Double.NaN;
+    double count = Double.NaN;
+    for (String line : r.body().split("\n")) {
+      if (line.startsWith("confaas_pool_boot_ready_seconds_sum")) {
+        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith("confaas_pool_boot_ready_seconds_count")) {
+        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum / count * 1000;
+  }
+
+  /**
+   * The resident memory of the TD this JVM runs: its QEMU process (qemu), or its agent JVM and
+   * whatever that started (process).
+   */
+  private static double idleTdRssMiB(String backend) {
+    List<ProcessHandle> td = ProcessHandle.current().descendants()
+        .filter(ph -> {
+          String cmd = commandLine(ph);
+          return backend.equals("qemu")
+              ? ph.info().command().orElse("").endsWith("qemu-system-x86_64")
+              : cmd.contains("TdAgentMain");
+        })
+        .toList();
+    if (td.size() != 1) {
+      throw new IllegalStateException("s6: expected one " + backend + " TD process, found "
+          + td.size());
+    }
+    long kb = rssKb(td.get(0)) + td.get(0).descendants().mapToLong(LoadHarness::rssKb).sum();
+    return kb / 1024.0;
+  }
+
+  private static long rssKb(ProcessHandle p) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | RuntimeException gone) {
+      // exited meanwhile
+    }
+    return 0;
+  }
+
+  private static String commandLine(ProcessHandle p) {
+    try {
+      return Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline"))
+          .replace('\0', ' ');
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   // --- scenario 5: gateway overhead ----------------------------------------------------------
