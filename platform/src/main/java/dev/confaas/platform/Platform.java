@@ -202,6 +202,7 @@ public final class Platform implements AutoCloseable {
     }
 
     startPool(data, timer, boots, meters);
+    closeInReverse.push(pool); // before its launcher: the pool stops its TDs, then the launcher
     pool.start();
 
     Scheduler scheduler = new Scheduler(registry, registry.images(), pool,

@@ -103,6 +103,7 @@ class PlatformLifecycleTest {
     assertEquals(200, r.statusCode(), "the in-flight call: " + r.body());
     assertEquals("done:slow", r.body().trim());
     closing.get(60, TimeUnit.SECONDS);
+    assertFalse(platform.platform.ready(), "the warm pool still reports attested TDs after close");
     Duration took = Duration.ofNanos(System.nanoTime() - t0);
     assertTrue(took.compareTo(Duration.ofSeconds(3)) > 0,
         "close returned in " + took + ", before the in-flight call could have finished");
