@@ -25,7 +25,6 @@ import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
-import io.grpc.ConnectivityState;
 import io.grpc.ForwardingClientCall;
 import io.grpc.ForwardingClientCallListener;
 import io.grpc.Grpc;
@@ -34,6 +33,7 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
@@ -141,8 +141,8 @@ public final class QuoteTdAttestor implements TdAttestor {
     ReportResponse report;
     ManagedChannel unpinned = channel(td.agentTarget(), firstContact);
     try {
-      awaitConnected(unpinned, td, "first contact");
-      report = report(new AgentClient(unpinned, calls), nonce, td.id(), "Report");
+      AgentClient firstAgent = new AgentClient(unpinned, calls);
+      report = whileHandshakesTimeOut(td, () -> report(firstAgent, nonce, td.id(), "Report"));
     } finally {
       unpinned.shutdownNow();
     }
@@ -216,8 +216,12 @@ public final class QuoteTdAttestor implements TdAttestor {
             td.agentTarget(),
             PeerKeyTrustManager.pinnedTo(key, "the attested agent of TD " + td.id()));
     try {
-      awaitConnected(pinned, td, "the pinned channel");
-      confirmSessionKey(pinned, key, td.id());
+      whileHandshakesTimeOut(
+          td,
+          () -> {
+            confirmSessionKey(pinned, key, td.id());
+            return null;
+          });
     } catch (TdAttestationException | RuntimeException e) {
       pinned.shutdownNow();
       throw e;
@@ -359,41 +363,47 @@ public final class QuoteTdAttestor implements TdAttestor {
         TdEvidence.fromReport(td.id(), td.backend(), nonce, report, Map.of()));
   }
 
+  /** A step of the attestation that talks to the agent. */
+  @FunctionalInterface
+  private interface AgentStep<T> {
+    T run() throws TdAttestationException;
+  }
+
   /**
-   * Waits until {@code channel} has a connection whose TLS handshake completed, as gRPC connects
-   * and, after a failure, reconnects with back-off, for at most the call limit. A TD on a slow
-   * backend needs this: its agent's first handshakes (a cold JVM, an emulated CPU) can take longer
-   * than the 10 s a TLS handshake is allowed on either side, and each one tried warms it up; a
-   * call sent meanwhile would fail at once, as UNAVAILABLE, without waiting for the next attempt.
+   * Runs {@code step} again while it fails only because the TLS handshake with the agent timed
+   * out, for at most the call limit. A TD on a slow backend needs this: its agent's first
+   * handshakes (a cold JVM, an emulated CPU) can take longer than the 10 s a TLS handshake is
+   * allowed on either side, gRPC gives up after a few quick retries, and each handshake tried warms
+   * the agent up. Any other failure (a refused certificate, a quote that does not verify) fails at
+   * once, as does a TD that exited.
    */
-  private void awaitConnected(ManagedChannel channel, LaunchedTd td, String which)
+  private <T> T whileHandshakesTimeOut(LaunchedTd td, AgentStep<T> step)
       throws TdAttestationException {
-    String tdId = td.id();
     long end = System.nanoTime() + calls.report().toNanos();
-    ConnectivityState state = channel.getState(true);
-    while (state != ConnectivityState.READY) {
-      long left = end - System.nanoTime();
-      if (!td.isAlive()) {
-        throw new TdAttestationException(
-            "TD " + tdId + ": " + which + ": the TD exited before its agent was reached");
-      }
-      if (state == ConnectivityState.SHUTDOWN || left <= 0) {
-        throw new TdAttestationException(
-            "TD " + tdId + ": " + which + ": no TLS connection to its agent within "
-                + calls.report() + " (channel " + state + "; a slow backend needs a larger"
-                + " pool.attestTimeout)");
-      }
-      java.util.concurrent.CountDownLatch changed = new java.util.concurrent.CountDownLatch(1);
-      channel.notifyWhenStateChanged(state, changed::countDown);
+    while (true) {
       try {
-        // Woken by a change of state, or after a second to look whether the TD still runs.
-        changed.await(Math.min(left, TimeUnit.SECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
+        return step.run();
+      } catch (TdAttestationException e) {
+        if (!handshakeTimedOut(e) || !td.isAlive() || System.nanoTime() > end) {
+          throw e;
+        }
+      }
+      try {
+        Thread.sleep(1_000); // gRPC reconnects meanwhile, with its own back-off
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new TdAttestationException("TD " + tdId + ": " + which + ": interrupted", e);
+        throw new TdAttestationException("TD " + td.id() + ": interrupted", e);
       }
-      state = channel.getState(true);
     }
+  }
+
+  private static boolean handshakeTimedOut(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof SslHandshakeTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** One Inspect over the pinned channel, checking the TLS session's peer key. */
